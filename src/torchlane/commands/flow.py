@@ -1,0 +1,85 @@
+"""init, start, check-name."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from torchlane import render
+from torchlane.commands.options import json_option, repo_option
+
+
+@click.command("init")
+@click.option("--no-commit", is_flag=True, help="Write the configuration but do not commit it.")
+@click.option("--force", is_flag=True, help="Rewrite an existing [tool.torchlane] configuration.")
+@repo_option
+@json_option
+def init_command(no_commit: bool, force: bool, repo: Path | None, as_json: bool) -> None:
+    """Adopt the branch model: main, develop and a shared configuration."""
+    from torchlane.flow.init import init_repository
+
+    result = init_repository(repo or Path.cwd(), commit=not no_commit, force=force)
+    if as_json:
+        render.print_json(result)
+        return
+    for action in result.actions:
+        render.say(f"- {action}")
+    render.say(
+        f"Branch model ready: '{result.main}' for releases, '{result.develop}' for integration."
+    )
+    if not result.committed and "wrote" in " ".join(result.actions):
+        render.say(
+            f"Commit {result.config_path.name} on '{result.develop}' to share it with the team."
+        )
+
+
+@click.command("start")
+@click.argument("branch_type", metavar="TYPE")
+@click.argument("name")
+@repo_option
+@json_option
+def start_command(branch_type: str, name: str, repo: Path | None, as_json: bool) -> None:
+    """Start a branch: TYPE is feature, bugfix, refactor (NAME is a slug) or release, hotfix (NAME is a version)."""
+    from torchlane.flow.context import open_flow
+    from torchlane.flow.start import start_branch
+
+    result = start_branch(open_flow(repo), branch_type, name)
+    if as_json:
+        render.print_json(result)
+        return
+    for warning in result.warnings:
+        render.say(f"warning: {warning}", stderr=True)
+    render.say(f"Switched to a new branch '{result.branch}' from '{result.base}'.")
+    render.say("When done: `torchlane finish` (or `torchlane publish` to open a pull request).")
+
+
+@click.command("check-name")
+@click.argument("name", required=False)
+@repo_option
+@json_option
+def check_name_command(name: str | None, repo: Path | None, as_json: bool) -> int:
+    """Check a branch name (default: the current branch) against the naming conventions."""
+    from torchlane.errors import TorchlaneError
+    from torchlane.flow.context import open_flow
+    from torchlane.flow.naming import check_name
+
+    ctx = open_flow(repo)
+    if name is None:
+        name = ctx.git.current_branch()
+        if name is None:
+            raise TorchlaneError(
+                "HEAD is detached, so there is no branch name to check.", "Pass NAME."
+            )
+    verdict = check_name(name, ctx.config)
+    if as_json:
+        render.print_json(verdict)
+    elif verdict.ok:
+        render.say(f"'{name}' follows the naming conventions.")
+    else:
+        print(f"'{name}' breaks the naming conventions:", file=sys.stderr)
+        for problem in verdict.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        print(f"hint: rename it, e.g. `git branch -m {name} {verdict.suggestion}`", file=sys.stderr)
+    return 0 if verdict.ok else 1

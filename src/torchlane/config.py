@@ -1,0 +1,167 @@
+"""`[tool.torchlane]` in pyproject.toml (fallback `.torchlane.toml`): a schema with defaults.
+
+Every section is a pydantic model with `extra="forbid"`: a misspelt key in a gate rule must be an
+error, not a rule silently ignored. Errors name the file, the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from torchlane.errors import TorchlaneError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PYPROJECT = "pyproject.toml"
+FALLBACK_FILE = ".torchlane.toml"
+
+DEFAULT_VAGUE_WORDS = (
+    "update", "updates", "fix", "fixes", "misc", "test", "tests", "tmp", "temp", "wip", "stuff",
+    "changes", "change", "work", "new", "branch", "patch", "todo", "foo", "bar", "asdf", "mine",
+)  # fmt: skip
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BranchesConfig(Section):
+    main: str = "main"
+    develop: str = "develop"
+
+
+class PrefixesConfig(Section):
+    feature: str = "feature/"
+    bugfix: str = "bugfix/"
+    refactor: str = "refactor/"
+    release: str = "release/"
+    hotfix: str = "hotfix/"
+
+    @field_validator("*")
+    @classmethod
+    def _ends_with_slash(cls, value: str) -> str:
+        if not value.endswith("/") or value.strip("/") == "" or " " in value:
+            raise ValueError("a prefix is a non-empty word ending with '/', e.g. 'feature/'")
+        return value
+
+    def of(self, branch_type: str) -> str:
+        """The prefix of a branch type given by name ('feature', 'release', ...)."""
+        prefix: str = getattr(self, branch_type)
+        return prefix
+
+
+class NamingConfig(Section):
+    min_slug_length: int = Field(default=5, ge=1, le=40)
+    max_length: int = Field(default=80, ge=10, le=255)
+    vague_words: tuple[str, ...] = DEFAULT_VAGUE_WORDS
+
+
+class FlowConfig(Section):
+    version_tag_prefix: str = "v"
+    allow_parallel_releases: bool = False
+    stale_after_days: int = Field(default=14, ge=1)
+    long_lived_after_days: int = Field(default=7, ge=1)
+    remote: str = "origin"
+    # The commit of the main branch when torchlane was adopted; `verify` checks history after it.
+    adopted_at: str | None = None
+
+
+class TorchlaneConfig(Section):
+    branches: BranchesConfig = BranchesConfig()
+    prefixes: PrefixesConfig = PrefixesConfig()
+    naming: NamingConfig = NamingConfig()
+    flow: FlowConfig = FlowConfig()
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: TorchlaneConfig
+    path: Path | None  # None: no file declares torchlane settings; all defaults
+    table: str  # how the settings' table is written in that file, for messages
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TorchlaneError(
+            f"{path.name} is not valid TOML: {exc}.", f"Fix the syntax in {path}."
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise TorchlaneError(
+            f"{path.name} is not UTF-8 text.", f"Re-save {path} as UTF-8."
+        ) from exc
+
+
+def find_config_source(root: Path) -> tuple[Path | None, str, dict[str, Any]]:
+    pyproject = root / PYPROJECT
+    if pyproject.is_file():
+        data = _read_toml(pyproject)
+        tool = data.get("tool", {})
+        if isinstance(tool, dict) and "torchlane" in tool:
+            raw = tool["torchlane"]
+            if not isinstance(raw, dict):
+                raise TorchlaneError(
+                    f"{PYPROJECT}: `tool.torchlane` must be a table.",
+                    "Write it as a `[tool.torchlane]` section.",
+                )
+            return pyproject, "tool.torchlane", raw
+    fallback = root / FALLBACK_FILE
+    if fallback.is_file():
+        return fallback, "", _read_toml(fallback)
+    return None, "tool.torchlane", {}
+
+
+def _describe_error(path: Path, table: str, error: Any) -> str:
+    location = [str(part) for part in error["loc"]]
+    key = location[-1] if location else "?"
+    section = ".".join(filter(None, [table, *location[:-1]]))
+    where = f"[{section}] {key}" if section else key
+    if error["type"] == "extra_forbidden":
+        return f"{path.name}: {where}: unknown key"
+    given = error.get("input")
+    shown = "" if isinstance(given, dict) else f" (got {given!r})"
+    return f"{path.name}: {where}: {error['msg']}{shown}"
+
+
+def _allowed_keys(error: Any) -> list[str]:
+    model: type[BaseModel] = TorchlaneConfig
+    for part in error["loc"][:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def parse_config(raw: dict[str, Any], path: Path, table: str) -> TorchlaneConfig:
+    try:
+        return TorchlaneConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = _describe_error(path, table, first)
+        allowed = _allowed_keys(first) if first["type"] == "extra_forbidden" else []
+        hint = (
+            f"Allowed keys here: {', '.join(allowed)}."
+            if allowed
+            else "See the configuration reference in torchlane's README."
+        )
+        if len(exc.errors()) > 1:
+            hint += f" ({len(exc.errors()) - 1} more problem(s) after this one.)"
+        raise TorchlaneError(message + ".", hint) from exc
+
+
+def load_config(root: Path) -> LoadedConfig:
+    path, table, raw = find_config_source(root)
+    if path is None:
+        return LoadedConfig(TorchlaneConfig(), None, table)
+    return LoadedConfig(parse_config(raw, path, table), path, table)

@@ -1,0 +1,4 @@
+from torchlane.demo.story import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

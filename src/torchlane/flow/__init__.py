@@ -1,0 +1,1 @@
+"""The team branch model: naming, start, finish (journaled), sync, publish, status, verify."""

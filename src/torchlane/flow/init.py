@@ -1,0 +1,138 @@
+"""`torchlane init`: adopt the branch model in a new or existing repository."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+
+from torchlane.config import FALLBACK_FILE, PYPROJECT, find_config_source, load_config
+from torchlane.errors import TorchlaneError
+from torchlane.flow.context import FlowContext
+from torchlane.git import Git
+
+
+@dataclass
+class InitResult:
+    root: Path
+    main: str
+    develop: str
+    config_path: Path
+    adopted_at: str
+    actions: list[str] = field(default_factory=list)
+    committed: bool = False
+
+
+def _ensure_repository(path: Path, actions: list[str]) -> Git:
+    probe = Git(path)
+    if not probe.succeeds("rev-parse", "--show-toplevel"):
+        probe.run("init", "--quiet", "--initial-branch", "main")
+        actions.append(f"created a git repository in {path}")
+    return Git(probe.toplevel())
+
+
+def _choose_main(git: Git, wanted: str, configured: bool) -> str:
+    """The configured main branch, or `master` when a repository uses that and nothing is set."""
+    if git.branch_exists(wanted) or configured:
+        return wanted
+    if wanted == "main" and git.branch_exists("master"):
+        return "master"
+    return wanted
+
+
+def _create_root_commit(git: Git, main: str, actions: list[str]) -> None:
+    # Built with plumbing so that anything the user already staged stays staged, uncommitted.
+    empty_tree = git.run("hash-object", "-t", "tree", "--stdin", input="").stdout.strip()
+    commit = git.out("commit-tree", empty_tree, "-m", "Initial commit")
+    git.run("update-ref", f"refs/heads/{main}", commit, "0" * 40)
+    git.run("symbolic-ref", "HEAD", f"refs/heads/{main}")
+    actions.append(f"created the initial commit on '{main}'")
+
+
+def _render_config(
+    existing_text: str | None, settings: dict[str, dict[str, str]], in_pyproject: bool
+) -> str:
+    """Sets only our keys, keeping every other line, comment and setting of the file."""
+    document = tomlkit.parse(existing_text) if existing_text else tomlkit.document()
+    container: Any = document
+    if in_pyproject:
+        if "tool" not in document:
+            document.add("tool", tomlkit.table(is_super_table=True))
+        tool: Any = document["tool"]
+        if "torchlane" not in tool:
+            tool.add("torchlane", tomlkit.table(is_super_table=True))
+        container = tool["torchlane"]
+    for section, values in settings.items():
+        if section not in container:
+            container.add(section, tomlkit.table())
+        for key, value in values.items():
+            container[section][key] = value
+    return tomlkit.dumps(document)
+
+
+def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> InitResult:
+    actions: list[str] = []
+    git = _ensure_repository(path.resolve(), actions)
+    root = git.cwd
+    config_path, _table, raw = find_config_source(root)
+    has_config = config_path is not None
+    loaded = load_config(root)  # validates an existing configuration before we touch anything
+    config = loaded.config
+    if commit and not git.is_empty():
+        FlowContext(git, root, loaded).require_clean("set up the branch model")
+
+    main = _choose_main(git, config.branches.main, configured="branches" in raw)
+    develop = config.branches.develop
+    if git.is_empty():
+        _create_root_commit(git, main, actions)
+    elif not git.branch_exists(main):
+        raise TorchlaneError(
+            f"The repository has commits but no branch '{main}'.",
+            f"Create it (`git branch {main} <commit>`) or set [tool.torchlane.branches] main.",
+        )
+    main_sha = git.out("rev-parse", f"refs/heads/{main}")
+    if not git.branch_exists(develop):
+        remote_develop = f"refs/remotes/{config.flow.remote}/{develop}"
+        start_point = remote_develop if git.ref_value(remote_develop) else f"refs/heads/{main}"
+        git.run("branch", "--quiet", develop, start_point)
+        actions.append(f"created '{develop}' from '{start_point.split('/', 2)[-1]}'")
+
+    target = config_path or (
+        root / PYPROJECT if (root / PYPROJECT).is_file() else root / FALLBACK_FILE
+    )
+    adopted_at = config.flow.adopted_at or main_sha
+    if has_config and not force:
+        actions.append(
+            f"kept the existing configuration in {target.name} (use --force to rewrite it)"
+        )
+        return InitResult(root, main, develop, target, adopted_at, actions, committed=False)
+
+    if commit and git.current_branch() != develop:
+        git.run("checkout", "--quiet", develop)
+        actions.append(f"checked out '{develop}'")
+    settings: dict[str, dict[str, str]] = {
+        "branches": {"main": main, "develop": develop},
+        "flow": {"version_tag_prefix": config.flow.version_tag_prefix, "adopted_at": adopted_at},
+    }
+    existing = target.read_text(encoding="utf-8") if target.is_file() else None
+    target.write_text(
+        _render_config(existing, settings, in_pyproject=target.name == PYPROJECT), encoding="utf-8"
+    )
+    load_config(root)  # what we wrote must read back
+    actions.append(f"wrote the configuration to {target.name}")
+    if commit:
+        relative = str(target.relative_to(root))
+        git.run("add", "--", relative)
+        git.run(
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            "Adopt the torchlane branch model",
+            "--",
+            relative,
+        )
+        actions.append(f"committed {relative} on '{develop}'")
+    return InitResult(root, main, develop, target, adopted_at, actions, committed=commit)

@@ -1,0 +1,71 @@
+"""Rendering of results: JSON for tools, rich tables for people. Results themselves are plain data.
+
+rich is imported inside the functions: quick commands and hooks must not pay for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def _to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_to_jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return value
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(_to_jsonable(value), indent=2, sort_keys=False, allow_nan=False)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(to_json(value) + "\n")
+
+
+def console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    # rich honours NO_COLOR itself; we also drop colour when output is not a terminal.
+    return Console(stderr=stderr, no_color="NO_COLOR" in os.environ, highlight=False)
+
+
+def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    console().print(table)
+
+
+def say(message: str, *, style: str | None = None, stderr: bool = False) -> None:
+    """A line for people. Plain `print` when there is no style, to keep quick paths cheap."""
+    if style is None or "NO_COLOR" in os.environ:
+        print(message, file=sys.stderr if stderr else sys.stdout)
+        return
+    console(stderr=stderr).print(message, style=style, markup=False)
