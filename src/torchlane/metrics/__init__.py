@@ -1,0 +1,1 @@
+"""Metrics store (git notes), baselines, gate rules and statistics."""
