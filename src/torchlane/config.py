@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from torchlane.env.spec import EnvSpec
 from torchlane.errors import TorchlaneError
+from torchlane.section import Section
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,10 +29,6 @@ DEFAULT_VAGUE_WORDS = (
     "update", "updates", "fix", "fixes", "misc", "test", "tests", "tmp", "temp", "wip", "stuff",
     "changes", "change", "work", "new", "branch", "patch", "todo", "foo", "bar", "asdf", "mine",
 )  # fmt: skip
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class BranchesConfig(Section):
@@ -79,6 +77,7 @@ class TorchlaneConfig(Section):
     prefixes: PrefixesConfig = PrefixesConfig()
     naming: NamingConfig = NamingConfig()
     flow: FlowConfig = FlowConfig()
+    env: EnvSpec = EnvSpec()
 
 
 @dataclass(frozen=True)

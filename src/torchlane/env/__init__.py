@@ -1,0 +1,1 @@
+"""Pinned, verified environments: declaration, compatibility matrix, generators, doctor, lock."""
