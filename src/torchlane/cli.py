@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "torchlane.commands.flow:check_name_command",
         "Check a branch name against the conventions.",
     ),
+    "ci": (
+        "torchlane.commands.ci:ci_group",
+        "Run the CI pipeline locally; generate CI workflows and branch protection.",
+    ),
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from torchlane.ci.settings import CiSettings
 from torchlane.env.spec import EnvSpec
 from torchlane.errors import TorchlaneError
 from torchlane.section import Section
@@ -78,6 +79,7 @@ class TorchlaneConfig(Section):
     naming: NamingConfig = NamingConfig()
     flow: FlowConfig = FlowConfig()
     env: EnvSpec = EnvSpec()
+    ci: CiSettings = CiSettings()
 
 
 @dataclass(frozen=True)

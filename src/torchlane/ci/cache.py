@@ -1,0 +1,74 @@
+"""Which stages can be skipped: a stage whose inputs are unchanged since its last green run here.
+
+The key of a stage is a hash of its command, the interpreter and torchlane versions, and the
+content of every file its pathspecs match in the working tree (tracked and untracked, not
+ignored) — hashed by git itself in one `git hash-object --stdin-paths` call. Stages that also
+depend on refs or notes (verify, gate) add every ref's value to the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from pathlib import Path
+
+from torchlane import __version__
+from torchlane.ci.stages import Stage
+from torchlane.git import Git
+
+CACHE_FILE = "ci-cache.json"
+
+
+def _matching_files(git: Git, pathspecs: tuple[str, ...]) -> list[str]:
+    specs = [f":(glob)**/{p}" if "/" not in p and p != "*" else p for p in pathspecs]
+    output = git.run(
+        "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *specs
+    ).stdout
+    return sorted({name for name in output.split("\0") if name and (git.cwd / name).is_file()})
+
+
+def stage_key(git: Git, stage: Stage, file_hashes: dict[tuple[str, ...], str]) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps([stage.command, platform.python_version(), __version__]).encode())
+    if stage.inputs not in file_hashes:
+        files = _matching_files(git, stage.inputs)
+        blobs = (
+            git.run("hash-object", "--stdin-paths", input="\n".join(files) + "\n").stdout
+            if files
+            else ""
+        )
+        file_hashes[stage.inputs] = hashlib.sha256(
+            "\n".join(f"{f} {b}" for f, b in zip(files, blobs.split(), strict=True)).encode()
+        ).hexdigest()
+    digest.update(file_hashes[stage.inputs].encode())
+    if stage.keyed_on_refs:
+        digest.update(git.run("for-each-ref", "--format=%(refname) %(objectname)").stdout.encode())
+        digest.update((git.rev("HEAD") or "").encode())
+    return digest.hexdigest()
+
+
+class StageCache:
+    def __init__(self, state_dir: Path):
+        self.path = state_dir / CACHE_FILE
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            self._green: dict[str, str] = dict(data) if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            self._green = {}
+
+    def is_green(self, stage: str, key: str) -> bool:
+        return self._green.get(stage) == key
+
+    def mark_green(self, stage: str, key: str) -> None:
+        self._green[stage] = key
+
+    def forget(self, stage: str) -> None:
+        self._green.pop(stage, None)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(self._green, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(temporary, self.path)

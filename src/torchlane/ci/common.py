@@ -1,0 +1,58 @@
+"""What the GitHub and GitLab pipelines share: the image, the install and the stage commands."""
+
+from __future__ import annotations
+
+from torchlane.config import TorchlaneConfig
+
+NOTES_REFSPEC = "+refs/notes/*:refs/notes/*"
+REPORT_MARKER = "<!-- torchlane-report -->"
+
+CHECK_STAGES = ("lint", "tests", "notebooks", "secrets", "env")
+
+
+def ci_image(config: TorchlaneConfig) -> str:
+    """The image CI jobs run in: configured, else the environment's base image."""
+    if config.ci.image:
+        return config.ci.image
+    env = config.env
+    if env.base_image:
+        return env.base_image
+    if env.cuda_version and env.torch:
+        return f"pytorch/pytorch:{env.torch}-cuda{env.cuda_version}-cudnn9-{env.flavor}"
+    return f"python:{env.python}"
+
+
+# Checkout needs git inside the job's container; slim and PyTorch images may lack it.
+ENSURE_GIT = (
+    "command -v git >/dev/null || { apt-get update -qq && "
+    "apt-get install -y -qq --no-install-recommends git ca-certificates; }"
+)
+
+
+def install_commands(config: TorchlaneConfig) -> list[str]:
+    lock = config.env.lock
+    return [
+        "python -m pip install --upgrade pip",
+        f'if [ -f "{lock}" ]; then python -m pip install -r "{lock}"; fi',
+        # torchlane belongs in the project's lock; install it if the lock does not have it.
+        'python -c "import torchlane" 2>/dev/null || python -m pip install torchlane',
+    ]
+
+
+def ci_command(context: str, stages: tuple[str, ...]) -> str:
+    selected = " ".join(f"--stage {s}" for s in stages)
+    return f"python -m torchlane ci --no-cache --context {context} {selected}".rstrip()
+
+
+def git_setup_commands(config: TorchlaneConfig, branch_expr: str | None) -> list[str]:
+    """Full history and the metrics notes (shallow clones break comparisons), local base branches."""
+    develop, main, remote = config.branches.develop, config.branches.main, "origin"
+    commands = [
+        'git config --global --add safe.directory "$PWD"',
+        f"git fetch --no-tags --prune {remote} '{NOTES_REFSPEC}' '+refs/tags/*:refs/tags/*' || true",
+        f'for b in {main} {develop}; do git show-ref --verify --quiet "refs/remotes/{remote}/$b" '
+        f'&& [ "$(git branch --show-current)" != "$b" ] && git branch --force "$b" "{remote}/$b"; done; true',
+    ]
+    if branch_expr:
+        commands.append(f'git switch --force-create "{branch_expr}"')
+    return commands

@@ -1,0 +1,226 @@
+"""GitHub Actions workflow for the whole branch model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torchlane.ci.common import (
+    CHECK_STAGES,
+    ENSURE_GIT,
+    REPORT_MARKER,
+    ci_command,
+    ci_image,
+    git_setup_commands,
+    install_commands,
+)
+from torchlane.config import TorchlaneConfig
+
+WORKFLOW_PATH = ".github/workflows/torchlane.yml"
+
+_COMMENT_SCRIPT = f"""const fs = require('fs');
+const marker = '{REPORT_MARKER}';
+const report = fs.readFileSync(process.env.REPORT, 'utf8');
+const body = report.includes(marker) ? report : `${{marker}}\\n${{report}}`;
+const {{owner, repo}} = context.repo;
+const issue_number = context.issue.number;
+const comments = await github.paginate(github.rest.issues.listComments, {{owner, repo, issue_number}});
+const mine = comments.find((c) => c.body && c.body.includes(marker));
+if (mine) {{
+  await github.rest.issues.updateComment({{owner, repo, comment_id: mine.id, body}});
+}} else {{
+  await github.rest.issues.createComment({{owner, repo, issue_number, body}});
+}}
+"""
+
+
+def _steps(
+    config: TorchlaneConfig, branch_expr: str | None, run: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    return [
+        {"name": "git in the container", "run": ENSURE_GIT},
+        {
+            "uses": "actions/checkout@v4",
+            "with": {
+                "fetch-depth": 0,
+                "ref": "${{ github.event.pull_request.head.sha || github.sha }}",
+            },
+        },
+        {
+            "name": "History, tags and metrics notes",
+            "run": "\n".join(git_setup_commands(config, branch_expr)),
+        },
+        {"name": "Install the pinned environment", "run": "\n".join(install_commands(config))},
+        *({"name": name, "run": command} for name, command in run),
+    ]
+
+
+def _container(config: TorchlaneConfig) -> dict[str, Any]:
+    container: dict[str, Any] = {"image": ci_image(config)}
+    if config.env.cuda_version:
+        container["options"] = "--gpus all --shm-size 8g"
+    return container
+
+
+def _gpu_runner(config: TorchlaneConfig) -> str | list[str]:
+    labels = list(config.ci.gpu_runner_labels)
+    return labels[0] if len(labels) == 1 else labels
+
+
+def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
+    p, develop, main = config.prefixes, config.branches.develop, config.branches.main
+    tag_glob = f"{config.flow.version_tag_prefix}*"
+    artifacts = config.ci.artifacts
+    head = "${{ github.head_ref || github.ref_name }}"
+    wandb_env = {"WANDB_API_KEY": "${{ secrets.WANDB_API_KEY }}", "WANDB_MODE": "offline"}
+    upload = {
+        "name": "Keep the artifacts",
+        "if": "always()",
+        "uses": "actions/upload-artifact@v4",
+        "with": {
+            "name": "torchlane-${{ github.job }}",
+            "path": artifacts,
+            "if-no-files-found": "ignore",
+        },
+    }
+    checks = {
+        "name": "lint and tests",
+        "if": "github.event_name != 'push' || !startsWith(github.ref, 'refs/tags/')",
+        "runs-on": "ubuntu-latest",
+        "container": _container(config) | {"options": "--shm-size 8g"},
+        "steps": [
+            *_steps(
+                config,
+                head,
+                [
+                    (
+                        "Lint, tests, notebooks, secrets, environment",
+                        ci_command("topic", CHECK_STAGES),
+                    )
+                ],
+            ),
+            upload,
+        ],
+    }
+    comment = {
+        "name": "Report on the pull request (one comment, updated in place)",
+        "if": f"always() && hashFiles('{artifacts}/report.md') != ''",
+        "uses": "actions/github-script@v7",
+        "env": {"REPORT": f"{artifacts}/report.md"},
+        "with": {"script": _COMMENT_SCRIPT},
+    }
+    gate = {
+        "name": "model-quality gate",
+        "if": f"github.event_name == 'pull_request' && github.base_ref == '{develop}'",
+        "needs": "checks",
+        "runs-on": _gpu_runner(config),
+        "container": _container(config),
+        "permissions": {"contents": "read", "pull-requests": "write"},
+        "env": wandb_env,
+        "steps": [
+            *_steps(
+                config,
+                head,
+                [
+                    (
+                        "Evaluate, gate and report",
+                        ci_command("topic", ("evaluate", "gate", "report")),
+                    )
+                ],
+            ),
+            comment,
+            upload,
+        ],
+    }
+    record = {
+        "name": "record metrics on develop",
+        "if": f"github.event_name == 'push' && github.ref == 'refs/heads/{develop}'",
+        "needs": "checks",
+        "runs-on": _gpu_runner(config),
+        "container": _container(config),
+        "permissions": {"contents": "write"},
+        "env": wandb_env,
+        "steps": [
+            *_steps(
+                config,
+                develop,
+                [
+                    ("Evaluate and record", ci_command("develop", ("evaluate",))),
+                    ("Push the metrics notes", "python -m torchlane metrics push"),
+                ],
+            ),
+            upload,
+        ],
+    }
+    release_prefixes = (p.release, p.hotfix)
+    only_release = " || ".join(f"startsWith(github.head_ref, '{x}')" for x in release_prefixes)
+    release = {
+        "name": "release checks",
+        "if": f"github.event_name == 'pull_request' && github.base_ref == '{main}'",
+        "runs-on": _gpu_runner(config),
+        "container": _container(config),
+        "permissions": {"contents": "read", "pull-requests": "write"},
+        "env": wandb_env,
+        "steps": [
+            {
+                "name": f"Only release and hotfix branches merge into {main}",
+                "if": f"!({only_release})",
+                "run": f'echo "::error::{main} only takes {p.release}* and {p.hotfix}* branches, not ${{{{ github.head_ref }}}}"; exit 1',
+            },
+            *_steps(
+                config,
+                head,
+                [("Full suite, verify, evaluation and gate", ci_command("release", ()))],
+            ),
+            comment,
+            upload,
+        ],
+    }
+    registry = config.ci.registry_image or "ghcr.io/${{ github.repository }}"
+    image = {
+        "name": "build and push the pinned image",
+        "if": "startsWith(github.ref, 'refs/tags/')",
+        "runs-on": "ubuntu-latest",
+        "permissions": {"contents": "read", "packages": "write"},
+        "steps": [
+            {"uses": "actions/checkout@v4"},
+            {"uses": "docker/setup-buildx-action@v3"},
+            {
+                "uses": "docker/login-action@v3",
+                "with": {
+                    "registry": "ghcr.io",
+                    "username": "${{ github.actor }}",
+                    "password": "${{ secrets.GITHUB_TOKEN }}",
+                },
+            },
+            {
+                "uses": "docker/build-push-action@v6",
+                "with": {
+                    "context": ".",
+                    "push": True,
+                    "tags": f"{registry}:${{{{ github.ref_name }}}}",
+                },
+            },
+        ],
+    }
+    return {
+        "name": "torchlane",
+        "on": {
+            "push": {
+                "branches": [f"{p.feature}**", f"{p.bugfix}**", f"{p.refactor}**", develop],
+                "tags": [tag_glob],
+            },
+            "pull_request": {"branches": [develop, main]},
+        },
+        "permissions": {"contents": "read"},
+        "concurrency": {
+            "group": "torchlane-${{ github.workflow }}-${{ github.ref }}",
+            "cancel-in-progress": True,
+        },
+        "jobs": {
+            "checks": checks,
+            "gate": gate,
+            "record": record,
+            "release": release,
+            "image": image,
+        },
+    }

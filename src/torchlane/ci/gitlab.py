@@ -1,0 +1,155 @@
+"""GitLab CI pipeline for the whole branch model."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from torchlane.ci.common import (
+    CHECK_STAGES,
+    ENSURE_GIT,
+    REPORT_MARKER,
+    ci_command,
+    ci_image,
+    git_setup_commands,
+    install_commands,
+)
+from torchlane.config import TorchlaneConfig
+
+PIPELINE_PATH = ".gitlab-ci.yml"
+
+# Posts the report as one merge-request note, updated in place. Needs a project access token
+# with `api` scope in the CI/CD variable TORCHLANE_GITLAB_TOKEN (CI_JOB_TOKEN cannot write notes).
+_COMMENT_SCRIPT = f"""python - <<'PY'
+import json, os, urllib.request
+api = f"{{os.environ['CI_API_V4_URL']}}/projects/{{os.environ['CI_PROJECT_ID']}}/merge_requests/{{os.environ['CI_MERGE_REQUEST_IID']}}/notes"
+headers = {{"PRIVATE-TOKEN": os.environ["TORCHLANE_GITLAB_TOKEN"], "Content-Type": "application/json"}}
+marker = "{REPORT_MARKER}"
+report = open(os.environ["REPORT"], encoding="utf-8").read()
+body = report if marker in report else marker + "\\n" + report
+def call(url, method="GET", data=None):
+    request = urllib.request.Request(url, method=method, headers=headers, data=json.dumps(data).encode() if data else None)
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+notes = call(api + "?per_page=100")
+mine = next((n for n in notes if marker in n.get("body", "")), None)
+if mine:
+    call(f"{{api}}/{{mine['id']}}", "PUT", {{"body": body}})
+else:
+    call(api, "POST", {{"body": body}})
+PY"""
+
+
+def _regex(prefixes: tuple[str, ...]) -> str:
+    return "/^(" + "|".join(re.escape(p) for p in prefixes).replace("/", "\\/") + ")/"
+
+
+def _job(
+    config: TorchlaneConfig,
+    script: list[str],
+    rules: list[dict[str, Any]],
+    gpu: bool,
+    branch: str | None,
+) -> dict[str, Any]:
+    job: dict[str, Any] = {
+        "image": ci_image(config),
+        "rules": rules,
+        "before_script": [
+            ENSURE_GIT,
+            *git_setup_commands(config, branch),
+            *install_commands(config),
+        ],
+        "script": script,
+        "artifacts": {
+            "when": "always",
+            "paths": [f"{config.ci.artifacts}/"],
+            "reports": {"junit": f"{config.ci.artifacts}/torchlane-ci.xml"},
+        },
+    }
+    if gpu and config.ci.gitlab_gpu_tags:
+        job["tags"] = list(config.ci.gitlab_gpu_tags)
+    return job
+
+
+def gitlab_pipeline(config: TorchlaneConfig) -> dict[str, Any]:
+    p, develop, main = config.prefixes, config.branches.develop, config.branches.main
+    topic = _regex((p.feature, p.bugfix, p.refactor))
+    tag = "/^" + re.escape(config.flow.version_tag_prefix) + r"\d/"
+    mr = '$CI_PIPELINE_SOURCE == "merge_request_event"'
+    branch_var = "${CI_MERGE_REQUEST_SOURCE_BRANCH_NAME:-$CI_COMMIT_BRANCH}"
+    report = f"{config.ci.artifacts}/report.md"
+    comment = f'if [ -n "${{TORCHLANE_GITLAB_TOKEN:-}}" ] && [ -f "{report}" ]; then REPORT="{report}" {_COMMENT_SCRIPT}; fi'
+    return {
+        "workflow": {
+            "rules": [
+                {"if": mr},
+                {"if": f"$CI_COMMIT_TAG =~ {tag}"},
+                {"if": f'$CI_COMMIT_BRANCH == "{develop}"'},
+                {"if": f"$CI_COMMIT_BRANCH =~ {topic} && $CI_OPEN_MERGE_REQUESTS == null"},
+            ]
+        },
+        "variables": {
+            "GIT_DEPTH": "0",
+            "GIT_STRATEGY": "clone",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        },
+        "stages": ["checks", "gate", "record", "release", "publish"],
+        "checks": {
+            "stage": "checks",
+            **_job(
+                config,
+                [ci_command("topic", CHECK_STAGES)],
+                [{"if": "$CI_COMMIT_TAG", "when": "never"}, {"when": "on_success"}],
+                False,
+                branch_var,
+            ),
+        },
+        "gate": {
+            "stage": "gate",
+            **_job(
+                config,
+                [ci_command("topic", ("evaluate", "gate", "report"))],
+                [{"if": f'{mr} && $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == "{develop}"'}],
+                True,
+                branch_var,
+            ),
+            "after_script": [comment],
+        },
+        "record": {
+            "stage": "record",
+            **_job(
+                config,
+                [ci_command("develop", ("evaluate",)), "python -m torchlane metrics push"],
+                [{"if": f'$CI_COMMIT_BRANCH == "{develop}" && $CI_PIPELINE_SOURCE == "push"'}],
+                True,
+                develop,
+            ),
+        },
+        "release": {
+            "stage": "release",
+            **_job(
+                config,
+                [
+                    f'case "$CI_MERGE_REQUEST_SOURCE_BRANCH_NAME" in {p.release}*|{p.hotfix}*) ;; '
+                    f'*) echo "{main} only takes {p.release}* and {p.hotfix}* branches"; exit 1 ;; esac',
+                    ci_command("release", ()),
+                ],
+                [{"if": f'{mr} && $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == "{main}"'}],
+                True,
+                branch_var,
+            ),
+            "after_script": [comment],
+        },
+        "release-image": {
+            "stage": "publish",
+            "image": "docker:27",
+            "services": ["docker:27-dind"],
+            "variables": {"DOCKER_TLS_CERTDIR": "/certs"},
+            "rules": [{"if": f"$CI_COMMIT_TAG =~ {tag}"}],
+            "script": [
+                'echo "$CI_REGISTRY_PASSWORD" | docker login -u "$CI_REGISTRY_USER" --password-stdin "$CI_REGISTRY"',
+                f'docker build -t "{config.ci.registry_image or "$CI_REGISTRY_IMAGE"}:$CI_COMMIT_TAG" .',
+                f'docker push "{config.ci.registry_image or "$CI_REGISTRY_IMAGE"}:$CI_COMMIT_TAG"',
+            ],
+        },
+    }

@@ -1,0 +1,202 @@
+"""Runs a pipeline's stages: independent ones in parallel, each one's output captured."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from torchlane.ci.cache import StageCache, stage_key
+from torchlane.ci.stages import Stage
+from torchlane.errors import TorchlaneError
+from torchlane.git import Git
+
+
+class StageStatus(str, Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    CACHED = "cached"  # skipped: inputs unchanged since its last green run here
+    BLOCKED = "blocked"  # skipped: a stage it needs did not pass
+    RUNNING = "running"
+    WAITING = "waiting"
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: StageStatus
+    required: bool
+    command: tuple[str, ...]
+    seconds: float = 0.0
+    exit_code: int | None = None
+    output: str = ""
+    reason: str = ""
+
+
+@dataclass
+class PipelineResult:
+    context: str
+    branch: str | None
+    stages: list[StageResult]
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return not any(
+            s.required and s.status in (StageStatus.FAILED, StageStatus.BLOCKED)
+            for s in self.stages
+        )
+
+
+Listener = Callable[[StageResult], None]
+
+
+def _order(stages: list[Stage]) -> list[Stage]:
+    """Stages in dependency order; a cycle in `needs` is a configuration error."""
+    by_name = {s.name: s for s in stages}
+    done: list[Stage] = []
+    visiting: set[str] = set()
+
+    def visit(stage: Stage, path: tuple[str, ...]) -> None:
+        if stage in done:
+            return
+        if stage.name in visiting:
+            cycle = " -> ".join((*path, stage.name))
+            raise TorchlaneError(
+                f"The CI stages depend on each other in a cycle: {cycle}.",
+                "Fix `needs` in [tool.torchlane.ci.stages].",
+            )
+        visiting.add(stage.name)
+        for need in stage.needs:
+            visit(by_name[need], (*path, stage.name))
+        visiting.discard(stage.name)
+        done.append(stage)
+
+    for stage in stages:
+        visit(stage, ())
+    return done
+
+
+def _run_stage(stage: Stage, root: Path) -> tuple[int, str]:
+    env = {**os.environ, "TORCHLANE_CI_STAGE": stage.name, "PYTHONUNBUFFERED": "1"}
+    try:
+        proc = subprocess.run(
+            list(stage.command),
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            check=False,
+        )
+    except FileNotFoundError:
+        return 127, f"command not found: {stage.command[0]}\n"
+    return proc.returncode, proc.stdout
+
+
+class _Scheduler:
+    """Starts each stage once the stages it needs have passed (or were cached)."""
+
+    def __init__(
+        self, git: Git, stages: list[Stage], cache: StageCache | None, listener: Listener | None
+    ):
+        self.git = git
+        self.cache = cache
+        self.listener = listener
+        self.ordered = _order(stages)
+        self.results = {
+            s.name: StageResult(s.name, StageStatus.WAITING, s.required, s.command)
+            for s in self.ordered
+        }
+        # A key is taken when its stage becomes ready, after the stages it needs: a gate keyed
+        # on refs must see the note that evaluate just wrote, or an unchanged re-run misses it.
+        self.keys: dict[str, str] = {}
+        self._file_hashes: dict[tuple[str, ...], str] = {}
+        self._lock = threading.Lock()
+
+    def notify(self, result: StageResult) -> None:
+        if self.listener is not None:
+            with self._lock:
+                self.listener(result)
+
+    def execute(self, stage: Stage) -> None:
+        result = self.results[stage.name]
+        result.status = StageStatus.RUNNING
+        self.notify(result)
+        begin = time.perf_counter()
+        result.exit_code, result.output = _run_stage(stage, self.git.cwd)
+        result.seconds = time.perf_counter() - begin
+        result.status = StageStatus.PASSED if result.exit_code == 0 else StageStatus.FAILED
+        self.notify(result)
+
+    def settle(self, stage: Stage) -> bool | None:
+        """True: start it now; False: settled without running (blocked or cached); None: wait."""
+        needed = [self.results[n] for n in stage.needs]
+        failed = [r.name for r in needed if r.status in (StageStatus.FAILED, StageStatus.BLOCKED)]
+        result = self.results[stage.name]
+        if failed:
+            result.status = StageStatus.BLOCKED
+            result.reason = f"needs {', '.join(failed)}, which did not pass"
+        elif not all(r.status in (StageStatus.PASSED, StageStatus.CACHED) for r in needed):
+            return None
+        elif self.cache is None:
+            return True
+        else:
+            self.keys[stage.name] = stage_key(self.git, stage, self._file_hashes)
+            if not self.cache.is_green(stage.name, self.keys[stage.name]):
+                return True
+            result.status = StageStatus.CACHED
+            result.reason = "inputs unchanged since its last green run"
+        self.notify(result)
+        return False
+
+    def run(self, jobs: int) -> list[StageResult]:
+        pending = list(self.ordered)
+        running: set[Future[None]] = set()
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            while pending or running:
+                for stage in list(pending):
+                    decision = self.settle(stage)
+                    if decision is not None:
+                        pending.remove(stage)
+                    if decision:
+                        running.add(pool.submit(self.execute, stage))
+                if running:
+                    finished, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        future.result()
+        self._remember_green()
+        return [self.results[s.name] for s in self.ordered]
+
+    def _remember_green(self) -> None:
+        if self.cache is None:
+            return
+        for name, result in self.results.items():
+            if result.status is StageStatus.PASSED and name in self.keys:
+                self.cache.mark_green(name, self.keys[name])
+            elif result.status is StageStatus.FAILED:
+                self.cache.forget(name)
+        self.cache.save()
+
+
+def run_pipeline(
+    git: Git,
+    stages: list[Stage],
+    *,
+    context: str,
+    branch: str | None,
+    cache: StageCache | None,
+    jobs: int,
+    listener: Listener | None = None,
+) -> PipelineResult:
+    started = time.perf_counter()
+    results = _Scheduler(git, stages, cache, listener).run(jobs)
+    return PipelineResult(context, branch, results, time.perf_counter() - started)

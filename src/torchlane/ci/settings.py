@@ -1,0 +1,43 @@
+"""`[tool.torchlane.ci]`: stages, where artifacts go, and how CI machines are chosen."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from torchlane.section import Section
+
+# Where a stage runs: topic = push to feature/bugfix/refactor (and pull requests into develop),
+# develop = push to develop, release = release/hotfix branches and pull requests into main.
+Context = Literal["topic", "develop", "release", "main"]
+
+
+class StageSettings(Section):
+    """Overrides a default stage, or declares a new one (then `command` is required)."""
+
+    command: str | None = Field(
+        default=None, description="shell-free command line, split like a shell"
+    )
+    inputs: tuple[str, ...] | None = None
+    needs: tuple[str, ...] | None = None
+    required: bool | None = None
+    enabled: bool = True
+    contexts: tuple[Context, ...] | None = None
+
+
+class CiSettings(Section):
+    artifacts: str = "ci-artifacts"
+    jobs: int = Field(default=0, ge=0, description="parallel stages; 0 = one per CPU")
+    stages: dict[str, StageSettings] = Field(default_factory=dict)
+    # CI platforms
+    gpu_runner_labels: tuple[str, ...] = ("ubuntu-latest",)
+    gitlab_gpu_tags: tuple[str, ...] = ()
+    image: str | None = Field(
+        default=None, description="CI image; default: derived from [tool.torchlane.env]"
+    )
+    registry_image: str | None = Field(
+        default=None,
+        description="where tagged releases push their image; default ghcr.io/OWNER/REPO",
+    )
+    required_reviews: int = Field(default=1, ge=0, le=10)

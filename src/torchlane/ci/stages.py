@@ -1,0 +1,171 @@
+"""The pipeline's stages: defaults for the whole branch model, overridable from configuration."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import dataclass
+
+from torchlane.ci.settings import CiSettings, Context
+from torchlane.config import TorchlaneConfig
+from torchlane.errors import TorchlaneError
+from torchlane.flow.naming import BranchType, parse_branch
+
+ALL_FILES = ("*",)
+TOPIC_AND_RELEASE: tuple[Context, ...] = ("topic", "develop", "release")
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    command: tuple[str, ...]
+    inputs: tuple[str, ...]  # git pathspecs whose content decides whether a cached green run holds
+    needs: tuple[str, ...] = ()
+    required: bool = True
+    contexts: tuple[Context, ...] = TOPIC_AND_RELEASE
+    # Stages whose outcome depends on refs or notes as well as files (verify, gate) key on those too.
+    keyed_on_refs: bool = False
+    description: str = ""
+
+
+def _torchlane(*args: str) -> tuple[str, ...]:
+    return (sys.executable, "-m", "torchlane", *args)
+
+
+def default_stages(artifacts: str) -> list[Stage]:
+    python = sys.executable
+    env_files = (
+        "Dockerfile*",
+        "*.Dockerfile",
+        "compose*.y*ml",
+        "docker-compose*.y*ml",
+        "requirements*.txt",
+        "*.lock",
+        "environment*.y*ml",
+        "pyproject.toml",
+    )
+    return [
+        Stage(
+            "lint",
+            (python, "-m", "ruff", "check", "."),
+            ("*.py", "*.pyi", "pyproject.toml", "ruff.toml"),
+            description="ruff",
+        ),
+        Stage("tests", (python, "-m", "pytest", "-q"), ALL_FILES, description="pytest"),
+        Stage(
+            "notebooks",
+            _torchlane("nb", "check", "."),
+            ("*.ipynb",),
+            description="notebooks stripped",
+        ),
+        Stage(
+            "secrets", _torchlane("secrets", "scan"), ALL_FILES, description="no secrets committed"
+        ),
+        Stage(
+            "env", _torchlane("env", "check"), env_files, description="environment files consistent"
+        ),
+        Stage(
+            "verify",
+            _torchlane("verify"),
+            ("pyproject.toml", ".torchlane.toml"),
+            contexts=("release", "main"),
+            keyed_on_refs=True,
+            description="history follows the model",
+        ),
+        Stage(
+            "evaluate",
+            _torchlane("eval"),
+            ALL_FILES,
+            needs=("tests",),
+            contexts=TOPIC_AND_RELEASE,
+            description="evaluate the latest checkpoint and record metrics",
+        ),
+        Stage(
+            "gate",
+            _torchlane("gate"),
+            ALL_FILES,
+            needs=("evaluate",),
+            contexts=("topic", "release"),
+            keyed_on_refs=True,
+            description="model quality against the baseline",
+        ),
+        Stage(
+            "report",
+            _torchlane("report", "--output", f"{artifacts}/report.md"),
+            ALL_FILES,
+            needs=("gate",),
+            required=False,
+            contexts=("topic", "release"),
+            keyed_on_refs=True,
+            description="markdown report for the pull request",
+        ),
+    ]
+
+
+def context_for_branch(branch: str | None, config: TorchlaneConfig) -> Context:
+    if branch == config.branches.develop:
+        return "develop"
+    if branch == config.branches.main:
+        return "main"
+    parsed = parse_branch(branch, config) if branch else None
+    if parsed is not None and parsed.type in (BranchType.RELEASE, BranchType.HOTFIX):
+        return "release"
+    return "topic"
+
+
+def _apply(stage: Stage | None, name: str, settings: CiSettings) -> Stage | None:
+    override = settings.stages.get(name)
+    if override is None:
+        return stage
+    if not override.enabled:
+        return None
+    if stage is None:
+        if not override.command:
+            raise TorchlaneError(
+                f"[tool.torchlane.ci.stages.{name}] declares a new stage without a command.",
+                'Add command = "..." (or fix the stage name if you meant to change a default one).',
+            )
+        stage = Stage(name, (), ALL_FILES)
+    command = tuple(shlex.split(override.command)) if override.command else stage.command
+    return Stage(
+        name=name,
+        command=command,
+        inputs=override.inputs if override.inputs is not None else stage.inputs,
+        needs=override.needs if override.needs is not None else stage.needs,
+        required=override.required if override.required is not None else stage.required,
+        contexts=override.contexts if override.contexts is not None else stage.contexts,
+        keyed_on_refs=stage.keyed_on_refs,
+        description=stage.description or "custom stage",
+    )
+
+
+def pipeline_stages(
+    config: TorchlaneConfig, context: Context, only: tuple[str, ...] = ()
+) -> list[Stage]:
+    """The stages that run in `context`, in dependency order, with config applied.
+
+    A stage whose dependency does not run in this context loses that dependency rather than
+    the whole stage (e.g. `evaluate` on develop does not wait for a gate that is not there).
+    """
+    settings = config.ci
+    defaults = {s.name: s for s in default_stages(settings.artifacts)}
+    names = list(defaults) + [n for n in settings.stages if n not in defaults]
+    configured = [s for n in names if (s := _apply(defaults.get(n), n, settings)) is not None]
+    unknown = [n for n in only if n not in {s.name for s in configured}]
+    if unknown:
+        raise TorchlaneError(
+            f"No stage named {', '.join(unknown)}.",
+            f"Stages: {', '.join(s.name for s in configured)}.",
+        )
+    chosen = [s for s in configured if (s.name in only if only else context in s.contexts)]
+    present = {s.name for s in chosen}
+    for stage in chosen:
+        missing = [n for n in stage.needs if n not in {c.name for c in configured}]
+        if missing:
+            raise TorchlaneError(
+                f"Stage '{stage.name}' needs unknown stage(s) {', '.join(missing)}.",
+                f"Fix [tool.torchlane.ci.stages.{stage.name}] needs.",
+            )
+    return [
+        Stage(**{**s.__dict__, "needs": tuple(n for n in s.needs if n in present)}) for s in chosen
+    ]

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+from tests.ci.conftest import configure_stages, stage
+from tests.conftest import Project, commit_file
+from torchlane.ci.pipeline import run_ci
+from torchlane.ci.runner import StageStatus
+from torchlane.flow.context import open_flow
+
+# Each side creates its marker and then waits for the other's: both pass only if they run at
+# the same time, so this proves the stages ran in parallel without measuring time.
+_RENDEZVOUS = (
+    "import pathlib, time, sys\n"
+    "pathlib.Path('{mine}').touch()\n"
+    "deadline = time.time() + 60\n"
+    "while not pathlib.Path('{other}').exists():\n"
+    "    if time.time() > deadline: sys.exit('the other stage never ran alongside')\n"
+    "    time.sleep(0.05)\n"
+)
+
+
+def _statuses(project: Project, **kwargs: object) -> dict[str, StageStatus]:
+    result, _ = run_ci(open_flow(project.root), **kwargs)  # type: ignore[arg-type]
+    return {s.name: s.status for s in result.stages}
+
+
+def test_independent_stages_run_in_parallel(ci_project: Project, tmp_path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    configure_stages(
+        ci_project,
+        {
+            "left": stage(_RENDEZVOUS.format(mine=a, other=b)),
+            "right": stage(_RENDEZVOUS.format(mine=b, other=a)),
+        },
+    )
+    assert _statuses(ci_project, jobs=2) == {
+        "left": StageStatus.PASSED,
+        "right": StageStatus.PASSED,
+    }
+
+
+def test_failure_is_captured_and_blocks_what_needs_it(ci_project: Project) -> None:
+    configure_stages(
+        ci_project,
+        {
+            "build": stage("print('compiling'); raise SystemExit(3)"),
+            "package": stage("print('never')", needs=["build"]),
+            "docs": stage("print('docs ok')", required=False),
+        },
+    )
+    result, artifacts = run_ci(open_flow(ci_project.root), jobs=2)
+    by_name = {s.name: s for s in result.stages}
+    assert not result.passed
+    assert by_name["build"].status is StageStatus.FAILED
+    assert by_name["build"].exit_code == 3
+    assert "compiling" in by_name["build"].output
+    assert by_name["package"].status is StageStatus.BLOCKED
+    assert "build" in by_name["package"].reason
+    assert by_name["docs"].status is StageStatus.PASSED
+    junit = ET.parse(artifacts[0]).getroot()
+    assert junit.get("failures") == "1"
+    assert junit.get("skipped") == "1"
+    failure = junit.find("./testcase[@name='build']/failure")
+    assert failure is not None
+    assert "compiling" in (failure.text or "")
+    summary = artifacts[1].read_text()
+    assert "torchlane ci: failed" in summary
+    assert "| build | FAILED |" in summary
+
+
+def test_an_optional_failure_does_not_fail_the_pipeline(ci_project: Project) -> None:
+    configure_stages(ci_project, {"docs": stage("raise SystemExit(1)", required=False)})
+    result, _ = run_ci(open_flow(ci_project.root))
+    assert result.passed
+
+
+def test_unchanged_inputs_skip_green_stages_only(ci_project: Project) -> None:
+    configure_stages(
+        ci_project,
+        {
+            "lint": stage("print('lint')", inputs=["*.py"]),
+            "flaky": stage(
+                "import pathlib,sys; sys.exit(0 if pathlib.Path('ok').exists() else 1)",
+                inputs=["*.txt"],
+            ),
+        },
+    )
+    commit_file(ci_project.git, "model.py", "x = 1\n")
+    first = _statuses(ci_project)
+    assert first == {"lint": StageStatus.PASSED, "flaky": StageStatus.FAILED}
+    second = _statuses(ci_project)
+    assert second == {"lint": StageStatus.CACHED, "flaky": StageStatus.FAILED}
+    (ci_project.root / "model.py").write_text("x = 2\n")  # an uncommitted change counts
+    assert _statuses(ci_project)["lint"] is StageStatus.PASSED
+    (ci_project.root / "notes.txt").write_text("untracked inputs count too\n")
+    (ci_project.root / "ok").touch()
+    assert _statuses(ci_project) == {"lint": StageStatus.CACHED, "flaky": StageStatus.PASSED}
+    assert _statuses(ci_project, use_cache=False) == {
+        "lint": StageStatus.PASSED,
+        "flaky": StageStatus.PASSED,
+    }
+
+
+def test_ref_keyed_stage_reruns_when_refs_move(ci_project: Project) -> None:
+    configure_stages(ci_project, {"verify": {"command": "true", "contexts": ["topic"]}})
+    assert _statuses(ci_project)["verify"] is StageStatus.PASSED
+    assert _statuses(ci_project)["verify"] is StageStatus.CACHED
+    ci_project.git.run("tag", "unrelated-tag")
+    assert _statuses(ci_project)["verify"] is StageStatus.PASSED
+
+
+def test_a_cycle_in_needs_is_reported(ci_project: Project, cli) -> None:
+    configure_stages(ci_project, {"a": stage("pass", needs=["b"]), "b": stage("pass", needs=["a"])})
+    result = cli(["ci"], cwd=ci_project.root)
+    assert result.code == 1
+    assert "cycle" in result.err
+
+
+def test_cli_exit_code_json_and_missing_command(ci_project: Project, cli) -> None:
+    configure_stages(
+        ci_project,
+        {"ok": stage("print('fine')"), "missing": {"command": "no-such-program-xyz --flag"}},
+    )
+    result = cli(["ci", "--json"], cwd=ci_project.root)
+    assert result.code == 1
+    data = json.loads(result.out)
+    assert data["passed"] is False
+    stages = {s["name"]: s for s in data["result"]["stages"]}
+    assert stages["ok"]["status"] == "passed"
+    assert stages["missing"]["exit_code"] == 127
+    assert "command not found" in stages["missing"]["output"]
+
+
+def test_cli_table_shows_failed_output(ci_project: Project, cli) -> None:
+    configure_stages(ci_project, {"boom": stage("print('the reason'); raise SystemExit(2)")})
+    result = cli(["ci", "--stage", "boom"], cwd=ci_project.root)
+    assert result.code == 1
+    assert "the reason" in result.err
+    assert "Pipeline failed" in result.out
