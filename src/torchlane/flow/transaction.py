@@ -1,0 +1,141 @@
+"""Running a journal's steps, and `--continue` / `--abort` for any journaled operation."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torchlane.errors import TorchlaneError
+from torchlane.flow.journal import (
+    CONFLICT,
+    DONE,
+    Journal,
+    git_operation_in_progress,
+    load_journal,
+    remove_journal,
+    save_journal,
+)
+from torchlane.flow.steps import EXECUTORS, PUSH_KINDS, Stopped, mark_done
+from torchlane.git import Git
+
+
+@dataclass
+class ConflictReport:
+    operation: str
+    step: str
+    files: list[str]
+    next_steps: list[str]
+
+
+@dataclass
+class AbortResult:
+    operation: str
+    branch: str
+    restored_refs: list[str] = field(default_factory=list)
+    head: str = ""
+    rescued: dict[str, str] = field(default_factory=dict)  # ref -> backup ref of work kept
+
+
+def _conflict(journal: Journal, stopped: Stopped) -> ConflictReport:
+    op = journal.operation
+    step = journal.steps[journal.current]
+    files = stopped.files
+    added = "git add " + " ".join(files) if files else "git add <the resolved files>"
+    return ConflictReport(
+        operation=op,
+        step=step.describe(),
+        files=files,
+        next_steps=[
+            "resolve the conflicts in the files listed (remove the <<<<<<< ======= >>>>>>> markers)",
+            added,
+            f"torchlane {op} --continue",
+            f"or, to put every branch, tag and file back as before: torchlane {op} --abort",
+        ],
+    )
+
+
+def drive(git: Git, journal: Journal) -> ConflictReport | None:
+    """Run the remaining steps; the pointer moves on (and is saved) after each one."""
+    while (step := journal.step) is not None:
+        stopped = EXECUTORS[step.kind](git, journal, step)
+        if stopped is not None:
+            step.state = CONFLICT
+            save_journal(git, journal)
+            return _conflict(journal, stopped)
+        mark_done(step)
+        journal.current += 1
+        save_journal(git, journal)
+    remove_journal(git)
+    return None
+
+
+def resume(git: Git, operation: str) -> tuple[Journal, ConflictReport | None]:
+    journal = _own_journal(git, operation)
+    return journal, drive(git, journal)
+
+
+def _own_journal(git: Git, operation: str) -> Journal:
+    journal = load_journal(git)
+    if journal is None:
+        raise TorchlaneError(
+            f"No torchlane operation is in progress, so there is nothing to {operation} "
+            "--continue or --abort.",
+            f"Run `torchlane {operation}` to start one.",
+        )
+    if journal.operation != operation:
+        raise TorchlaneError(
+            f"The operation in progress is {journal.summary()}, not a {operation}.",
+            f"Use `torchlane {journal.operation} --continue` or "
+            f"`torchlane {journal.operation} --abort`.",
+        )
+    if Path(journal.worktree).resolve() != git.cwd.resolve():
+        raise TorchlaneError(
+            f"{journal.summary()} was started in the work tree {journal.worktree}.",
+            f"Run the command there: `torchlane -C {journal.worktree} ...`.",
+        )
+    return journal
+
+
+def _rescue(git: Git, ref: str, value: str) -> str:
+    """Keep a commit someone made on `ref` by hand during the operation, before rewinding it."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    short = ref.removeprefix("refs/heads/").removeprefix("refs/")
+    backup = f"refs/torchlane/rescued/{short}/{stamp}"
+    git.run("update-ref", backup, value)
+    return backup
+
+
+def abort(git: Git, operation: str) -> AbortResult:
+    journal = _own_journal(git, operation)
+    pushed = [s.describe() for s in journal.steps if s.kind in PUSH_KINDS and s.state == DONE]
+    if pushed:
+        raise TorchlaneError(
+            f"Cannot abort: the remote already received part of the result ({'; '.join(pushed)}).",
+            f"Complete the operation with `torchlane {operation} --continue`.",
+        )
+    in_progress = git_operation_in_progress(git)
+    if in_progress == "merge" and not git.succeeds("merge", "--abort"):
+        git.run("reset", "--quiet", "--merge")
+    elif in_progress == "rebase" and not git.succeeds("rebase", "--abort"):
+        git.run("rebase", "--quit")
+    result = AbortResult(operation, str(journal.arguments.get("branch", "")), head=journal.head)
+    updates: list[tuple[str, str | None, str | None]] = []
+    for ref, old in journal.refs.items():
+        current = git.ref_value(ref)
+        if current == old:
+            continue
+        if current is not None and current not in journal.produced.get(ref, []):
+            result.rescued[ref] = _rescue(git, ref, current)
+        updates.append((ref, old, current))
+        result.restored_refs.append(ref)
+    if updates:
+        git.update_refs(updates, f"torchlane {operation} --abort")
+    if journal.head.startswith("refs/"):
+        git.run("symbolic-ref", "HEAD", journal.head)
+    else:
+        git.run("update-ref", "--no-deref", "HEAD", journal.head)
+    # The tree was clean when the operation started; untracked files are left alone by reset.
+    git.run("reset", "--quiet", "--hard", "HEAD")
+    remove_journal(git)
+    return result
