@@ -106,6 +106,28 @@ def _rescue(git: Git, ref: str, value: str) -> str:
     return backup
 
 
+def _made_by_step(git: Git, journal: Journal, ref: str, value: str) -> bool:
+    """Whether `value` is what one of our steps writes to `ref`, even if we died before noting it."""
+    known = {journal.refs.get(ref), *journal.produced.get(ref, [])}
+    for step in journal.steps:
+        if not step.sha:
+            continue
+        if step.kind == "merge" and ref == f"refs/heads/{step.target}":
+            first, *rest = git.out("rev-list", "--parents", "-n", "1", value).split()[1:] or [""]
+            if first in known and rest == [step.sha]:
+                return True
+        elif step.kind == "tag" and ref == step.target:
+            if git.rev(value) == step.sha and git.out("cat-file", "-t", value) == "tag":
+                return True
+        elif step.kind == "rebase" and ref == f"refs/heads/{step.target}":
+            old = journal.refs.get(ref)
+            # Every commit on top of the new base has a patch-equivalent in the old branch.
+            cherry = git.lines("cherry", old, value, step.sha) if old else ["+"]
+            if git.is_ancestor(step.sha, value) and all(c.startswith("-") for c in cherry):
+                return True
+    return False
+
+
 def abort(git: Git, operation: str) -> AbortResult:
     journal = _own_journal(git, operation)
     pushed = [s.describe() for s in journal.steps if s.kind in PUSH_KINDS and s.state == DONE]
@@ -125,7 +147,9 @@ def abort(git: Git, operation: str) -> AbortResult:
         current = git.ref_value(ref)
         if current == old:
             continue
-        if current is not None and current not in journal.produced.get(ref, []):
+        if current is not None and not (
+            current in journal.produced.get(ref, []) or _made_by_step(git, journal, ref, current)
+        ):
             result.rescued[ref] = _rescue(git, ref, current)
         updates.append((ref, old, current))
         result.restored_refs.append(ref)
