@@ -234,3 +234,40 @@ def test_bad_requests_change_nothing(project, cli, setup: str, message: str) -> 
     assert message in result.err
     assert "hint:" in result.err
     assert snapshot(git) == before
+
+
+def test_without_push_says_what_to_push_and_what_is_left_on_origin(project, cli) -> None:
+    git = project.git
+    branch = feature_with_commits(git, "add-mixup", 1)
+    git.run("push", "--quiet", "-u", "origin", branch)
+    result = cli(["finish"], cwd=project.root)
+    assert result.code == 0, result.err
+    assert "`git push origin develop`" in result.out
+    assert f"`git push origin --delete {branch}`" in result.out
+
+
+def test_failed_tag_push_is_completed_by_continue_and_cannot_be_aborted(project, cli) -> None:
+    git = project.git
+    hook = project.root / ".git" / "hooks" / "pre-push"
+    hook.write_text("#!/bin/sh\n! grep -q refs/tags/\n", encoding="utf-8")
+    hook.chmod(0o755)
+    start(git, "release", "1.0.0")
+    commit_file(git, "VERSION", "1.0.0\n")
+    result = cli(["finish", "--push"], cwd=project.root)
+    assert result.code == 1
+    assert "torchlane finish --continue" in result.err
+    assert Git(project.origin).rev("main") == git.rev("main")
+    refused = cli(["finish", "--abort"], cwd=project.root)
+    assert refused.code == 1
+    assert "remote already received" in refused.err
+    hook.unlink()
+    resumed = cli(["finish", "--continue"], cwd=project.root)
+    assert resumed.code == 0, resumed.err
+    assert Git(project.origin).ref_value("refs/tags/v1.0.0") == git.ref_value("refs/tags/v1.0.0")
+    assert not journal_exists(git)
+
+
+def test_continue_takes_no_other_arguments(project, cli) -> None:
+    result = cli(["finish", "--continue", "--push"], cwd=project.root)
+    assert result.code == 2
+    assert "--continue takes no other arguments" in result.err

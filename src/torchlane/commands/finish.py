@@ -108,6 +108,8 @@ def finish_command(
             _say_conflict(result.conflict)
         else:
             render.say(f"Finished {result.branch}.")
+        for note in result.notes:
+            render.say(note)
     return EXIT_FAILURE if result.conflict else 0
 
 

@@ -46,6 +46,7 @@ class FinishResult:
     remote_branches_deleted: list[str] = field(default_factory=list)
     completed: bool = False
     conflict: ConflictReport | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _resolve_branch(ctx: FlowContext, branch: str | None) -> ParsedBranch:
@@ -189,9 +190,31 @@ def summarize(journal: Journal) -> FinishResult:
     return result
 
 
-def _outcome(journal: Journal, conflict: ConflictReport | None) -> FinishResult:
+def _not_pushed_notes(ctx: FlowContext, result: FinishResult) -> list[str]:
+    remote = ctx.config.flow.remote
+    if remote not in ctx.git.remotes():
+        return []
+    branches = [m.target for m in result.merges if m.commit]
+    notes = []
+    if branches:
+        push = f"git push {remote} {' '.join(dict.fromkeys(branches))}"
+        if result.tag:
+            push += f" && git push {remote} refs/tags/{result.tag}"
+        notes.append(f"Nothing was pushed; share it with `{push}` (or use --push next time).")
+    for branch in result.branches_deleted:
+        if ctx.git.ref_value(f"refs/remotes/{remote}/{branch}") is not None:
+            notes.append(
+                f"{remote}/{branch} still exists; delete it with "
+                f"`git push {remote} --delete {branch}` when its pull request is closed."
+            )
+    return notes
+
+
+def _outcome(ctx: FlowContext, journal: Journal, conflict: ConflictReport | None) -> FinishResult:
     result = summarize(journal)
     result.conflict = conflict
+    if result.completed and not journal.arguments.get("push"):
+        result.notes = _not_pushed_notes(ctx, result)
     return result
 
 
@@ -212,9 +235,9 @@ def finish_branch(
     }
     journal = new_journal(git, "finish", arguments, steps, refs)
     save_journal(git, journal, create=True)
-    return _outcome(journal, drive(git, journal))
+    return _outcome(ctx, journal, drive(git, journal))
 
 
 def continue_finish(ctx: FlowContext) -> FinishResult:
     journal, conflict = resume(ctx.git, "finish")
-    return _outcome(journal, conflict)
+    return _outcome(ctx, journal, conflict)

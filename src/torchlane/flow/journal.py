@@ -91,8 +91,14 @@ class Journal:
         return f"{head}, stopped at step {self.current + 1}/{len(self.steps)}: {step.describe()}"
 
 
+_COMMON_DIRS: dict[Path, Path] = {}  # one `git rev-parse` per work tree, not one per save
+
+
 def journal_path(git: Git) -> Path:
-    return git.git_dir() / "torchlane" / JOURNAL_NAME
+    common = _COMMON_DIRS.get(git.cwd)
+    if common is None:
+        common = _COMMON_DIRS[git.cwd] = git.git_dir()
+    return common / "torchlane" / JOURNAL_NAME
 
 
 def load_journal(git: Git) -> Journal | None:
@@ -190,14 +196,16 @@ def require_no_operation(git: Git, attempted: str) -> None:
 
 def git_operation_in_progress(git: Git) -> str | None:
     """A merge, rebase, cherry-pick or revert git itself has in progress in this work tree."""
-    for marker, name in (
-        ("MERGE_HEAD", "merge"),
-        ("rebase-merge", "rebase"),
-        ("rebase-apply", "rebase"),
-        ("CHERRY_PICK_HEAD", "cherry-pick"),
-        ("REVERT_HEAD", "revert"),
-    ):
-        if (git.cwd / git.out("rev-parse", "--git-path", marker)).exists():
+    markers = {
+        "MERGE_HEAD": "merge",
+        "rebase-merge": "rebase",
+        "rebase-apply": "rebase",
+        "CHERRY_PICK_HEAD": "cherry-pick",
+        "REVERT_HEAD": "revert",
+    }
+    query = [arg for marker in markers for arg in ("--git-path", marker)]
+    for path, name in zip(git.lines("rev-parse", *query), markers.values(), strict=True):
+        if (git.cwd / path).exists():
             return name
     return None
 
