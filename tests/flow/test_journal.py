@@ -159,8 +159,10 @@ def test_sigkill_mid_release_finish_is_recoverable(project, cli, tmp_path, kill_
     git = project.git
     release = start(git, "release", "1.0.0")
     commit_file(git, "VERSION", "1.0.0\n")
+    git.run("push", "--quiet", "--set-upstream", "origin", release)
     main_before, release_tip = git.rev("main"), git.rev(release)
     before, commits_before = snapshot(git), _all_commits(git)
+    upstream = git.out("config", "--get-regexp", r"^branch\.release/")
     hook = project.root / ".git" / "hooks" / "reference-transaction"
     hook.write_text(KILL_HOOK, encoding="utf-8")
     hook.chmod(0o755)
@@ -189,6 +191,7 @@ def test_sigkill_mid_release_finish_is_recoverable(project, cli, tmp_path, kill_
     assert commits_before <= _all_commits(git)
     if recover == "--abort":
         assert snapshot(git) == before
+        assert git.out("config", "--get-regexp", r"^branch\.release/") == upstream
         return
     assert parents(git, "main") == [main_before, release_tip]
     assert git.rev("v1.0.0") == git.rev("main")

@@ -37,6 +37,7 @@ class Step:
     message: str = ""
     sha: str = ""  # the commit pinned when the step starts (source tip, tagged commit, lease)
     refs: list[str] = field(default_factory=list)  # refspecs to push
+    config: list[str] = field(default_factory=list)  # a deleted branch's `branch.<name>.*` lines
     state: str = PENDING
     result: str = ""  # the commit the step produced, when it produced one
 

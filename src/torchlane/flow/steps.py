@@ -7,6 +7,7 @@ points at the commit", "the branch is gone") and pins what it depends on in the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -166,6 +167,9 @@ def run_switch(git: Git, journal: Journal, step: Step) -> Outcome:
     return None
 
 
+_ERE_SPECIAL = re.compile(r"[.^$*+?()\[\]{}|\\]")  # what POSIX regexes (git config) treat specially
+
+
 def run_delete_branch(git: Git, journal: Journal, step: Step) -> Outcome:
     tip = git.rev(f"refs/heads/{step.target}")
     if tip is None:
@@ -178,6 +182,11 @@ def run_delete_branch(git: Git, journal: Journal, step: Step) -> Outcome:
         )
     if _head_branch(git) == step.target:
         _switch(git, step.source)
+    # `git branch -D` drops the branch's upstream settings; keep them so --abort can restore them.
+    pattern = "^branch\\." + _ERE_SPECIAL.sub(r"\\\g<0>", step.target) + "\\."
+    listed = git.run("config", "--null", "--get-regexp", pattern, check=False).stdout
+    step.config = [entry for entry in listed.split("\0") if entry]
+    save_journal(git, journal)
     git.run("branch", "--quiet", "-D", step.target)
     step.result = tip
     return None

@@ -155,6 +155,11 @@ def abort(git: Git, operation: str) -> AbortResult:
         result.restored_refs.append(ref)
     if updates:
         git.update_refs(updates, f"torchlane {operation} --abort")
+    for step in journal.steps:  # upstream settings of branches deleted and now restored
+        for entry in step.config if step.kind == "delete-branch" else []:
+            key, _, value = entry.partition("\n")
+            if git.config_get(key) is None:
+                git.run("config", "--add", key, value)
     if journal.head.startswith("refs/"):
         git.run("symbolic-ref", "HEAD", journal.head)
     else:
