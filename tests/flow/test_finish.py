@@ -271,3 +271,20 @@ def test_continue_takes_no_other_arguments(project, cli) -> None:
     result = cli(["finish", "--continue", "--push"], cwd=project.root)
     assert result.code == 2
     assert "--continue takes no other arguments" in result.err
+
+
+def test_git_refusing_mid_operation_pauses_it_with_the_way_out(project, cli) -> None:
+    git = project.git
+    branch = start(git, "feature", "add-labels")
+    commit_file(git, "labels.csv", "cat,dog\n")
+    git.run("switch", "--quiet", "develop")
+    (project.root / "labels.csv").write_text("my local copy\n", encoding="utf-8")
+    result = cli(["finish", branch], cwd=project.root)
+    assert result.code == 1
+    assert "untracked working tree files would be overwritten" in result.err
+    assert "labels.csv" in result.err
+    assert "torchlane finish --continue" in result.err
+    (project.root / "labels.csv").unlink()
+    resumed = cli(["finish", "--continue"], cwd=project.root)
+    assert resumed.code == 0, resumed.err
+    assert git.out("show", "develop:labels.csv") == "cat,dog"

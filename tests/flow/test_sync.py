@@ -111,3 +111,18 @@ def test_only_topic_branches_are_synced(project, cli, branch: str, message: str)
     result = cli(["sync"], cwd=project.root)
     assert result.code == 1
     assert message in result.err
+
+
+def test_rebase_abandoned_by_hand_is_explained(project, cli) -> None:
+    git = project.git
+    branch = _diverged_feature(git, conflict=True)
+    old_tip = git.rev(branch)
+    assert cli(["sync"], cwd=project.root).code == 1
+    git.run("rebase", "--abort")
+    result = cli(["sync", "--continue"], cwd=project.root)
+    assert result.code == 1
+    assert "no longer in progress" in result.err
+    assert "torchlane sync --abort" in result.err
+    assert cli(["sync", "--abort"], cwd=project.root).code == 0
+    assert git.rev(branch) == old_tip
+    assert _backups(git, branch) == []

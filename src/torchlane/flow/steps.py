@@ -23,7 +23,7 @@ from torchlane.flow.journal import (
     save_journal,
     unmerged_paths,
 )
-from torchlane.git import Git, GitError
+from torchlane.git import Git, GitError, GitResult
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,16 @@ def _abandoned(journal: Journal, step: Step, what: str) -> TorchlaneError:
     )
 
 
+def _refused(result: GitResult, step: Step) -> TorchlaneError:
+    # git explains a refusal over several lines (which files, why); the last is just "Aborting".
+    lines = [line.strip() for line in (result.stderr or result.stdout).splitlines()]
+    detail = " ".join(line.removeprefix("error: ") for line in lines if line and line != "Aborting")
+    return TorchlaneError(
+        f"git refused to {step.describe()} and changed nothing: {detail}",
+        "Fix what git names (e.g. move an untracked file out of the way).",
+    )
+
+
 def run_merge(git: Git, journal: Journal, step: Step) -> Outcome:
     target_ref = f"refs/heads/{step.target}"
     source = _pin(git, journal, step, step.source)
@@ -101,7 +111,7 @@ def run_merge(git: Git, journal: Journal, step: Step) -> Outcome:
         merged = git.run("merge", "--no-ff", "--quiet", "-m", step.message, source, check=False)
         if not merged.ok:
             if git.rev("MERGE_HEAD") is None:
-                raise GitError(merged, "Nothing was merged; fix the cause, then --continue.")
+                raise _refused(merged, step)
             return Stopped(unmerged_paths(git))
     step.result = git.out("rev-parse", target_ref)
     journal.note_produced(target_ref, step.result)
@@ -140,7 +150,7 @@ def run_rebase(git: Git, journal: Journal, step: Step) -> Outcome:
         if not rebased.ok:
             if _rebase_in_progress(git):
                 return Stopped(unmerged_paths(git))
-            raise GitError(rebased, "Nothing was rebased; fix the cause, then --continue.")
+            raise _refused(rebased, step)
     step.result = git.out("rev-parse", branch_ref)
     journal.note_produced(branch_ref, step.result)
     return None

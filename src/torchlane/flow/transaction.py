@@ -55,10 +55,27 @@ def _conflict(journal: Journal, stopped: Stopped) -> ConflictReport:
     )
 
 
+def _point_at_recovery(journal: Journal, error: TorchlaneError) -> None:
+    """Whatever went wrong mid-operation, the user must learn it is paused, not lost."""
+    op = journal.operation
+    if f"torchlane {op} --" in (error.hint or ""):
+        return
+    subject = journal.arguments.get("branch", "")
+    where = f"step {journal.current + 1}/{len(journal.steps)}"
+    error.message = f"`torchlane {op}` of {subject} paused at {where}: {error.message}"
+    error.hint = (
+        error.hint + " " if error.hint else ""
+    ) + f"Then run `torchlane {op} --continue`, or `torchlane {op} --abort` to put everything back."
+
+
 def drive(git: Git, journal: Journal) -> ConflictReport | None:
     """Run the remaining steps; the pointer moves on (and is saved) after each one."""
     while (step := journal.step) is not None:
-        stopped = EXECUTORS[step.kind](git, journal, step)
+        try:
+            stopped = EXECUTORS[step.kind](git, journal, step)
+        except TorchlaneError as error:
+            _point_at_recovery(journal, error)
+            raise
         if stopped is not None:
             step.state = CONFLICT
             save_journal(git, journal)
