@@ -27,6 +27,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "torchlane.commands.flow:start_command",
         "Start a feature/bugfix/refactor/release/hotfix branch.",
     ),
+    "finish": (
+        "torchlane.commands.finish:finish_command",
+        "Merge a finished branch where it belongs (--no-ff, journaled, --continue/--abort).",
+    ),
+    "sync": (
+        "torchlane.commands.finish:sync_command",
+        "Rebase (or --merge) the current topic branch onto develop.",
+    ),
+    "publish": (
+        "torchlane.commands.finish:publish_command",
+        "Push the current branch and print the pull-request URL.",
+    ),
     "check-name": (
         "torchlane.commands.flow:check_name_command",
         "Check a branch name against the conventions.",

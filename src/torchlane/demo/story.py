@@ -78,6 +78,56 @@ class Story:
         self.chapter("Start a feature")
         self.torchlane("start", "feature", "add-dropout")
         self.commit("model.py", "DROPOUT = 0.1\n", "Add dropout to the classifier")
+        self.finish_features()
+        self.release_and_hotfix()
+        self.chapter("The history: every branch is one merge commit")
+        graph = self.git.out("log", "--graph", "--oneline", "--decorate", "--all")
+        print("$ git log --graph --oneline --all")
+        for line in graph.splitlines():
+            print(f"    {line}")
+
+    def run_git(self, *args: str) -> None:
+        print(f"$ git {shlex.join(args)}")
+        self.git.run(*args)
+
+    def finish_features(self) -> None:
+        self.chapter("Finish it: one commit, still a --no-ff merge commit")
+        self.torchlane("finish")
+        self.chapter("A second feature, published for review")
+        self.torchlane("start", "feature", "add-mixup")
+        self.commit("mixup.py", "ALPHA = 0.2\n", "Add mixup augmentation")
+        self.commit("train.py", "USE_MIXUP = True\n", "Train with mixup")
+        self.torchlane("publish")
+        self.torchlane("finish")
+        self.chapter("A conflict while finishing: resolve, then --continue")
+        self.torchlane("start", "feature", "tune-dropout")
+        self.commit("model.py", "DROPOUT = 0.3\n", "Tune dropout")
+        self.run_git("switch", "--quiet", "develop")
+        self.torchlane("start", "bugfix", "clamp-dropout")
+        self.commit("model.py", "DROPOUT = 0.2\n", "Clamp dropout")
+        self.torchlane("finish")
+        self.run_git("switch", "--quiet", "feature/tune-dropout")
+        self.torchlane("finish", expect=1)
+        (self.repo / "model.py").write_text("DROPOUT = 0.25\n", encoding="utf-8")
+        print("$ echo 'DROPOUT = 0.25' > model.py")
+        self.run_git("add", "model.py")
+        self.torchlane("finish", "--continue")
+
+    def release_and_hotfix(self) -> None:
+        self.chapter("Release 1.0.0: main, an annotated tag, back into develop, pushed")
+        self.torchlane("start", "release", "1.0.0")
+        self.commit("VERSION", "1.0.0\n", "Bump the version to 1.0.0")
+        self.torchlane("finish", "--push")
+        self.chapter(
+            "A hotfix while release 1.1.0 is open: it reaches main, develop AND the release"
+        )
+        self.torchlane("start", "release", "1.1.0")
+        self.commit("VERSION", "1.1.0\n", "Bump the version to 1.1.0")
+        self.torchlane("start", "hotfix", "1.0.1")
+        self.commit(
+            "model.py", "DROPOUT = 0.25  # was applied at eval time too\n", "Fix eval dropout"
+        )
+        self.torchlane("finish")
 
 
 def main() -> int:

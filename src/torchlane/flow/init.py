@@ -11,6 +11,7 @@ import tomlkit
 from torchlane.config import FALLBACK_FILE, PYPROJECT, find_config_source, load_config
 from torchlane.errors import TorchlaneError
 from torchlane.flow.context import FlowContext
+from torchlane.flow.journal import require_no_operation
 from torchlane.git import Git
 
 
@@ -76,6 +77,7 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
     actions: list[str] = []
     git = _ensure_repository(path.resolve(), actions)
     root = git.cwd
+    require_no_operation(git, "init")
     config_path, _table, raw = find_config_source(root)
     has_config = config_path is not None
     loaded = load_config(root)  # validates an existing configuration before we touch anything

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from torchlane.errors import TorchlaneError, usage_error
 from torchlane.flow.context import FlowContext
+from torchlane.flow.journal import require_no_operation
 from torchlane.flow.naming import BranchType, Version, check_name, parse_version
 
 
@@ -89,6 +90,7 @@ def start_branch(ctx: FlowContext, type_name: str, name: str) -> StartResult:
         raise usage_error(
             f"Unknown branch type '{type_name}'.", f"Use one of: {allowed}."
         ) from None
+    require_no_operation(ctx.git, "start")
     ctx.require_initialized()
     ctx.require_clean(f"start a {branch_type.value} branch")
     version: Version | None = None

@@ -1,0 +1,243 @@
+"""`torchlane finish [BRANCH]`: merge a branch where the model sends it, as one journaled transaction.
+
+feature/bugfix/refactor -> develop. release -> main, annotated tag, then the tagged main into
+develop. hotfix -> main, annotated tag, then the tagged main into develop AND into every open
+release branch (git-flow leaves the open release without the fix). Always --no-ff, never an editor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from torchlane.errors import TorchlaneError, usage_error
+from torchlane.flow.context import FlowContext
+from torchlane.flow.divergence import require_up_to_date
+from torchlane.flow.journal import (
+    DONE,
+    SKIPPED,
+    Journal,
+    Step,
+    git_operation_in_progress,
+    new_journal,
+    require_no_operation,
+    save_journal,
+)
+from torchlane.flow.naming import BranchType, ParsedBranch
+from torchlane.flow.transaction import ConflictReport, drive, resume
+from torchlane.git import Git
+
+
+@dataclass
+class MergeDone:
+    source: str
+    target: str
+    commit: str | None  # None: the target already contained the source, nothing to merge
+
+
+@dataclass
+class FinishResult:
+    branch: str
+    type: str
+    merges: list[MergeDone] = field(default_factory=list)
+    tag: str | None = None
+    branches_deleted: list[str] = field(default_factory=list)
+    pushed: list[str] = field(default_factory=list)
+    remote_branches_deleted: list[str] = field(default_factory=list)
+    completed: bool = False
+    conflict: ConflictReport | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _resolve_branch(ctx: FlowContext, branch: str | None) -> ParsedBranch:
+    name = branch or ctx.git.current_branch()
+    if name is None:
+        raise usage_error(
+            "HEAD is detached, so there is no current branch to finish.",
+            "Name it: `torchlane finish feature/<name>`.",
+        )
+    if name in (ctx.main, ctx.develop):
+        raise TorchlaneError(
+            f"'{name}' is a long-lived branch; only feature, bugfix, refactor, release and "
+            "hotfix branches are finished.",
+            "Switch to the branch you want to finish, or name it: `torchlane finish BRANCH`.",
+        )
+    if not ctx.git.branch_exists(name):
+        raise TorchlaneError(
+            f"There is no local branch '{name}'.",
+            f"Check the name with `git branch --list '*{name.split('/')[-1]}*'`.",
+        )
+    parsed = ctx.parse(name)
+    if parsed is None:
+        raise TorchlaneError(
+            f"'{name}' is not a feature, bugfix, refactor, release or hotfix branch, so "
+            "torchlane does not know where it goes.",
+            f"Rename it with a prefix, e.g. `git branch -m {name} feature/{name}`.",
+        )
+    if parsed.type.is_versioned and parsed.version is None:
+        raise TorchlaneError(
+            f"'{name}' does not end in a semantic version, so it cannot be tagged.",
+            f"Rename it, e.g. `git branch -m {name} {ctx.prefix(parsed.type)}v1.2.3`.",
+        )
+    return parsed
+
+
+def _merge(source: str, target: str, label: str | None = None) -> Step:
+    shown = label or source
+    return Step("merge", target=target, source=source, message=f"Merge {shown} into {target}")
+
+
+def plan_finish(
+    ctx: FlowContext, parsed: ParsedBranch, *, keep: bool, push: bool
+) -> tuple[list[Step], list[str]]:
+    """The steps, and every local ref they may touch."""
+    branch, remote = parsed.name, ctx.config.flow.remote
+    steps: list[Step] = []
+    refs = [f"refs/heads/{branch}"]
+    integrated: list[str] = [ctx.develop]
+    tag_ref: str | None = None
+    if parsed.type.is_topic:
+        steps.append(_merge(branch, ctx.develop))
+    else:
+        assert parsed.version is not None
+        tag = ctx.tag_for(parsed.version)
+        tag_ref = f"refs/tags/{tag}"
+        if ctx.git.ref_value(tag_ref) is not None:
+            raise TorchlaneError(
+                f"The tag {tag} already exists, so '{branch}' cannot be released as {tag}.",
+                f"Look at it with `git show {tag}`; rename the branch to the next version.",
+            )
+        label = "Release" if parsed.type is BranchType.RELEASE else "Hotfix"
+        steps.append(_merge(branch, ctx.main))
+        steps.append(
+            Step("tag", target=tag_ref, source=f"refs/heads/{ctx.main}", message=f"{label} {tag}")
+        )
+        refs.append(tag_ref)
+        targets = [ctx.develop]
+        if parsed.type is BranchType.HOTFIX:
+            targets += [r.name for r in ctx.open_branches(BranchType.RELEASE)]
+        integrated = [ctx.main, *targets]
+        steps += [_merge(f"refs/heads/{ctx.main}", t, f"{ctx.main} ({tag})") for t in targets]
+    refs += [f"refs/heads/{name}" for name in integrated]
+    steps.append(Step("switch", target=ctx.develop))
+    if not keep:
+        steps.append(Step("delete-branch", target=branch, source=integrated[0]))
+    if push:
+        updated = [ctx.main] if tag_ref else []
+        updated += integrated[1:] if tag_ref else [ctx.develop]
+        if keep:
+            updated.append(branch)
+        steps.append(
+            Step("push", source=remote, refs=[f"refs/heads/{b}:refs/heads/{b}" for b in updated])
+        )
+        if tag_ref:  # exactly the new tag, after the branch it is on
+            steps.append(Step("push", source=remote, refs=[f"{tag_ref}:{tag_ref}"]))
+        tracking = ctx.git.ref_value(f"refs/remotes/{remote}/{branch}")
+        if not keep and tracking is not None:
+            steps.append(Step("push-delete", target=branch, source=remote, sha=tracking))
+    return steps, refs
+
+
+def _preflight(ctx: FlowContext, parsed: ParsedBranch, *, push: bool, fetch: bool) -> None:
+    git, remote = ctx.git, ctx.config.flow.remote
+    in_progress = git_operation_in_progress(git)
+    if in_progress:
+        raise TorchlaneError(
+            f"A git {in_progress} is in progress in this work tree.",
+            f"Complete it or run `git {in_progress} --abort`, then finish again.",
+        )
+    ctx.require_clean(f"finish '{parsed.name}'")
+    has_remote = remote in git.remotes()
+    if (push or fetch) and not has_remote:
+        raise TorchlaneError(
+            f"There is no remote '{remote}' to {'push to' if push else 'fetch from'}.",
+            f"Add it (`git remote add {remote} URL`) or set [tool.torchlane.flow] remote.",
+        )
+    if fetch:
+        fetched = git.run("fetch", "--quiet", "--prune", remote, check=False)
+        if not fetched.ok:
+            raise TorchlaneError(
+                f"`git fetch {remote}` failed: {fetched.stderr.strip().splitlines()[-1:]}",
+                "Check the network and your credentials, or run without --fetch.",
+            )
+    if has_remote:
+        involved = [parsed.name, ctx.develop]
+        if parsed.type.is_versioned:
+            involved.append(ctx.main)
+        if parsed.type is BranchType.HOTFIX:
+            involved += [r.name for r in ctx.open_branches(BranchType.RELEASE)]
+        require_up_to_date(git, remote, involved, f"finish '{parsed.name}'")
+
+
+def summarize(journal: Journal) -> FinishResult:
+    args = journal.arguments
+    result = FinishResult(branch=str(args["branch"]), type=str(args["type"]))
+    for step in journal.steps:
+        if step.state not in (DONE, SKIPPED):
+            continue
+        if step.kind == "merge":
+            label = step.source.removeprefix("refs/heads/")
+            result.merges.append(MergeDone(label, step.target, step.result or None))
+        elif step.kind == "tag":
+            result.tag = step.target.removeprefix("refs/tags/")
+        elif step.kind == "delete-branch":
+            result.branches_deleted.append(step.target)
+        elif step.kind == "push":
+            result.pushed += [r.split(":")[-1] for r in step.refs]
+        elif step.kind == "push-delete":
+            result.remote_branches_deleted.append(f"{step.source}/{step.target}")
+    result.completed = journal.step is None
+    return result
+
+
+def _not_pushed_notes(ctx: FlowContext, result: FinishResult) -> list[str]:
+    remote = ctx.config.flow.remote
+    if remote not in ctx.git.remotes():
+        return []
+    branches = [m.target for m in result.merges if m.commit]
+    notes = []
+    if branches:
+        push = f"git push {remote} {' '.join(dict.fromkeys(branches))}"
+        if result.tag:
+            push += f" && git push {remote} refs/tags/{result.tag}"
+        notes.append(f"Nothing was pushed; share it with `{push}` (or use --push next time).")
+    for branch in result.branches_deleted:
+        if ctx.git.ref_value(f"refs/remotes/{remote}/{branch}") is not None:
+            notes.append(
+                f"{remote}/{branch} still exists; delete it with "
+                f"`git push {remote} --delete {branch}` when its pull request is closed."
+            )
+    return notes
+
+
+def _outcome(ctx: FlowContext, journal: Journal, conflict: ConflictReport | None) -> FinishResult:
+    result = summarize(journal)
+    result.conflict = conflict
+    if result.completed and not journal.arguments.get("push"):
+        result.notes = _not_pushed_notes(ctx, result)
+    return result
+
+
+def finish_branch(
+    ctx: FlowContext, branch: str | None, *, keep: bool, push: bool, fetch: bool
+) -> FinishResult:
+    git: Git = ctx.git
+    require_no_operation(git, "finish")
+    ctx.require_initialized()
+    parsed = _resolve_branch(ctx, branch)
+    _preflight(ctx, parsed, push=push, fetch=fetch)
+    steps, refs = plan_finish(ctx, parsed, keep=keep, push=push)
+    arguments: dict[str, Any] = {
+        "branch": parsed.name,
+        "type": parsed.type.value,
+        "keep": keep,
+        "push": push,
+    }
+    journal = new_journal(git, "finish", arguments, steps, refs)
+    save_journal(git, journal, create=True)
+    return _outcome(ctx, journal, drive(git, journal))
+
+
+def continue_finish(ctx: FlowContext) -> FinishResult:
+    journal, conflict = resume(ctx.git, "finish")
+    return _outcome(ctx, journal, conflict)

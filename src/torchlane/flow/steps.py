@@ -1,0 +1,261 @@
+"""The steps journaled operations are made of. Each one can tell whether it already happened.
+
+A step may be re-run after a crash at any point (SIGKILL included): before acting it checks the
+repository for its own effect ("the target already contains the source tip", "the tag exists and
+points at the commit", "the branch is gone") and pins what it depends on in the journal first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torchlane.errors import TorchlaneError
+from torchlane.flow.journal import (
+    CONFLICT,
+    DONE,
+    PENDING,
+    SKIPPED,
+    STARTED,
+    Journal,
+    Step,
+    save_journal,
+    unmerged_paths,
+)
+from torchlane.git import Git, GitError, GitResult
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A step stopped on conflicts the user must resolve."""
+
+    files: list[str]
+
+
+Outcome = Stopped | None
+
+
+def _head_branch(git: Git) -> str | None:
+    return git.current_branch()
+
+
+def _switch(git: Git, branch: str) -> None:
+    if _head_branch(git) != branch:
+        git.run("switch", "--quiet", "--no-guess", branch)
+
+
+def _pin(git: Git, journal: Journal, step: Step, source: str) -> str:
+    """Resolve `source` once and keep the answer, so a re-run works on the same commit."""
+    if not step.sha:
+        sha = git.rev(source)
+        if sha is None:
+            raise TorchlaneError(
+                f"Cannot {step.describe()}: '{source}' does not exist any more.",
+                f"Restore it, or run `torchlane {journal.operation} --abort`.",
+            )
+        step.sha = sha
+        save_journal(git, journal)
+    return step.sha
+
+
+def _started(git: Git, journal: Journal, step: Step) -> None:
+    if step.state == PENDING:
+        step.state = STARTED
+        save_journal(git, journal)
+
+
+def _abandoned(journal: Journal, step: Step, what: str) -> TorchlaneError:
+    return TorchlaneError(
+        f"The {what} torchlane stopped in ({step.describe()}) is no longer in progress, and "
+        "its result is not there: it was ended outside torchlane (e.g. `git "
+        f"{what} --abort`).",
+        f"Run `torchlane {journal.operation} --abort` to put every branch back as it was before "
+        f"`torchlane {journal.operation}`, then start again.",
+    )
+
+
+def _refused(result: GitResult, step: Step) -> TorchlaneError:
+    # git explains a refusal over several lines (which files, why); the last is just "Aborting".
+    lines = [line.strip() for line in (result.stderr or result.stdout).splitlines()]
+    detail = " ".join(line.removeprefix("error: ") for line in lines if line and line != "Aborting")
+    return TorchlaneError(
+        f"git refused to {step.describe()} and changed nothing: {detail}",
+        "Fix what git names (e.g. move an untracked file out of the way).",
+    )
+
+
+def run_merge(git: Git, journal: Journal, step: Step) -> Outcome:
+    target_ref = f"refs/heads/{step.target}"
+    source = _pin(git, journal, step, step.source)
+    merge_head = git.rev("MERGE_HEAD")
+    if merge_head is not None:
+        if merge_head != source or _head_branch(git) != step.target:
+            raise TorchlaneError(
+                f"A merge other than `{step.describe()}` is in progress.",
+                "Finish or abort that merge with git first (`git merge --abort`).",
+            )
+        conflicted = unmerged_paths(git)
+        if conflicted:
+            return Stopped(conflicted)
+        git.run("commit", "--quiet", "-m", step.message)
+    elif git.is_ancestor(source, target_ref):
+        if step.state == PENDING:  # contained before we merged anything: nothing to do
+            step.state = SKIPPED
+            return None
+    elif step.state == CONFLICT:
+        raise _abandoned(journal, step, "merge")
+    else:
+        _started(git, journal, step)
+        _switch(git, step.target)
+        merged = git.run("merge", "--no-ff", "--quiet", "-m", step.message, source, check=False)
+        if not merged.ok:
+            if git.rev("MERGE_HEAD") is None:
+                raise _refused(merged, step)
+            return Stopped(unmerged_paths(git))
+    step.result = git.out("rev-parse", target_ref)
+    journal.note_produced(target_ref, step.result)
+    return None
+
+
+def _rebase_in_progress(git: Git) -> bool:
+    return any(
+        (git.cwd / git.out("rev-parse", "--git-path", name)).exists()
+        for name in ("rebase-merge", "rebase-apply")
+    )
+
+
+def run_rebase(git: Git, journal: Journal, step: Step) -> Outcome:
+    branch_ref = f"refs/heads/{step.target}"
+    onto = _pin(git, journal, step, step.source)
+    if _rebase_in_progress(git):
+        conflicted = unmerged_paths(git)
+        if conflicted:
+            return Stopped(conflicted)
+        resumed = git.run("rebase", "--continue", check=False)
+        if not resumed.ok:
+            if _rebase_in_progress(git):
+                return Stopped(unmerged_paths(git))
+            raise GitError(resumed)
+    elif git.is_ancestor(onto, branch_ref):
+        if step.state == PENDING:
+            step.state = SKIPPED
+            return None
+    elif step.state == CONFLICT:
+        raise _abandoned(journal, step, "rebase")
+    else:
+        _started(git, journal, step)
+        _switch(git, step.target)
+        rebased = git.run("rebase", "--quiet", onto, check=False)
+        if not rebased.ok:
+            if _rebase_in_progress(git):
+                return Stopped(unmerged_paths(git))
+            raise _refused(rebased, step)
+    step.result = git.out("rev-parse", branch_ref)
+    journal.note_produced(branch_ref, step.result)
+    return None
+
+
+def run_tag(git: Git, journal: Journal, step: Step) -> Outcome:
+    commit = _pin(git, journal, step, step.source)
+    name = step.target.removeprefix("refs/tags/")
+    existing = git.rev(step.target)
+    if existing is None:
+        git.run("tag", "--annotate", "--message", step.message, name, commit)
+    elif existing != commit:
+        raise TorchlaneError(
+            f"The tag {name} already exists and points at {existing[:12]}, not at {commit[:12]}.",
+            f"Delete or rename that tag (`git tag -d {name}`), then --continue.",
+        )
+    step.result = commit
+    journal.note_produced(step.target, git.ref_value(step.target))
+    return None
+
+
+def run_switch(git: Git, journal: Journal, step: Step) -> Outcome:
+    _switch(git, step.target)
+    return None
+
+
+_ERE_SPECIAL = re.compile(r"[.^$*+?()\[\]{}|\\]")  # what POSIX regexes (git config) treat specially
+
+
+def run_delete_branch(git: Git, journal: Journal, step: Step) -> Outcome:
+    tip = git.rev(f"refs/heads/{step.target}")
+    if tip is None:
+        return None
+    if not git.is_ancestor(tip, f"refs/heads/{step.source}"):
+        raise TorchlaneError(
+            f"Not deleting '{step.target}': it has commits that are not in '{step.source}'.",
+            f"Merge them first, or keep the branch: run `torchlane {journal.operation} "
+            "--continue` after deciding.",
+        )
+    if _head_branch(git) == step.target:
+        _switch(git, step.source)
+    # `git branch -D` drops the branch's upstream settings; keep them so --abort can restore them.
+    pattern = "^branch\\." + _ERE_SPECIAL.sub(r"\\\g<0>", step.target) + "\\."
+    listed = git.run("config", "--null", "--get-regexp", pattern, check=False).stdout
+    step.config = [entry for entry in listed.split("\0") if entry]
+    save_journal(git, journal)
+    git.run("branch", "--quiet", "-D", step.target)
+    step.result = tip
+    return None
+
+
+def run_push(git: Git, journal: Journal, step: Step) -> Outcome:
+    pushed = git.run("push", "--quiet", step.source, *step.refs, check=False)
+    if not pushed.ok:
+        raise GitError(
+            pushed,
+            f"The local part is complete. Fix the cause (e.g. `git fetch {step.source}` to see "
+            f"what changed there), then run `torchlane {journal.operation} --continue`.",
+        )
+    return None
+
+
+def run_push_delete(git: Git, journal: Journal, step: Step) -> Outcome:
+    tracking = f"refs/remotes/{step.source}/{step.target}"
+    if git.ref_value(tracking) is None:
+        return None
+    lease = f"--force-with-lease=refs/heads/{step.target}:{step.sha}"
+    deleted = git.run(
+        "push", "--quiet", lease, step.source, f":refs/heads/{step.target}", check=False
+    )
+    if not deleted.ok:
+        if "remote ref does not exist" in deleted.stderr:
+            git.run("update-ref", "-d", tracking)  # someone deleted it already
+            return None
+        raise GitError(
+            deleted,
+            f"'{step.target}' changed on {step.source} since it was checked; look at it, then "
+            f"delete it by hand or run `torchlane {journal.operation} --continue`.",
+        )
+    return None
+
+
+def run_backup(git: Git, journal: Journal, step: Step) -> Outcome:
+    tip = _pin(git, journal, step, step.source)
+    if git.ref_value(step.target) is None:
+        git.run("update-ref", step.target, tip, "0" * 40)
+    journal.note_produced(step.target, tip)
+    step.result = tip
+    return None
+
+
+EXECUTORS: dict[str, Callable[[Git, Journal, Step], Outcome]] = {
+    "merge": run_merge,
+    "rebase": run_rebase,
+    "tag": run_tag,
+    "switch": run_switch,
+    "delete-branch": run_delete_branch,
+    "push": run_push,
+    "push-delete": run_push_delete,
+    "backup": run_backup,
+}
+
+PUSH_KINDS = frozenset({"push", "push-delete"})
+
+
+def mark_done(step: Step) -> None:
+    if step.state != SKIPPED:
+        step.state = DONE
