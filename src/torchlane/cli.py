@@ -31,6 +31,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "torchlane.commands.flow:check_name_command",
         "Check a branch name against the conventions.",
     ),
+    "metrics": (
+        "torchlane.commands.metrics:metrics_group",
+        "Show, compare and share evaluation records (git notes).",
+    ),
+    "gate": ("torchlane.commands.gate:gate_command", "Fail if the model got credibly worse."),
+    "report": (
+        "torchlane.commands.report:report_command",
+        "Gate report for a pull request (markdown/JSON, charts, TensorBoard).",
+    ),
 }
 
 

@@ -74,11 +74,17 @@ class FlowConfig(Section):
     adopted_at: str | None = None
 
 
+# Sections defined next to their feature import Section from here, so they come after it.
+from torchlane.metrics.settings import GateConfig, MetricsConfig  # noqa: E402
+
+
 class TorchlaneConfig(Section):
     branches: BranchesConfig = BranchesConfig()
     prefixes: PrefixesConfig = PrefixesConfig()
     naming: NamingConfig = NamingConfig()
     flow: FlowConfig = FlowConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    gate: GateConfig = GateConfig()
 
 
 @dataclass(frozen=True)

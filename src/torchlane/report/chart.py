@@ -1,0 +1,58 @@
+"""A PNG per gated metric: its value along develop's history, with baseline and candidate marked."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from torchlane.metrics.gate import GateDecision
+from torchlane.metrics.history import LogEntry
+
+
+def _safe_name(metric: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", metric) or "metric"
+
+
+def write_charts(
+    history: list[LogEntry], decision: GateDecision, candidate_metrics: dict[str, float], out: Path
+) -> list[Path]:
+    """`history` is newest first (as `metrics log` lists it); one PNG per metric in `decision`."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on CI machines
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    points = list(reversed(history))
+    baseline = decision.baseline.commit if decision.baseline else None
+    names = [v.metric for v in decision.metrics] or sorted(candidate_metrics)
+    written = []
+    for name in names:
+        xs = [i for i, e in enumerate(points) if math.isfinite(e.metrics.get(name, math.nan))]
+        fig, ax = plt.subplots(figsize=(8, 3.6), dpi=110)
+        ax.plot(xs, [points[i].metrics[name] for i in xs], "-o", color="#4C72B0", ms=4,
+                label="develop (first-parent)")  # fmt: skip
+        for i in xs:
+            if points[i].commit == baseline:
+                ax.plot(i, points[i].metrics[name], "s", color="#55A868", ms=10, label="baseline")
+        value = candidate_metrics.get(name)
+        if value is not None and math.isfinite(value):
+            x = len(points)
+            ax.plot(
+                x, value, "*", color="#C44E52", ms=16, label=f"candidate {decision.candidate[:8]}"
+            )
+            ax.annotate(f"{value:.4g}", (x, value), textcoords="offset points", xytext=(8, 4))
+        ticks = xs[-12:]
+        ax.set_xticks(ticks, [points[i].commit[:7] for i in ticks], rotation=45, ha="right",
+                      fontsize=7)  # fmt: skip
+        ax.set_title(f"{name} along develop")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
+        fig.tight_layout()
+        path = out / f"{_safe_name(name)}.png"
+        fig.savefig(path)
+        plt.close(fig)
+        written.append(path)
+    return written
