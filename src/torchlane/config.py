@@ -7,6 +7,7 @@ error, not a rule silently ignored. Errors name the file, the key and what is al
 from __future__ import annotations
 
 import sys
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,9 +141,13 @@ def _describe_error(path: Path, table: str, error: Any) -> str:
 
 def _allowed_keys(error: Any) -> list[str]:
     model: type[BaseModel] = TorchlaneConfig
-    for part in error["loc"][:-1]:
+    parts = iter(error["loc"][:-1])
+    for part in parts:
         field = model.model_fields.get(str(part))
         annotation = getattr(field, "annotation", None)
+        if typing.get_origin(annotation) is dict:  # a table of named sections: skip the name
+            annotation = typing.get_args(annotation)[1]
+            next(parts, None)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation

@@ -42,18 +42,19 @@ def gate_command(
     rows = [
         [v.metric, _num(v.baseline), _num(v.candidate), _num(v.change),
          "—" if v.interval is None else f"[{v.interval[0]:+.4f}, {v.interval[1]:+.4f}]",
-         v.test, "—" if v.p_value is None else f"{v.p_value:.3g}", v.verdict]
+         v.verdict]
         for v in decision.metrics
     ]  # fmt: skip
     if rows:
         render.print_table(
             None,
             ["metric", "baseline", "candidate", "change", f"{decision.confidence:.0%} interval",
-             "test", "p", "verdict"],
+             "verdict"],
             rows,
         )  # fmt: skip
         for v in decision.metrics:
-            render.say(f"- {v.metric}: {v.reason}")
+            p = "" if v.p_value is None else f", p = {v.p_value:.3g}"
+            render.say(f"- {v.metric} ({v.test}{p}): {v.reason}")
     for message in decision.messages:
         print(("note: " if decision.passed else "") + message, file=sys.stderr)
     if decision.hint:

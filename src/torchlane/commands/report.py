@@ -77,7 +77,8 @@ def report_command(
         from torchlane.metrics.history import develop_tip
         from torchlane.report.tensorboard import export_scalars
 
-        branches = list(dict.fromkeys([develop_tip(ctx), *ctx.git.branches()]))
+        develop = develop_tip(ctx).removeprefix("refs/heads/").removeprefix("refs/remotes/")
+        branches = list(dict.fromkeys([develop, *ctx.git.branches()]))
         counts = export_scalars(ctx.git, branches, ref, tb_dir)
         render.say(
             f"Wrote TensorBoard runs to {tb_dir}: {sum(counts.values())} evaluations.", stderr=True

@@ -174,7 +174,8 @@ def judge_metric(
     tolerance = rule.tolerance(base)
     sign = 1.0 if rule.higher_is_better else -1.0
     pair = (per_example_for(baseline, name), per_example_for(candidate, name))
-    allowed = f"the allowed drop {_fmt(tolerance)}"
+    worse = "drop" if rule.higher_is_better else "rise"
+    allowed = f"the allowed {worse} {_fmt(tolerance)}"
     if (
         pair[0] is not None
         and pair[1] is not None
@@ -192,11 +193,11 @@ def judge_metric(
         span = f"the {level} interval of candidate − baseline"
         if result.credible_drop:
             reason = (
-                f"credible drop beyond {allowed}: {span} {ends} at {_fmt(edge)}, {past} {margin}"
+                f"credible {worse} beyond {allowed}: {span} {ends} at {_fmt(edge)}, {past} {margin}"
             )
         elif result.mean_improvement < -tolerance:
             reason = (
-                f"the observed drop {_fmt(-result.mean_improvement)} exceeds {allowed}, but is "
+                f"the observed {worse} {_fmt(-result.mean_improvement)} exceeds {allowed}, but is "
                 f"not credible: {span} reaches {_fmt(edge)}, not {past} {margin}"
             )
         else:
@@ -214,7 +215,7 @@ def judge_metric(
     improvement = sign * (cand - base)
     failed = improvement < -tolerance - 1e-12
     reason = (
-        f"drop {_fmt(-improvement)} exceeds {allowed}" if failed else f"within {allowed}"
+        f"{worse} {_fmt(-improvement)} exceeds {allowed}" if failed else f"within {allowed}"
     ) + f" (point comparison: {why_point}){how}"
     return _verdict(
         name, rule, base, cand, tolerance=tolerance, test="point",

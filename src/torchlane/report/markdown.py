@@ -115,9 +115,11 @@ def to_markdown(report: Report) -> str:
         lines += [
             "",
             f"A metric fails only when its drop beyond the tolerance is credible: with per-example "
-            f"results, the {level} confidence interval of (candidate − baseline) lies entirely "
-            "beyond the allowed drop (exact McNemar for right/wrong outcomes, paired bootstrap "
-            "otherwise); without them, when the observed drop exceeds the allowed drop.",
+            f"results on both sides, when the whole two-sided {level} confidence interval of "
+            "(candidate − baseline) lies beyond the allowed drop, i.e. a one-sided test at "
+            f"{(1 - d.confidence) / 2:.1%} (exact McNemar for right/wrong outcomes, paired "
+            "bootstrap otherwise); without them, when the observed drop exceeds the allowed drop. "
+            "Floors, ceilings, missing and non-finite values fail outright.",
         ]
     if report.environment:
         sides = list(report.environment)
@@ -125,6 +127,8 @@ def to_markdown(report: Report) -> str:
         lines += ["| | " + " | ".join(sides) + " |", "|---|" + "---|" * len(sides)]
         for key in _ENV_KEYS:
             values = [report.environment[s].get(key) or "—" for s in sides]
+            if set(values) == {"—"}:
+                continue
             lines.append(f"| {key} | " + " | ".join(_cell(str(v)) for v in values) + " |")
         lines += ["", "</details>"]
     if report.artifacts:
