@@ -52,6 +52,14 @@ def report_command(
     from torchlane.metrics.store import read_records
     from torchlane.report.markdown import build_report, parse_artifact, to_markdown
 
+    if wandb_project or mlflow_experiment:
+        from torchlane.report.sinks import require
+
+        # Before anything is written: a missing package must not leave a half-done report.
+        if wandb_project:
+            require("wandb", "wandb", "Weights & Biases (the wandb package)")
+        if mlflow_experiment:
+            require("mlflow", "mlflow", "MLflow (the mlflow package)")
     ctx = open_flow(repo)
     ref = notes_ref_of(ctx, notes_ref)
     decision = run_gate(ctx, rev, ref, baseline)

@@ -9,7 +9,9 @@ normal (re-runs, other devices); readers order them by creation time.
 from __future__ import annotations
 
 import os
+import random
 import struct
+import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterable
@@ -88,7 +90,7 @@ def compare_and_swap(
     """Apply `change(scratch_ref)` to a private copy of `ref`, then move `ref` only if unchanged."""
     scratch = f"refs/notes/torchlane-scratch/{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        for _ in range(_MAX_ATTEMPTS):
+        for attempt in range(_MAX_ATTEMPTS):
             old = git.ref_value(ref)
             if old is None:
                 git.run("update-ref", "-d", scratch)
@@ -101,6 +103,8 @@ def compare_and_swap(
             expected = old if old is not None else "0" * 40
             if git.run("update-ref", "-m", message, ref, new, expected, check=False).ok:
                 return
+            # Lost the race: wait a random moment so that colliding writers spread out.
+            time.sleep(random.uniform(0, min(0.25, 0.01 * 2**attempt)))
         raise TorchlaneError(
             f"Could not update {ref}: it kept changing under {_MAX_ATTEMPTS} attempts.",
             "Another process is writing metrics in a loop; try again when it has finished.",
