@@ -93,3 +93,24 @@ def test_override_wins(project) -> None:
         open_flow(project.root), "HEAD", "feature/x-y-z", DEFAULT_NOTES_REF, override="main"
     )
     assert (choice.commit, choice.rule) == (main, "override")
+
+
+def test_ci_clone_without_local_develop_uses_the_remote_branch(project, tmp_path) -> None:
+    from torchlane.git import Git
+
+    git = project.git
+    git.run("checkout", "--quiet", "develop")
+    evaluated = commit_file(git, "m.py", "1")
+    record_at(git, evaluated, {"accuracy": 0.8})
+    git.run("push", "--quiet", "origin", "develop", "refs/notes/torchlane")
+    Git(tmp_path).run(
+        "clone", "--quiet", "--branch", "main", str(project.origin), str(tmp_path / "ci")
+    )
+    ci = Git(tmp_path / "ci")
+    ci.run("fetch", "--quiet", "origin", "refs/notes/torchlane:refs/notes/torchlane")
+    ci.run("checkout", "--quiet", "-b", "feature/ci-check", "origin/develop")
+    candidate = commit_file(ci, "m.py", "2")
+    assert not ci.branch_exists("develop")
+    choice = resolve_baseline(open_flow(ci.cwd), candidate, "feature/ci-check", DEFAULT_NOTES_REF)
+    assert choice.commit == evaluated
+    assert choice.reason.startswith("origin/develop's first-parent commit")

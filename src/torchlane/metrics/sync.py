@@ -9,6 +9,7 @@ and a writer that lost the race simply pulls and pushes again.
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 
@@ -115,7 +116,7 @@ def push(git: Git, notes_ref: str, remote: str) -> SyncResult:
                 "Check that you may push to the remote, then run `torchlane metrics push` again.",
             )
         # Rejected as non-fast-forward: another writer pushed after our pull. Back off, retry.
-        time.sleep(min(0.05 * 2**attempt, 2.0))
+        time.sleep(random.uniform(0.5, 1.0) * min(0.05 * 2**attempt, 2.0))
     raise TorchlaneError(
         f"Could not push {ref} to '{remote}' after {_PUSH_ATTEMPTS} attempts.",
         "Other jobs keep pushing metrics; run `torchlane metrics push` again in a moment.",
