@@ -114,3 +114,19 @@ def test_ci_clone_without_local_develop_uses_the_remote_branch(project, tmp_path
     choice = resolve_baseline(open_flow(ci.cwd), candidate, "feature/ci-check", DEFAULT_NOTES_REF)
     assert choice.commit == evaluated
     assert choice.reason.startswith("origin/develop's first-parent commit")
+
+
+def test_detached_ci_checkout_takes_the_branch_from_the_record_or_ci(project, monkeypatch) -> None:
+    from torchlane.metrics.baseline import candidate_branch
+
+    git = project.git
+    git.run("checkout", "--quiet", "--detach", "develop")
+    ctx = open_flow(project.root)
+    monkeypatch.delenv("GITHUB_HEAD_REF", raising=False)
+    for name in ("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "GITHUB_REF_NAME", "CI_COMMIT_BRANCH"):
+        monkeypatch.delenv(name, raising=False)
+    assert candidate_branch(ctx, "HEAD", None) is None
+    assert candidate_branch(ctx, "HEAD", "release/v2.0.0") == "release/v2.0.0"
+    monkeypatch.setenv("GITHUB_HEAD_REF", "hotfix/v1.0.1")
+    assert candidate_branch(ctx, "HEAD", None) == "hotfix/v1.0.1"
+    assert candidate_branch(ctx, "develop", None) == "develop"

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from torchlane.errors import TorchlaneError
@@ -16,6 +17,14 @@ from torchlane.flow.context import FlowContext
 from torchlane.flow.naming import BranchType
 from torchlane.metrics.history import develop_tip, first_parent_line
 from torchlane.metrics.store import commits_with_records
+
+# Pull-request source branch first, then the pushed branch (GitHub Actions, GitLab CI).
+_CI_BRANCH_VARIABLES = (
+    "GITHUB_HEAD_REF",
+    "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+    "GITHUB_REF_NAME",
+    "CI_COMMIT_BRANCH",
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,14 @@ def candidate_branch(ctx: FlowContext, rev: str, recorded_branch: str | None) ->
         current = ctx.git.current_branch()
         if current is not None:
             return current
-    return recorded_branch
+    if recorded_branch:
+        return recorded_branch
+    # CI checkouts are detached: the CI system names the branch under test.
+    if rev == "HEAD":
+        for variable in _CI_BRANCH_VARIABLES:
+            if os.environ.get(variable):
+                return os.environ[variable]
+    return None
 
 
 def _plural(count: int, word: str) -> str:
