@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gate": ("torchlane.commands.gate:gate_command", "Fail if the model got credibly worse."),
     "report": (
         "torchlane.commands.report:report_command",
-        "Gate report for a pull request (markdown/JSON, charts, TensorBoard).",
+        "Report the gate's decision for a pull request, with charts.",
     ),
 }
 

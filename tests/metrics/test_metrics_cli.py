@@ -41,7 +41,7 @@ def test_log_follows_develops_first_parent_line(project, cli) -> None:
     result = cli(["metrics", "log", "--json", "-C", str(project.root)])
     assert result.code == 0
     log = json.loads(result.out)
-    assert log["tip"] == "refs/heads/develop"
+    assert log["tip"] == "develop"
     assert [e["commit"] for e in log["entries"]] == scenario.develop[::-1]
     assert [e["metrics"]["accuracy"] for e in log["entries"]] == [0.9, 0.895, 0.89]
     everything = json.loads(cli(["metrics", "log", "--all", "--json", "-C", str(project.root)]).out)

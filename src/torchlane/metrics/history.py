@@ -116,7 +116,8 @@ def log(
         )
         if len(entries) >= limit:
             break
-    return MetricsLog(tip_ref, entries, problems)
+    shown = tip_ref.removeprefix("refs/heads/").removeprefix("refs/remotes/")
+    return MetricsLog(shown, entries, problems)
 
 
 @dataclass(frozen=True)
