@@ -85,25 +85,26 @@ def _fmt(value: float) -> str:
 
 
 def _verdict(
-    name: str, rule: MetricRule, base: float | None, cand: float | None, **fields: object
+    name: str,
+    rule: MetricRule,
+    base: float | None,
+    cand: float | None,
+    *,
+    verdict: str,
+    reason: str,
+    tolerance: float | None = None,
+    interval: tuple[float, float] | None = None,
+    test: str = "none",
+    p_value: float | None = None,
 ) -> MetricVerdict:
     change = relative = None
     if base is not None and cand is not None and math.isfinite(base) and math.isfinite(cand):
         change = cand - base
         relative = change / abs(base) if base != 0 else None
-    values: dict[str, object] = {
-        "tolerance": None, "interval": None, "test": "none", "p_value": None,
-    }  # fmt: skip
-    values.update(fields)
     return MetricVerdict(
-        name,
-        rule.direction,
-        base,
-        cand,
-        change,
-        relative,
-        **values,  # type: ignore[arg-type]
-    )
+        name, rule.direction, base, cand, change, relative, tolerance, interval, test, p_value,
+        verdict, reason,
+    )  # fmt: skip
 
 
 def _threshold_problem(rule: MetricRule, value: float) -> str | None:
@@ -124,6 +125,47 @@ def _paired(
     return paired_bootstrap(
         base.values, cand.values, tolerance, gate.confidence,
         resamples=gate.bootstrap_resamples, seed=gate.seed, higher_is_better=rule.higher_is_better,
+    )  # fmt: skip
+
+
+def _judge_paired(
+    name: str,
+    rule: MetricRule,
+    values: tuple[float, float],
+    pair: tuple[PerExample, PerExample],
+    gate: GateConfig,
+    *,
+    how: str,
+) -> MetricVerdict:
+    base, cand = values
+    tolerance = rule.tolerance(base)
+    sign = 1.0 if rule.higher_is_better else -1.0
+    worse = "drop" if rule.higher_is_better else "rise"
+    allowed = f"the allowed {worse} {_fmt(tolerance)}"
+    result = _paired(rule, pair, tolerance, gate)
+    lo, hi = result.interval
+    interval = (lo, hi) if sign > 0 else (-hi, -lo)  # back to candidate − baseline
+    level = f"{gate.confidence:.0%}"
+    edge, past, ends = (
+        (interval[1], "below", "ends") if sign > 0 else (interval[0], "above", "starts")
+    )
+    margin = _fmt(-sign * tolerance)
+    span = f"the {level} interval of candidate − baseline"
+    if result.credible_drop:
+        reason = (
+            f"credible {worse} beyond {allowed}: {span} {ends} at {_fmt(edge)}, {past} {margin}"
+        )
+    elif result.mean_improvement < -tolerance:
+        reason = (
+            f"the observed {worse} {_fmt(-result.mean_improvement)} exceeds {allowed}, but is "
+            f"not credible: {span} reaches {_fmt(edge)}, not {past} {margin}"
+        )
+    else:
+        reason = f"within {allowed}"
+    reason += f" ({result.detail}){how}"
+    return _verdict(
+        name, rule, base, cand, tolerance=tolerance, interval=interval, test=result.test,
+        p_value=result.p_value, verdict="fail" if result.credible_drop else "pass", reason=reason,
     )  # fmt: skip
 
 
@@ -182,31 +224,7 @@ def judge_metric(
         and pair[0].ids_fingerprint == pair[1].ids_fingerprint
         and len(pair[0].values) == len(pair[1].values)
     ):
-        result = _paired(rule, (pair[0], pair[1]), tolerance, gate)
-        lo, hi = result.interval
-        interval = (lo, hi) if sign > 0 else (-hi, -lo)  # back to candidate − baseline
-        level = f"{gate.confidence:.0%}"
-        edge, past, ends = (
-            (interval[1], "below", "ends") if sign > 0 else (interval[0], "above", "starts")
-        )
-        margin = _fmt(-sign * tolerance)
-        span = f"the {level} interval of candidate − baseline"
-        if result.credible_drop:
-            reason = (
-                f"credible {worse} beyond {allowed}: {span} {ends} at {_fmt(edge)}, {past} {margin}"
-            )
-        elif result.mean_improvement < -tolerance:
-            reason = (
-                f"the observed {worse} {_fmt(-result.mean_improvement)} exceeds {allowed}, but is "
-                f"not credible: {span} reaches {_fmt(edge)}, not {past} {margin}"
-            )
-        else:
-            reason = f"within {allowed}"
-        reason += f" ({result.detail}){how}"
-        return _verdict(
-            name, rule, base, cand, tolerance=tolerance, interval=interval, test=result.test,
-            p_value=result.p_value, verdict="fail" if result.credible_drop else "pass", reason=reason,
-        )  # fmt: skip
+        return _judge_paired(name, rule, (base, cand), (pair[0], pair[1]), gate, how=how)
     why_point = (
         "no per-example results on both sides"
         if pair[0] is None or pair[1] is None
