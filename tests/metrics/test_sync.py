@@ -94,3 +94,22 @@ def test_concurrent_pushes_from_four_clones_all_arrive(project, tmp_path: Path) 
     pull(clones[0], DEFAULT_NOTES_REF, "origin")
     values = sorted(r.metrics["accuracy"] for r in read_records(clones[0], commit).records)
     assert values == [0.0, 0.1, 0.2, 0.3]
+
+
+def test_records_and_merges_work_without_a_git_identity(
+    project, tmp_path: Path, monkeypatch
+) -> None:
+    alice, bob = _clone(project, tmp_path, "alice"), _clone(project, tmp_path, "bob")
+    commit = alice.out("rev-parse", "HEAD")
+    append_record(alice, plain_record(commit, {"accuracy": 0.1}, "2026-01-01T00:00:01"))
+    push(alice, DEFAULT_NOTES_REF, "origin")
+    empty = tmp_path / "empty.gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))  # like a fresh CI runner
+    for name in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+    runner = Git(bob.cwd)
+    assert runner.config_get("user.email") is None
+    append_record(runner, plain_record(commit, {"accuracy": 0.2}, "2026-01-01T00:00:02"))
+    assert push(runner, DEFAULT_NOTES_REF, "origin").action == "pushed"
+    assert len(read_records(runner, commit).records) == 2

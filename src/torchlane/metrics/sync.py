@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from torchlane.errors import TorchlaneError
 from torchlane.git import Git
-from torchlane.metrics.store import compare_and_swap, full_ref
+from torchlane.metrics.store import compare_and_swap, full_ref, notes_identity
 
 _PUSH_ATTEMPTS = 8
 
@@ -75,6 +75,8 @@ def pull(git: Git, notes_ref: str, remote: str) -> SyncResult:
     else:
         action = "merged"
 
+    identity = notes_identity(git)
+
     def union(scratch: str) -> None:
         if git.ref_value(scratch) is None:
             git.run("update-ref", scratch, theirs)
@@ -87,7 +89,7 @@ def pull(git: Git, notes_ref: str, remote: str) -> SyncResult:
             "--quiet",
             "--strategy=cat_sort_uniq",
             tracking,
-            env={"GIT_NOTES_MERGE_MESSAGE": "torchlane: merge metrics"},
+            env=identity,
         )
 
     compare_and_swap(git, ref, union, "torchlane: merge metrics from " + remote)
