@@ -47,6 +47,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "torchlane.commands.ci:ci_group",
         "Run the CI pipeline locally; generate CI workflows and branch protection.",
     ),
+    "metrics": (
+        "torchlane.commands.metrics:metrics_group",
+        "Show, compare and share evaluation records (git notes).",
+    ),
+    "gate": ("torchlane.commands.gate:gate_command", "Fail if the model got credibly worse."),
+    "report": (
+        "torchlane.commands.report:report_command",
+        "Report the gate's decision for a pull request, with charts.",
+    ),
 }
 
 

@@ -7,6 +7,7 @@ error, not a rule silently ignored. Errors name the file, the key and what is al
 from __future__ import annotations
 
 import sys
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from torchlane.ci.settings import CiSettings
 from torchlane.env.spec import EnvSpec
 from torchlane.errors import TorchlaneError
+from torchlane.metrics.settings import GateConfig, MetricsConfig
 from torchlane.section import Section
 
 if sys.version_info >= (3, 11):
@@ -80,6 +82,8 @@ class TorchlaneConfig(Section):
     flow: FlowConfig = FlowConfig()
     env: EnvSpec = EnvSpec()
     ci: CiSettings = CiSettings()
+    metrics: MetricsConfig = MetricsConfig()
+    gate: GateConfig = GateConfig()
 
 
 @dataclass(frozen=True)
@@ -135,9 +139,13 @@ def _describe_error(path: Path, table: str, error: Any) -> str:
 
 def _allowed_keys(error: Any) -> list[str]:
     model: type[BaseModel] = TorchlaneConfig
-    for part in error["loc"][:-1]:
+    parts = iter(error["loc"][:-1])
+    for part in parts:
         field = model.model_fields.get(str(part))
         annotation = getattr(field, "annotation", None)
+        if typing.get_origin(annotation) is dict:  # a table of named sections: skip the name
+            annotation = typing.get_args(annotation)[1]
+            next(parts, None)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation

@@ -47,6 +47,9 @@ class PerExample:
     values: tuple[float, ...]
     ids_fingerprint: str  # sha256 of the example ids in order; pairing requires equal fingerprints
     higher_is_better: bool = True  # for "score": False when the score is a loss
+    # The metric these values make up (its value is their mean). None in older records: the gate
+    # then pairs them with the metric whose value equals their mean.
+    metric: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         if self.kind == "correct":
@@ -67,6 +70,7 @@ class PerExample:
             "data": payload,
             "ids_fingerprint": self.ids_fingerprint,
             "higher_is_better": self.higher_is_better,
+            **({"metric": self.metric} if self.metric is not None else {}),
         }
 
     @classmethod
@@ -83,8 +87,15 @@ class PerExample:
         kind = data["kind"]
         if kind not in ("correct", "score"):
             raise ValueError(f"unknown per-example kind {kind!r}")
+        if len(values) != count:
+            raise ValueError(f"per-example data holds {len(values)} values, not {count}")
+        metric = data.get("metric")
         return cls(
-            kind, values, str(data["ids_fingerprint"]), bool(data.get("higher_is_better", True))
+            kind,
+            values,
+            str(data["ids_fingerprint"]),
+            bool(data.get("higher_is_better", True)),
+            None if metric is None else str(metric),
         )
 
 

@@ -1,0 +1,63 @@
+"""gate: judge a commit's metrics against its automatically chosen baseline."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import click
+
+from torchlane import render
+from torchlane.commands.options import json_option, repo_option
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.4g}" if math.isfinite(value) else str(value)
+
+
+@click.command("gate")
+@click.argument("rev", default="HEAD")
+@click.option("--baseline", "baseline", default=None, help="Compare with this commit instead.")
+@click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
+@repo_option
+@json_option
+def gate_command(
+    rev: str, baseline: str | None, notes_ref: str | None, repo: Path | None, as_json: bool
+) -> int:
+    """Pass (exit 0) or fail (exit 1): REV's metrics against its baseline, noise-aware."""
+    from torchlane.flow.context import open_flow
+    from torchlane.metrics.decide import run_gate
+    from torchlane.metrics.history import jsonable, notes_ref_of
+
+    ctx = open_flow(repo)
+    decision = run_gate(ctx, rev, notes_ref_of(ctx, notes_ref), baseline)
+    if as_json:
+        render.print_json(jsonable(decision))
+        return 0 if decision.passed else 1
+    if decision.baseline is not None and decision.baseline.commit is not None:
+        render.say(f"Baseline: {decision.baseline.reason}")
+    rows = [
+        [v.metric, _num(v.baseline), _num(v.candidate), _num(v.change),
+         "—" if v.interval is None else f"[{v.interval[0]:+.4f}, {v.interval[1]:+.4f}]",
+         v.verdict]
+        for v in decision.metrics
+    ]  # fmt: skip
+    if rows:
+        render.print_table(
+            None,
+            ["metric", "baseline", "candidate", "change", f"{decision.confidence:.0%} interval",
+             "verdict"],
+            rows,
+        )  # fmt: skip
+        for v in decision.metrics:
+            p = "" if v.p_value is None else f", p = {v.p_value:.3g}"
+            render.say(f"- {v.metric} ({v.test}{p}): {v.reason}")
+    for message in decision.messages:
+        print(("note: " if decision.passed else "") + message, file=sys.stderr)
+    if decision.hint:
+        print(f"hint: {decision.hint}", file=sys.stderr)
+    render.say(f"Gate {'passed' if decision.passed else 'failed'} ({decision.outcome}).")
+    return 0 if decision.passed else 1

@@ -1,0 +1,164 @@
+"""metrics show / log / diff / push / pull: the records kept in git notes."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import click
+
+from torchlane import render
+from torchlane.commands.options import json_option, repo_option
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.4g}" if math.isfinite(value) else str(value)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.2%}"
+
+
+def _problems(problems: list[object]) -> None:
+    for problem in problems:
+        print(f"warning: unreadable metrics note: {problem}", file=sys.stderr)
+
+
+@click.group("metrics")
+def metrics_group() -> None:
+    """Evaluation records stored in git notes: show, log, diff, push, pull."""
+
+
+@metrics_group.command("show")
+@click.argument("rev", default="HEAD")
+@click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
+@repo_option
+@json_option
+def show_command(rev: str, notes_ref: str | None, repo: Path | None, as_json: bool) -> None:
+    """Every record of one commit (default HEAD)."""
+    from torchlane.flow.context import open_flow
+    from torchlane.metrics.history import jsonable, notes_ref_of, show
+
+    ctx = open_flow(repo)
+    result = show(ctx.git, rev, notes_ref_of(ctx, notes_ref))
+    if as_json:
+        render.print_json(jsonable(result))
+        return
+    _problems(list(result.problems))
+    if not result.records:
+        render.say(f"{result.commit[:12]} has no metrics recorded.")
+        return
+    for record in result.records:
+        env = ", ".join(f"{k} {v}" for k, v in record.environment.items() if v)
+        render.say(
+            f"{result.commit[:12]}  {record.created_at}{'  (dirty tree)' if record.dirty else ''}"
+        )
+        render.say(f"  environment: {env or 'unknown'}")
+        for name, value in sorted(record.metrics.items()):
+            render.say(f"  {name}: {_num(value)}")
+
+
+@metrics_group.command("log")
+@click.argument("rev", required=False)
+@click.option("-n", "--limit", default=20, show_default=True, help="How many commits to list.")
+@click.option("--all", "all_commits", is_flag=True, help="Also list commits without metrics.")
+@click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
+@repo_option
+@json_option
+def log_command(
+    *,
+    rev: str | None,
+    limit: int,
+    all_commits: bool,
+    notes_ref: str | None,
+    repo: Path | None,
+    as_json: bool,
+) -> None:
+    """Metrics along the first-parent line of REV (default: develop)."""
+    from torchlane.flow.context import open_flow
+    from torchlane.metrics.history import jsonable, log, notes_ref_of
+
+    ctx = open_flow(repo)
+    result = log(ctx, notes_ref_of(ctx, notes_ref), rev, limit, all_commits)
+    if as_json:
+        render.print_json(jsonable(result))
+        return
+    _problems(list(result.problems))
+    names = sorted({n for e in result.entries for n in e.metrics})
+    rows = [
+        [e.commit[:12], e.date[:10], e.subject[:40]] + [_num(e.metrics.get(n)) for n in names]
+        for e in result.entries
+    ]
+    render.print_table(f"metrics along {result.tip}", ["commit", "date", "subject", *names], rows)
+
+
+@metrics_group.command("diff")
+@click.argument("rev_a", metavar="A")
+@click.argument("rev_b", metavar="B")
+@click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
+@repo_option
+@json_option
+def diff_command(
+    rev_a: str, rev_b: str, notes_ref: str | None, repo: Path | None, as_json: bool
+) -> None:
+    """Each metric of A and B, the change B − A and the relative change."""
+    from torchlane.flow.context import open_flow
+    from torchlane.metrics.history import diff, jsonable, notes_ref_of
+
+    ctx = open_flow(repo)
+    result = diff(ctx.git, rev_a, rev_b, notes_ref_of(ctx, notes_ref))
+    if as_json:
+        render.print_json(jsonable(result))
+        return
+    _problems(list(result.problems))
+    rows = [
+        [r.metric, _num(r.a), _num(r.b), _num(r.change), _pct(r.relative_change)]
+        for r in result.rows
+    ]
+    render.print_table(
+        f"{result.a[:12]} → {result.b[:12]}", ["metric", rev_a, rev_b, "change", "relative"], rows
+    )
+
+
+def _sync(
+    direction: str, remote: str | None, notes_ref: str | None, repo: Path | None, as_json: bool
+) -> None:
+    from torchlane.flow.context import open_flow
+    from torchlane.metrics import sync
+    from torchlane.metrics.history import notes_ref_of
+
+    ctx = open_flow(repo)
+    target = remote or ctx.config.metrics.remote
+    operation = sync.push if direction == "push" else sync.pull
+    result = operation(ctx.git, notes_ref_of(ctx, notes_ref), target)
+    if as_json:
+        render.print_json(result)
+    else:
+        render.say(f"{result.notes_ref} {direction} {result.remote}: {result.action}.")
+
+
+@metrics_group.command("push")
+@click.argument("remote", required=False)
+@click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
+@repo_option
+@json_option
+def push_command(
+    remote: str | None, notes_ref: str | None, repo: Path | None, as_json: bool
+) -> None:
+    """Merge the remote's records into ours, then push (retried if another job pushed first)."""
+    _sync("push", remote, notes_ref, repo, as_json)
+
+
+@metrics_group.command("pull")
+@click.argument("remote", required=False)
+@click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
+@repo_option
+@json_option
+def pull_command(
+    remote: str | None, notes_ref: str | None, repo: Path | None, as_json: bool
+) -> None:
+    """Fetch the remote's records and keep every record of both sides."""
+    _sync("pull", remote, notes_ref, repo, as_json)

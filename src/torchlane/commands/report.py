@@ -1,0 +1,104 @@
+"""report: the gate's decision as markdown or JSON for a pull request, plus charts and exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from torchlane import render
+from torchlane.commands.options import repo_option
+
+
+@click.command("report")
+@click.argument("rev", default="HEAD")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown",
+              show_default=True)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report to this file instead of printing it.")  # fmt: skip
+@click.option("--baseline", default=None, help="Compare with this commit instead.")
+@click.option("--artifact", "artifacts", multiple=True, metavar="[NAME=]PATH_OR_URL",
+              help="Link an artifact in the report (repeatable).")  # fmt: skip
+@click.option("--chart", "chart_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Write a PNG per gated metric along develop into this folder.")  # fmt: skip
+@click.option("--tensorboard", "tb_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Write TensorBoard scalars of every evaluation (one run per branch).")  # fmt: skip
+@click.option(
+    "--wandb",
+    "wandb_project",
+    default=None,
+    help="Also log the candidate to this W&B project (offline).",
+)
+@click.option(
+    "--mlflow",
+    "mlflow_experiment",
+    default=None,
+    help="Also log the candidate to this MLflow experiment.",
+)
+@click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
+@repo_option
+def report_command(
+    *,
+    rev: str, fmt: str, as_json: bool, output: Path | None, baseline: str | None,
+    artifacts: tuple[str, ...], chart_dir: Path | None, tb_dir: Path | None,
+    wandb_project: str | None, mlflow_experiment: str | None, notes_ref: str | None,
+    repo: Path | None,
+) -> None:  # fmt: skip
+    """Report REV's gate decision (the exit status does not depend on it: use `gate` to block)."""
+    from torchlane.flow.context import open_flow
+    from torchlane.metrics.decide import run_gate
+    from torchlane.metrics.history import jsonable, log, notes_ref_of, pick_record
+    from torchlane.metrics.store import read_records
+    from torchlane.report.markdown import build_report, parse_artifact, to_markdown
+
+    if wandb_project or mlflow_experiment:
+        from torchlane.report.sinks import require
+
+        # Before anything is written: a missing package must not leave a half-done report.
+        if wandb_project:
+            require("wandb", "wandb", "Weights & Biases (the wandb package)")
+        if mlflow_experiment:
+            require("mlflow", "mlflow", "MLflow (the mlflow package)")
+    ctx = open_flow(repo)
+    ref = notes_ref_of(ctx, notes_ref)
+    decision = run_gate(ctx, rev, ref, baseline)
+    report = build_report(ctx, decision, ref, [parse_artifact(a) for a in artifacts])
+    text = (
+        render.to_json(jsonable(report)) + "\n" if as_json or fmt == "json" else to_markdown(report)
+    )
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        render.say(f"Wrote {output}.", stderr=True)
+    else:
+        print(text, end="")
+    candidate = pick_record(read_records(ctx.git, decision.candidate, ref).records)
+    if chart_dir is not None:
+        from torchlane.report.chart import write_charts
+
+        history = log(ctx, ref, None, limit=200).entries
+        metrics = dict(candidate.metrics) if candidate else {}
+        for path in write_charts(history, decision, metrics, chart_dir):
+            render.say(f"Wrote {path}.", stderr=True)
+    if tb_dir is not None:
+        from torchlane.metrics.history import develop_tip
+        from torchlane.report.tensorboard import export_scalars
+
+        develop = develop_tip(ctx).removeprefix("refs/heads/").removeprefix("refs/remotes/")
+        branches = list(dict.fromkeys([develop, *ctx.git.branches()]))
+        counts = export_scalars(ctx.git, branches, ref, tb_dir)
+        render.say(
+            f"Wrote TensorBoard runs to {tb_dir}: {sum(counts.values())} evaluations.", stderr=True
+        )
+    if candidate is not None and (wandb_project or mlflow_experiment):
+        from torchlane.report import sinks
+
+        if wandb_project:
+            render.say(
+                f"W&B offline run {sinks.send_to_wandb(candidate, wandb_project)}.", stderr=True
+            )
+        if mlflow_experiment:
+            render.say(
+                f"MLflow run {sinks.send_to_mlflow(candidate, mlflow_experiment)}.", stderr=True
+            )

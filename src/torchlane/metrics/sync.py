@@ -1,0 +1,125 @@
+"""Share records through a remote: git does not fetch or push notes unless told to.
+
+Pull fetches the remote's notes into a separate ref and unions them into the local ref with
+`git notes merge -s cat_sort_uniq` (every line of both sides survives, duplicates once), on a
+scratch copy moved by compare-and-swap. Push pulls first, so the local ref then descends from
+the remote's, and pushes without force: the server's fast-forward check is the compare-and-swap,
+and a writer that lost the race simply pulls and pushes again.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+from torchlane.errors import TorchlaneError
+from torchlane.git import Git
+from torchlane.metrics.store import compare_and_swap, full_ref, notes_identity
+
+_PUSH_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    remote: str
+    notes_ref: str
+    action: str  # "merged", "fast-forward", "up to date", "created", "nothing on the remote"
+    local: str | None  # the local notes ref's commit after the operation
+    attempts: int = 1
+
+
+def tracking_ref(notes_ref: str, remote: str) -> str:
+    """Where the remote's notes land locally: refs/notes/remotes/<remote>/<name>."""
+    name = full_ref(notes_ref).removeprefix("refs/notes/")
+    return f"refs/notes/remotes/{remote}/{name}"
+
+
+def _require_remote(git: Git, remote: str) -> None:
+    if remote not in git.remotes():
+        raise TorchlaneError(
+            f"There is no remote named '{remote}'.",
+            "Add it with `git remote add`, or set [tool.torchlane.metrics] remote.",
+        )
+
+
+def _remote_value(git: Git, remote: str, ref: str) -> str | None:
+    result = git.run("ls-remote", "--refs", remote, ref, check=False)
+    if not result.ok:
+        raise TorchlaneError(
+            f"Cannot reach the remote '{remote}': {result.stderr.strip().splitlines()[-1:]}",
+            "Check the remote's URL and your credentials, then try again.",
+        )
+    for line in result.stdout.splitlines():
+        value, _, name = line.partition("\t")
+        if name == ref:
+            return value
+    return None
+
+
+def pull(git: Git, notes_ref: str, remote: str) -> SyncResult:
+    _require_remote(git, remote)
+    ref = full_ref(notes_ref)
+    if _remote_value(git, remote, ref) is None:
+        return SyncResult(remote, ref, "nothing on the remote", git.ref_value(ref))
+    tracking = tracking_ref(ref, remote)
+    git.run("fetch", "--quiet", "--no-tags", remote, f"+{ref}:{tracking}")
+    theirs = git.out("rev-parse", tracking)
+    before = git.ref_value(ref)
+    if before is None:
+        action = "created"
+    elif git.is_ancestor(theirs, before):
+        action = "up to date"
+    elif git.is_ancestor(before, theirs):
+        action = "fast-forward"
+    else:
+        action = "merged"
+
+    identity = notes_identity(git)
+
+    def union(scratch: str) -> None:
+        if git.ref_value(scratch) is None:
+            git.run("update-ref", scratch, theirs)
+            return
+        git.run(
+            "notes",
+            "--ref",
+            scratch,
+            "merge",
+            "--quiet",
+            "--strategy=cat_sort_uniq",
+            tracking,
+            env=identity,
+        )
+
+    compare_and_swap(git, ref, union, "torchlane: merge metrics from " + remote)
+    return SyncResult(remote, ref, action, git.ref_value(ref))
+
+
+def push(git: Git, notes_ref: str, remote: str) -> SyncResult:
+    _require_remote(git, remote)
+    ref = full_ref(notes_ref)
+    for attempt in range(1, _PUSH_ATTEMPTS + 1):
+        pull(git, ref, remote)
+        local = git.ref_value(ref)
+        if local is None:
+            raise TorchlaneError(
+                f"There are no metrics to push: {ref} does not exist here.",
+                "Record an evaluation first (`torchlane eval`).",
+            )
+        result = git.run("push", "--quiet", "--porcelain", remote, f"{ref}:{ref}", check=False)
+        if result.ok:
+            action = "up to date" if "[up to date]" in result.stdout else "pushed"
+            return SyncResult(remote, ref, action, local, attempt)
+        if "rejected" not in result.stdout + result.stderr:
+            detail = (result.stderr or result.stdout).strip().splitlines()[-1:]
+            raise TorchlaneError(
+                f"Pushing {ref} to '{remote}' failed: {' '.join(detail)}",
+                "Check that you may push to the remote, then run `torchlane metrics push` again.",
+            )
+        # Rejected as non-fast-forward: another writer pushed after our pull. Back off, retry.
+        time.sleep(random.uniform(0.5, 1.0) * min(0.05 * 2**attempt, 2.0))
+    raise TorchlaneError(
+        f"Could not push {ref} to '{remote}' after {_PUSH_ATTEMPTS} attempts.",
+        "Other jobs keep pushing metrics; run `torchlane metrics push` again in a moment.",
+    )

@@ -1,0 +1,1 @@
+"""Reports of the gate's decision: markdown for pull requests, JSON, charts, TensorBoard, sinks."""

@@ -1,0 +1,139 @@
+"""The pull-request report: the gate's decision, the baseline and why, environments, artifacts.
+
+The first line is a hidden marker so that CI can find its own comment and edit it in place
+instead of adding one comment per push.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from torchlane.flow.context import FlowContext
+from torchlane.metrics.gate import GateDecision, MetricVerdict
+from torchlane.metrics.history import pick_record
+from torchlane.metrics.store import read_records
+
+MARKER = "<!-- torchlane-report -->"
+_ENV_KEYS = ("python", "torch", "cuda", "cudnn", "device", "platform")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    location: str  # a path or URL
+
+
+@dataclass(frozen=True)
+class Report:
+    marker: str
+    decision: GateDecision
+    environment: dict[str, dict[str, str | None]]  # "baseline"/"candidate" -> environment
+    artifacts: list[Artifact] = field(default_factory=list)
+
+
+def parse_artifact(text: str) -> Artifact:
+    """`name=location`, or a bare location named after its last path component."""
+    name, sep, location = text.partition("=")
+    if sep and name and "/" not in name:
+        return Artifact(name, location)
+    return Artifact(text.rstrip("/").rsplit("/", 1)[-1] or text, text)
+
+
+def build_report(
+    ctx: FlowContext, decision: GateDecision, notes_ref: str, artifacts: list[Artifact]
+) -> Report:
+    environment: dict[str, dict[str, str | None]] = {}
+    sides = [("candidate", decision.candidate)]
+    if decision.baseline is not None and decision.baseline.commit is not None:
+        sides.insert(0, ("baseline", decision.baseline.commit))
+    for side, commit in sides:
+        record = pick_record(read_records(ctx.git, commit, notes_ref).records)
+        if record is not None:
+            environment[side] = dict(record.environment)
+    return Report(MARKER, decision, environment, artifacts)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.4f}" if math.isfinite(value) else str(value)
+
+
+def _change(v: MetricVerdict) -> str:
+    if v.change is None:
+        return "—"
+    relative = f" ({v.relative_change:+.2%})" if v.relative_change is not None else ""
+    return f"{v.change:+.4f}{relative}"
+
+
+def _interval(v: MetricVerdict) -> str:
+    return "—" if v.interval is None else f"[{v.interval[0]:+.4f}, {v.interval[1]:+.4f}]"
+
+
+_ICON = {"pass": "✅ pass", "fail": "❌ fail", "not judged": "➖ not judged"}
+
+
+def to_markdown(report: Report) -> str:
+    d = report.decision
+    title = "passed" if d.passed else "failed"
+    lines = [report.marker, f"## {'✅' if d.passed else '❌'} Model quality gate {title}", ""]
+    base = d.baseline
+    if base is not None and base.commit is not None:
+        lines.append(
+            f"Candidate `{d.candidate[:12]}` against baseline `{base.commit[:12]}`: {base.reason}"
+        )
+    else:
+        lines.append(f"Candidate `{d.candidate[:12]}`; no baseline was compared.")
+    if d.outcome not in ("pass", "fail"):
+        lines.append(f"\n**Outcome: {d.outcome}.**")
+    for message in d.messages:
+        lines.append(f"\n> {_cell(message)}")
+    if d.hint:
+        lines.append(f"\n> hint: {_cell(d.hint)}")
+    if d.metrics:
+        level = f"{d.confidence:.0%}"
+        lines += [
+            "",
+            f"| metric | baseline | candidate | change | {level} interval | verdict |",
+            "|---|---|---|---|---|---|",
+        ]
+        for v in d.metrics:
+            arrow = "↑" if v.direction == "higher" else "↓"
+            lines.append(
+                f"| {_cell(v.metric)} {arrow} | {_num(v.baseline)} | {_num(v.candidate)} | "
+                f"{_change(v)} | {_interval(v)} | {_ICON.get(v.verdict, v.verdict)} |"
+            )
+        lines += ["", "**Why**", ""]
+        for v in d.metrics:
+            p = "" if v.p_value is None else f", p = {v.p_value:.3g}"
+            lines.append(f"- **{_cell(v.metric)}** ({v.test}{p}): {_cell(v.reason)}")
+        lines += [
+            "",
+            f"A metric fails only when its drop beyond the tolerance is credible: with per-example "
+            f"results on both sides, when the whole two-sided {level} confidence interval of "
+            "(candidate − baseline) lies beyond the allowed drop, i.e. a one-sided test at "
+            f"{(1 - d.confidence) / 2:.1%} (exact McNemar for right/wrong outcomes, paired "
+            "bootstrap otherwise); without them, when the observed drop exceeds the allowed drop. "
+            "Floors, ceilings, missing and non-finite values fail outright.",
+        ]
+    if report.environment:
+        sides = list(report.environment)
+        lines += ["", "<details><summary>Environment</summary>", ""]
+        lines += ["| | " + " | ".join(sides) + " |", "|---|" + "---|" * len(sides)]
+        for key in _ENV_KEYS:
+            values = [report.environment[s].get(key) or "—" for s in sides]
+            if set(values) == {"—"}:
+                continue
+            lines.append(f"| {key} | " + " | ".join(_cell(str(v)) for v in values) + " |")
+        lines += ["", "</details>"]
+    if report.artifacts:
+        lines += ["", "**Artifacts**", ""]
+        lines += [
+            f"- [{_cell(a.name)}]({a.location.replace(' ', '%20')})" for a in report.artifacts
+        ]
+    return "\n".join(lines) + "\n"

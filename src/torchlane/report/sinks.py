@@ -1,0 +1,73 @@
+"""Optional sinks: Weights & Biases (offline) and MLflow, behind extras and lazy imports."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from types import ModuleType
+from typing import Any
+
+from torchlane.errors import TorchlaneError
+from torchlane.metrics.record import EvaluationRecord
+
+
+def require(module: str, extra: str, what: str) -> ModuleType:
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise TorchlaneError(
+            f"{what} is not installed, so torchlane cannot send metrics to it.",
+            f"pip install 'torchlane[{extra}]'",
+        ) from exc
+
+
+def wandb_run_id(record: EvaluationRecord) -> str:
+    """Fixed per record: re-syncing an offline run updates it instead of adding a duplicate.
+
+    The commit leads (searchable); a short hash of the record's time and device tells re-runs
+    of the same commit apart.
+    """
+    device = record.environment.get("device") or ""
+    tail = hashlib.sha256(f"{record.created_at}\0{device}".encode()).hexdigest()[:8]
+    return f"{record.commit[:16]}-{tail}"
+
+
+def _summary(record: EvaluationRecord) -> dict[str, Any]:
+    return {
+        "commit": record.commit,
+        "branch": record.branch,
+        "dirty": record.dirty,
+        "data_fingerprint": record.data_fingerprint,
+        "checkpoint_sha256": record.checkpoint_sha256,
+        **{f"env/{k}": v for k, v in record.environment.items()},
+    }
+
+
+def send_to_wandb(record: EvaluationRecord, project: str, directory: str | None = None) -> str:
+    wandb = require("wandb", "wandb", "Weights & Biases (the wandb package)")
+    run = wandb.init(
+        project=project,
+        id=wandb_run_id(record),
+        resume="allow",
+        mode="offline",
+        dir=directory,
+        config=_summary(record),
+        tags=[t for t in (record.branch, "dirty" if record.dirty else None) if t],
+    )
+    run.log(dict(record.metrics))
+    run.finish()
+    return wandb_run_id(record)
+
+
+def send_to_mlflow(record: EvaluationRecord, experiment: str) -> str:
+    mlflow = require("mlflow", "mlflow", "MLflow (the mlflow package)")
+    mlflow.set_experiment(experiment)
+    tags = {
+        "mlflow.source.git.commit": record.commit,
+        "torchlane.dirty": str(record.dirty).lower(),  # MLflow itself records no dirty flag
+        "torchlane.branch": record.branch or "",
+        "torchlane.run_id": wandb_run_id(record),
+    }
+    with mlflow.start_run(run_name=record.commit[:12], tags=tags) as run:
+        mlflow.log_metrics(dict(record.metrics))
+        return str(run.info.run_id)

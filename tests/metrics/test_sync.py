@@ -1,0 +1,115 @@
+"""push/pull of the notes ref between two clones and a bare origin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.metrics.helpers import plain_record
+from torchlane.errors import TorchlaneError
+from torchlane.git import Git
+from torchlane.metrics.store import DEFAULT_NOTES_REF, append_record, read_records
+from torchlane.metrics.sync import pull, push
+
+
+def _clone(project, tmp_path: Path, name: str) -> Git:
+    Git(tmp_path).run("clone", "--quiet", str(project.origin), str(tmp_path / name))
+    return Git(tmp_path / name)
+
+
+def test_two_clones_writing_to_the_same_commit_both_survive(project, tmp_path: Path) -> None:
+    alice, bob = _clone(project, tmp_path, "alice"), _clone(project, tmp_path, "bob")
+    commit = alice.out("rev-parse", "HEAD")
+    append_record(alice, plain_record(commit, {"accuracy": 0.91}, "2026-01-01T00:00:01+00:00"))
+    append_record(bob, plain_record(commit, {"accuracy": 0.92}, "2026-01-01T00:00:02+00:00"))
+
+    first = push(alice, DEFAULT_NOTES_REF, "origin")
+    assert first.action == "pushed"
+    # Bob's push is not a fast-forward of what Alice pushed: it merges hers in first.
+    second = push(bob, DEFAULT_NOTES_REF, "origin")
+    assert second.action == "pushed"
+    assert pull(alice, DEFAULT_NOTES_REF, "origin").action == "fast-forward"
+
+    for clone in (alice, bob):
+        values = [r.metrics["accuracy"] for r in read_records(clone, commit).records]
+        assert values == [0.91, 0.92]
+    remote_ref = Git(project.origin).ref_value(DEFAULT_NOTES_REF)
+    assert remote_ref == alice.ref_value(DEFAULT_NOTES_REF) == bob.ref_value(DEFAULT_NOTES_REF)
+
+
+def test_pull_unions_diverged_notes_and_keeps_duplicates_once(project, tmp_path: Path) -> None:
+    alice, bob = _clone(project, tmp_path, "alice"), _clone(project, tmp_path, "bob")
+    commit = alice.out("rev-parse", "HEAD")
+    shared = plain_record(commit, {"accuracy": 0.5}, "2026-01-01T00:00:00+00:00")
+    append_record(alice, shared)
+    push(alice, DEFAULT_NOTES_REF, "origin")
+    append_record(bob, shared)  # the same evaluation, recorded independently
+    append_record(bob, plain_record(commit, {"accuracy": 0.6}, "2026-01-02T00:00:00+00:00"))
+    append_record(alice, plain_record(commit, {"accuracy": 0.7}, "2026-01-03T00:00:00+00:00"))
+    push(alice, DEFAULT_NOTES_REF, "origin")
+    assert pull(bob, DEFAULT_NOTES_REF, "origin").action == "merged"
+    assert [r.metrics["accuracy"] for r in read_records(bob, commit).records] == [0.5, 0.6, 0.7]
+    assert bob.ref_value("refs/notes/remotes/origin/torchlane") is not None
+
+
+def test_pull_with_nothing_on_the_remote_and_push_with_nothing_here(
+    project, tmp_path: Path
+) -> None:
+    alice = _clone(project, tmp_path, "alice")
+    assert pull(alice, DEFAULT_NOTES_REF, "origin").action == "nothing on the remote"
+    with pytest.raises(TorchlaneError, match="no metrics to push"):
+        push(alice, DEFAULT_NOTES_REF, "origin")
+    with pytest.raises(TorchlaneError, match="no remote named 'upstream'"):
+        pull(alice, DEFAULT_NOTES_REF, "upstream")
+
+
+def test_metrics_push_and_pull_commands(project, tmp_path: Path, cli) -> None:
+    alice, bob = _clone(project, tmp_path, "alice"), _clone(project, tmp_path, "bob")
+    commit = alice.out("rev-parse", "HEAD")
+    append_record(alice, plain_record(commit, {"accuracy": 0.8}))
+    assert cli(["metrics", "push", "-C", str(alice.cwd)]).code == 0
+    result = cli(["metrics", "pull", "--json", "-C", str(bob.cwd)])
+    assert result.code == 0
+    assert '"action": "created"' in result.out
+    assert read_records(bob, commit).records[0].metrics == {"accuracy": 0.8}
+
+
+def test_concurrent_pushes_from_four_clones_all_arrive(project, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    clones = [_clone(project, tmp_path, f"c{i}") for i in range(4)]
+    commit = clones[0].out("rev-parse", "HEAD")
+    for i, clone in enumerate(clones):
+        append_record(clone, plain_record(commit, {"accuracy": i / 10}, f"2026-01-01T00:00:0{i}"))
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "torchlane", "metrics", "push", "-C", str(clone.cwd)],
+            stdout=subprocess.DEVNULL,
+        )
+        for clone in clones
+    ]
+    assert [p.wait(timeout=120) for p in processes] == [0] * 4
+    pull(clones[0], DEFAULT_NOTES_REF, "origin")
+    values = sorted(r.metrics["accuracy"] for r in read_records(clones[0], commit).records)
+    assert values == [0.0, 0.1, 0.2, 0.3]
+
+
+def test_records_and_merges_work_without_a_git_identity(
+    project, tmp_path: Path, monkeypatch
+) -> None:
+    alice, bob = _clone(project, tmp_path, "alice"), _clone(project, tmp_path, "bob")
+    commit = alice.out("rev-parse", "HEAD")
+    append_record(alice, plain_record(commit, {"accuracy": 0.1}, "2026-01-01T00:00:01"))
+    push(alice, DEFAULT_NOTES_REF, "origin")
+    empty = tmp_path / "empty.gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))  # like a fresh CI runner
+    for name in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+    runner = Git(bob.cwd)
+    assert runner.config_get("user.email") is None
+    append_record(runner, plain_record(commit, {"accuracy": 0.2}, "2026-01-01T00:00:02"))
+    assert push(runner, DEFAULT_NOTES_REF, "origin").action == "pushed"
+    assert len(read_records(runner, commit).records) == 2
