@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "torchlane.commands.flow:check_name_command",
         "Check a branch name against the conventions.",
     ),
+    "nb": (
+        "torchlane.commands.nb:nb_group",
+        "Strip, check and export Jupyter notebooks; install the git filter.",
+    ),
 }
 
 
