@@ -99,7 +99,9 @@ def _comment_magics(source: str) -> tuple[str, int]:
         return source, 0
     lines = source.splitlines()
     if lines and lines[0].startswith("%%"):  # a cell magic: the whole cell is not Python
-        return "\n".join(f"# {line}" if line else "#" for line in lines), len(lines)
+        # Not "# %%bash": editors and jupytext would read that as a cell marker.
+        body = [f"# {line}" if line else "#" for line in lines[1:]]
+        return "\n".join([f"# cell magic {lines[0]}", *body]), len(lines)
     count = 0
     out: list[str] = []
     for line in lines:
