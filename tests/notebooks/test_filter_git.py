@@ -62,10 +62,16 @@ def test_add_stores_stripped_notebooks_and_keeps_the_work_tree(repo: Git) -> Non
 def test_one_filter_process_serves_every_notebook(repo: Git, tmp_path: Path) -> None:
     for index in range(25):
         _write(repo, f"nb{index:02d}.ipynb", samples.dump(samples.session_notebook()))
+    # One notebook larger than a pkt-line (65516 bytes) both ways: its kept output is 300 KB.
+    big = samples.session_notebook()
+    big["cells"][3]["outputs"][0]["data"]["image/png"] = samples.PNG * 300
+    big_text = samples.dump(big)
+    _write(repo, "big.ipynb", big_text)
     trace = tmp_path / "trace.json"
     repo.run("add", "--all", env={"GIT_TRACE2_EVENT": str(trace)})
     assert _filter_starts(trace) == 1
-    assert len(repo.lines("ls-files", "*.ipynb")) == 25
+    assert len(repo.lines("ls-files", "*.ipynb")) == 26
+    assert repo.run("show", ":big.ipynb").stdout == strip_text(big_text, StripOptions())
 
 
 def test_broken_notebook_is_stored_unchanged_with_a_reason(repo: Git) -> None:
@@ -183,3 +189,26 @@ def test_textconv_of_a_broken_file_prints_it_unchanged(tmp_path: Path) -> None:
     )
     assert run.stdout == b"\xff\xfe not utf-8"
     assert b"not UTF-8" in run.stderr
+
+
+def test_a_missing_filter_stops_git_instead_of_committing_outputs(repo: Git) -> None:
+    """required = true: when the filter cannot start, git refuses to stage the notebook."""
+    repo.run("config", f"filter.{DRIVER}.process", "/nonexistent/python -m nowhere")
+    _write(repo, "a.ipynb", samples.dump(samples.session_notebook()))
+    result = repo.run("add", "a.ipynb", check=False)
+    assert not result.ok
+    assert "/nonexistent/python: not found" in result.stderr
+    assert repo.lines("ls-files", "a.ipynb") == []
+
+
+def test_the_filter_process_starts_lean() -> None:
+    """It starts inside every git command: no click, pydantic, rich, nbformat, nor typing."""
+    probe = (
+        "import sys; before = set(sys.modules); import torchlane.notebooks.filter_process; "
+        "print(' '.join(sorted(set(sys.modules) - before)))"
+    )  # what importing the filter adds, whatever the interpreter's start-up already loaded
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = set(run.stdout.split())
+    assert "torchlane.notebooks.strip" in loaded
+    heavy = {"click", "pydantic", "rich", "nbformat", "typing", "dataclasses", "torchlane.config"}
+    assert loaded.isdisjoint(heavy), sorted(loaded & heavy)

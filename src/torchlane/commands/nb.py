@@ -39,9 +39,9 @@ def strip_options(func: F) -> F:
     """The stripping choices, as flags that add to [tool.torchlane.notebooks]."""
     for flag, help_text in reversed(_STRIP_LISTS):
         func = click.option(flag, default="", metavar="'A B'", help=help_text)(func)
-    func = click.option("--max-size", default=None, help="Keep outputs up to this size (10K).")(
-        func
-    )
+    func = click.option(
+        "--max-size", default=None, metavar="SIZE", help="Keep outputs up to this size (10K)."
+    )(func)
     for flag, help_text in reversed(_STRIP_FLAGS):
         func = click.option(flag, is_flag=True, help=help_text)(func)
     return func
@@ -85,20 +85,23 @@ def nb_group() -> None:
     """Jupyter notebooks: strip outputs, check, export to modules, and the git filter."""
 
 
-def _report(results: list[NotebookResult], as_json: bool, verb: str) -> int:
+def _report(results: list[NotebookResult], as_json: bool, changed: str, summary: str) -> int:
+    """Print one line per notebook that `changed` names (an Outcome value) or that failed."""
     from torchlane.notebooks.files import Outcome
 
+    failed = any(r.failed for r in results)
     if as_json:
-        render.print_json({"notebooks": results, "failed": any(r.failed for r in results)})
-    else:
-        for result in results:
-            if result.outcome in (Outcome.INVALID, Outcome.MISSING):
-                print(f"{result.path}: {result.reason}; left untouched", file=sys.stderr)
-            elif result.outcome.value == verb:
-                render.say(f"{verb}: {result.path}")
-        changed = sum(r.outcome.value == verb for r in results)
-        render.say(f"{len(results)} notebook(s), {changed} {verb}.")
-    return 1 if any(r.failed for r in results) else 0
+        render.print_json({"notebooks": results, "failed": failed})
+        return 1 if failed else 0
+    count = 0
+    for result in results:
+        if result.outcome in (Outcome.INVALID, Outcome.MISSING):
+            print(f"{result.path}: {result.reason}; left untouched", file=sys.stderr)
+        elif result.outcome.value == changed:
+            count += 1
+            render.say(str(result.path))
+    render.say(summary.format(count=count, total=len(results)))
+    return 1 if failed else 0
 
 
 @nb_group.command("strip")
@@ -110,7 +113,7 @@ def strip_command(paths: tuple[Path, ...], as_json: bool, **flags: Any) -> int:
     from torchlane.notebooks.files import strip_paths
 
     results = strip_paths(paths, _options(paths[0], flags))
-    return _report(results, as_json, "stripped")
+    return _report(results, as_json, "stripped", "Stripped {count} of {total} notebook(s).")
 
 
 @nb_group.command("check")
@@ -122,7 +125,9 @@ def check_command(paths: tuple[Path, ...], as_json: bool, **flags: Any) -> int:
     from torchlane.notebooks.files import check_paths
 
     results = check_paths(paths, _options(paths[0], flags))
-    code = _report(results, as_json, "needs-strip")
+    code = _report(
+        results, as_json, "needs-strip", "{count} of {total} notebook(s) need stripping."
+    )
     if code and not as_json:
         print("hint: run `torchlane nb strip` on them.", file=sys.stderr)
     return code
