@@ -7,6 +7,7 @@ each stripped notebook to stdout; the concatenated documents are split with raw_
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +128,78 @@ def test_nbformat_writes_what_we_write(sample_files: dict[str, Path]) -> None:
         node = nbformat.reads(ours, as_version=nbformat.NO_CONVERT)
         nbformat.validate(node)
         assert nbformat.writes(node) + "\n" == ours
+
+
+def _random_text(rng: random.Random) -> str:
+    alphabet = [
+        "a",
+        "b",
+        " ",
+        "\n",
+        "\r\n",
+        "\r",
+        "\t",
+        "é",
+        "日",
+        "🚀",
+        "\u2028",
+        "\x0c",
+        '"',
+        "\\",
+    ]
+    return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+
+
+def _random_notebook(rng: random.Random) -> dict[str, object]:
+    cells = []
+    for index in range(rng.randint(0, 6)):
+        metadata: dict[str, object] = {}
+        for key in rng.sample(["collapsed", "scrolled", "tags", "keep_output", "custom"], 2):
+            metadata[key] = ["keep_output"] if key == "tags" else rng.choice([True, False, "x"])
+        if "tags" in metadata and metadata.get("keep_output") is False:
+            del metadata["keep_output"]  # a contradiction nbstripout refuses outright
+        text = _random_text(rng)
+        source = text if rng.random() < 0.3 else text.splitlines(True)
+        if rng.random() < 0.5:
+            outputs = [
+                rng.choice(
+                    [
+                        samples.stream(_random_text(rng)),
+                        samples.result(_random_text(rng), rng.randint(1, 9)),
+                        samples.display(**{"text/plain": _random_text(rng), "image/png": "iVBO"}),
+                        samples.error("E", _random_text(rng)),
+                    ]
+                )
+                for _ in range(rng.randint(0, 3))
+            ]
+            cell = samples.code_cell(source, outputs, rng.randint(1, 9), metadata)
+        else:
+            cell = samples.markdown_cell("", **metadata)
+            cell["source"] = source
+        if rng.random() < 0.7:
+            cell["id"] = f"c{index}"
+        cells.append(cell)
+    return samples.notebook(cells, rng.choice([4, 5]))
+
+
+@pytest.mark.parametrize(
+    "argv", [[], ["--keep-count", "--drop-empty-cells"]], ids=["defaults", "count"]
+)
+def test_random_notebooks_match_nbstripout(argv: list[str], tmp_path: Path) -> None:
+    rng = random.Random(20240501 + len(argv))
+    paths = []
+    for index in range(40):
+        path = tmp_path / f"random{index:02d}.ipynb"
+        path.write_text(
+            samples.dump(_random_notebook(rng), rng.choice([1, None])), encoding="utf-8"
+        )
+        paths.append(path)
+    run = subprocess.run(
+        [sys.executable, "-m", "nbstripout", "-t", *map(str, paths), *argv],
+        capture_output=True,
+        check=True,
+    )
+    expected = _split_documents(run.stdout.decode("utf-8"))
+    options, _ = options_from_argv(argv)
+    for path, reference in zip(paths, expected, strict=True):
+        assert strip_text(path.read_text(encoding="utf-8"), options) == reference, path.name

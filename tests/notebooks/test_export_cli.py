@@ -147,3 +147,20 @@ def test_strip_reads_the_team_settings(tmp_path: Path, cli) -> None:
     result = cli(["nb", "strip", str(path)], cwd=tmp_path)
     assert result.code == 1
     assert "extra_keys" in result.err
+
+
+def test_strip_keeps_permissions_and_symbolic_links(tmp_path: Path) -> None:
+    from torchlane.notebooks.files import strip_paths
+    from torchlane.notebooks.options import StripOptions
+
+    target = tmp_path / "real.ipynb"
+    target.write_text(samples.dump(samples.session_notebook()), encoding="utf-8")
+    target.chmod(0o640)
+    link = tmp_path / "link.ipynb"
+    link.symlink_to(target)
+    [result] = strip_paths([link], StripOptions())
+    assert result.outcome is Outcome.STRIPPED
+    assert link.is_symlink()
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert '"outputs": []' in target.read_text(encoding="utf-8")
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

@@ -92,7 +92,9 @@ def _process(path: Path, options: StripOptions, *, write: bool) -> NotebookResul
 
 
 def replace_file(path: Path, content: bytes) -> None:
-    """Write `content` to `path` atomically, keeping the file's permission bits."""
+    """Write `content` to `path` atomically, keeping the file's permission bits (through a
+    symbolic link: the link stays a link)."""
+    path = path.resolve() if path.is_symlink() else path
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
