@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from tests.notebooks import samples
 from torchlane.notebooks.options import OptionError, StripOptions, options_from_argv, parse_size
-from torchlane.notebooks.strip import NotebookError, serialize, strip_bytes, strip_text
+from torchlane.notebooks.serialize import serialize
+from torchlane.notebooks.strip import NotebookError, strip_bytes, strip_text
 
 
 def _stripped(nb: dict[str, Any], **options: Any) -> dict[str, Any]:

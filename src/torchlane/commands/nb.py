@@ -48,14 +48,11 @@ def strip_options(func: F) -> F:
 
 
 def _options(start: Path, flags: dict[str, Any]) -> StripOptions:
-    from torchlane.config import load_config
     from torchlane.errors import usage_error
-    from torchlane.git import Git
     from torchlane.notebooks.options import OptionError, StripOptions, parse_size
+    from torchlane.notebooks.settings import load_strip_options
 
-    git = Git(start if start.is_dir() else start.parent)
-    root = git.toplevel() if git.succeeds("rev-parse", "--git-dir") else git.cwd
-    base = load_config(root).config.notebooks.to_options()
+    base = load_strip_options(start)
 
     def joined(name: str, extra: str) -> tuple[str, ...]:
         return (*getattr(base, name), *extra.split())
@@ -128,7 +125,7 @@ def check_command(paths: tuple[Path, ...], as_json: bool, **flags: Any) -> int:
     code = _report(
         results, as_json, "needs-strip", "{count} of {total} notebook(s) need stripping."
     )
-    if code and not as_json:
+    if not as_json and any(r.outcome.value == "needs-strip" for r in results):
         print("hint: run `torchlane nb strip` on them.", file=sys.stderr)
     return code
 

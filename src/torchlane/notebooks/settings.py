@@ -10,6 +10,8 @@ into the filter's command line, so run it again after changing this section.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, field_validator
 
 from torchlane.notebooks.options import OptionError, StripOptions, parse_size
@@ -60,3 +62,17 @@ class NotebooksConfig(Section):
             keep_output_types=self.keep_output_types,
             max_size=parse_size(self.max_size),
         )
+
+
+def load_strip_options(start: Path) -> StripOptions:
+    """The stripping options configured for the repository containing `start` (a file or a
+    directory); defaults outside a repository or without a [tool.torchlane.notebooks] section."""
+    from torchlane.config import load_config
+    from torchlane.git import Git
+
+    folder = start if start.is_dir() else start.parent
+    while not folder.is_dir() and folder != folder.parent:  # a path that does not exist yet
+        folder = folder.parent
+    git = Git(folder)
+    root = git.toplevel() if git.succeeds("rev-parse", "--git-dir") else git.cwd
+    return load_config(root).config.notebooks.to_options()
