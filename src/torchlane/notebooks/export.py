@@ -107,7 +107,9 @@ def _comment_magics(source: str) -> tuple[str, int]:
     for line in lines:
         if _MAGIC.search(line) and not _is_python(line):
             indent = line[: len(line) - len(line.lstrip())]
-            out.append(f"{indent}# {line.lstrip()}")
+            # Inside a block, `pass` keeps the block valid if the magic was all it held.
+            keep_block = "pass  " if indent else ""
+            out.append(f"{indent}{keep_block}# {line.lstrip()}")
             count += 1
         else:
             out.append(line)
@@ -183,9 +185,9 @@ def _functions(
 def _function_name(cell: _Cell) -> str:
     first = cell.source.lstrip().splitlines()[0] if cell.source.strip() else ""
     if first.startswith("#") and not first.startswith("# %"):
-        words = re.sub(r"[^0-9a-zA-Z]+", "_", first.lstrip("# ").lower()).strip("_")[:40]
-        words = words.rstrip("_")
-        if words and not words[0].isdigit() and not keyword.iskeyword(words):
+        words = re.sub(r"[^0-9a-z]+", "_", first.lstrip("# ").lower())
+        words = re.sub(r"^[0-9_]+", "", words)[:40].rstrip("_")  # "# 1. Load" -> "load"
+        if words and not keyword.iskeyword(words):
             return words
     return f"cell_{cell.index}"
 
