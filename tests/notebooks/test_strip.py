@@ -105,6 +105,10 @@ def test_argv_round_trip_and_bad_options() -> None:
         (b"\xff\xfe", "not UTF-8"),
         (b'{"cells": [], "nbformat": 4, "metadata": {"x": "\\ud800"}}', "UTF-8"),
         (b"[" * 100_000 + b"]" * 100_000, "deeply"),
+        (
+            b'{"cells": [], "nbformat": 4, "metadata": {"x": ' + b"[" * 990 + b"]" * 990 + b"}}",
+            "deeply",
+        ),
     ],
 )
 def test_bad_input_raises_notebook_error(content: bytes, reason: str) -> None:

@@ -172,3 +172,5 @@ if __name__ == "__main__":
         sys.exit(main(sys.argv[1:]))
     except BrokenPipeError:
         os._exit(1)
+    except KeyboardInterrupt:  # Ctrl-C during `git add` reaches us too; git reports it
+        os._exit(130)

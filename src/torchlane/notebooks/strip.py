@@ -39,8 +39,6 @@ def parse_notebook(text: str) -> Notebook:
         notebook = json.loads(text)
     except ValueError as exc:
         raise NotebookError(f"not valid JSON ({exc})") from None
-    except RecursionError:
-        raise NotebookError("is nested too deeply to be a notebook") from None
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise NotebookError("not a Jupyter notebook (no list of cells at the top level)")
     if notebook.get("nbformat") != 4:
@@ -65,7 +63,10 @@ def parse_notebook(text: str) -> Notebook:
 
 def strip_text(text: str, options: StripOptions) -> str:
     """The stripped notebook text; raises NotebookError (and changes nothing) on bad input."""
-    return serialize(strip_notebook(parse_notebook(text), options))
+    try:
+        return serialize(strip_notebook(parse_notebook(text), options))
+    except RecursionError:  # parsing or writing JSON nested deeper than Python's stack allows
+        raise NotebookError("is nested too deeply to be a notebook") from None
 
 
 def strip_bytes(data: bytes, options: StripOptions) -> bytes:
@@ -78,8 +79,6 @@ def strip_bytes(data: bytes, options: StripOptions) -> bytes:
         return strip_text(text, options).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise NotebookError(f"holds text that cannot be written as UTF-8 ({exc.reason})") from None
-    except RecursionError:
-        raise NotebookError("is nested too deeply to be a notebook") from None
 
 
 def strip_notebook(notebook: Notebook, options: StripOptions) -> Notebook:
