@@ -212,3 +212,35 @@ def test_the_filter_process_starts_lean() -> None:
     assert "torchlane.notebooks.strip" in loaded
     heavy = {"click", "pydantic", "rich", "nbformat", "typing", "dataclasses", "torchlane.config"}
     assert loaded.isdisjoint(heavy), sorted(loaded & heavy)
+
+
+def _packets(*items: bytes | None) -> bytes:
+    return b"".join(b"0000" if item is None else b"%04x" % (len(item) + 4) + item for item in items)
+
+
+def test_protocol_conversation_without_git() -> None:
+    """The exchange gitattributes(5) documents, byte for byte, including an unknown command."""
+    import io
+
+    from torchlane.notebooks.filter_process import ProtocolError, serve
+
+    notebook = samples.dump(samples.session_notebook()).encode()
+    stdin = io.BytesIO(
+        _packets(b"git-filter-client\n", b"version=2\n", None)
+        + _packets(b"capability=clean\n", b"capability=smudge\n", b"capability=delay\n", None)
+        + _packets(b"command=smudge\n", b"pathname=a.ipynb\n", None, b"as is", None)
+        + _packets(b"command=frobnicate\n", b"pathname=a.ipynb\n", None, None)
+        + _packets(b"command=clean\n", b"pathname=a.ipynb\n", None, notebook, None)
+    )
+    stdout = io.BytesIO()
+    serve(stdin, stdout, StripOptions())
+    stripped = strip_text(notebook.decode(), StripOptions()).encode()
+    assert stdout.getvalue() == (
+        _packets(b"git-filter-server\n", b"version=2\n", None)
+        + _packets(b"capability=clean\n", b"capability=smudge\n", None)
+        + _packets(b"status=success\n", None, b"as is", None, None)
+        + _packets(b"status=error\n", None)
+        + _packets(b"status=success\n", None, stripped, None, None)
+    )
+    with pytest.raises(ProtocolError, match="greeting"):
+        serve(io.BytesIO(_packets(b"hello\n", None)), io.BytesIO(), StripOptions())
