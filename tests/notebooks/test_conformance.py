@@ -54,7 +54,32 @@ def _variants() -> dict[str, str]:
     out["keep-output-notebook"] = samples.dump(odd)
     empty = samples.notebook([], 5)
     out["no-cells"] = samples.dump(empty)
+    out["written-by-nbformat"] = _nbformat_authored()
     return out
+
+
+def _nbformat_authored() -> str:
+    """A notebook built and saved with nbformat's own API, the way Jupyter saves one."""
+    import nbformat
+    from nbformat import v4
+
+    nb = v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Py"}})
+    nb.cells = [
+        v4.new_markdown_cell("# Über\nnotes"),
+        v4.new_code_cell(
+            "print(1)\n1",
+            execution_count=2,
+            outputs=[
+                v4.new_output("stream", name="stdout", text="1\n"),
+                v4.new_output("execute_result", {"text/plain": "1"}, execution_count=2),
+                v4.new_output("display_data", {"image/svg+xml": "<svg>\n</svg>"}),
+                v4.new_output("error", ename="E", evalue="v", traceback=["t"]),
+            ],
+        ),
+        v4.new_raw_cell("raw"),
+    ]
+    nb.cells[1].metadata["scrolled"] = True
+    return nbformat.writes(nb) + "\n"
 
 
 OPTION_SETS = [
