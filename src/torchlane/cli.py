@@ -21,42 +21,21 @@ from torchlane.errors import EXIT_INTERRUPTED, EXIT_UNEXPECTED, EXIT_USAGE, Torc
 
 # name -> ("module:attribute", one-line help). Order is the order of `torchlane --help`.
 # The help text lives here so that `--help` imports no command module.
+# fmt: off
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("torchlane.commands.flow:init_command", "Adopt the branch model in this repository."),
-    "start": (
-        "torchlane.commands.flow:start_command",
-        "Start a feature/bugfix/refactor/release/hotfix branch.",
-    ),
-    "finish": (
-        "torchlane.commands.finish:finish_command",
-        "Merge a finished branch where it belongs (--no-ff, journaled, --continue/--abort).",
-    ),
-    "sync": (
-        "torchlane.commands.finish:sync_command",
-        "Rebase (or --merge) the current topic branch onto develop.",
-    ),
-    "publish": (
-        "torchlane.commands.finish:publish_command",
-        "Push the current branch and print the pull-request URL.",
-    ),
-    "check-name": (
-        "torchlane.commands.flow:check_name_command",
-        "Check a branch name against the conventions.",
-    ),
-    "ci": (
-        "torchlane.commands.ci:ci_group",
-        "Run the CI pipeline locally; generate CI workflows and branch protection.",
-    ),
-    "metrics": (
-        "torchlane.commands.metrics:metrics_group",
-        "Show, compare and share evaluation records (git notes).",
-    ),
+    "start": ("torchlane.commands.flow:start_command", "Start a feature/bugfix/refactor/release/hotfix branch."),
+    "finish": ("torchlane.commands.finish:finish_command", "Merge a finished branch where it belongs (--no-ff, journaled, --continue/--abort)."),
+    "sync": ("torchlane.commands.finish:sync_command", "Rebase (or --merge) the current topic branch onto develop."),
+    "publish": ("torchlane.commands.finish:publish_command", "Push the current branch and print the pull-request URL."),
+    "check-name": ("torchlane.commands.flow:check_name_command", "Check a branch name against the conventions."),
+    "ci": ("torchlane.commands.ci:ci_group", "Run the CI pipeline locally; generate CI workflows and branch protection."),
+    "metrics": ("torchlane.commands.metrics:metrics_group", "Show, compare and share evaluation records (git notes)."),
     "gate": ("torchlane.commands.gate:gate_command", "Fail if the model got credibly worse."),
-    "report": (
-        "torchlane.commands.report:report_command",
-        "Report the gate's decision for a pull request, with charts.",
-    ),
+    "report": ("torchlane.commands.report:report_command", "Report the gate's decision for a pull request, with charts."),
+    "nb": ("torchlane.commands.nb:nb_group", "Strip, check and export Jupyter notebooks; install the git filter."),
 }
+# fmt: on
 
 
 class LazyGroup(click.Group):

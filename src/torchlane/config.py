@@ -18,6 +18,7 @@ from torchlane.ci.settings import CiSettings
 from torchlane.env.spec import EnvSpec
 from torchlane.errors import TorchlaneError
 from torchlane.metrics.settings import GateConfig, MetricsConfig
+from torchlane.notebooks.settings import NotebooksConfig
 from torchlane.section import Section
 
 if sys.version_info >= (3, 11):
@@ -84,6 +85,7 @@ class TorchlaneConfig(Section):
     ci: CiSettings = CiSettings()
     metrics: MetricsConfig = MetricsConfig()
     gate: GateConfig = GateConfig()
+    notebooks: NotebooksConfig = NotebooksConfig()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,176 @@
+"""git's long-running filter process for notebooks: one process strips every notebook that a
+`git add`, `git status` or `git checkout` touches.
+
+    python -m torchlane.notebooks.filter_process [STRIP OPTIONS]            (filter.<driver>.process)
+    python -m torchlane.notebooks.filter_process --textconv [OPTIONS] PATH  (diff.<driver>.textconv)
+
+Protocol (gitattributes(5), "Long Running Filter Process"): pkt-lines on stdin/stdout, each a
+4-hex-digit length (counting itself) then data; "0000" is a flush packet that ends a list. The
+pkt-line framing is written by hand: it is forty lines, and the Python packages that offer it
+are either unmaintained or pull in a whole git implementation for this one thing.
+
+A notebook is never lost: whatever goes wrong with one file (not JSON, not a notebook, an
+exception in our code) the filter answers with the content it was given, unchanged, and says why
+on stderr, which git passes through to the user. Smudge (checkout) is answered with the content
+unchanged too; we advertise it so that `required = true` does not make checkouts fail.
+
+Imports only json/sys/os (through the strip module): this starts inside every git command.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from torchlane.notebooks.options import OptionError, StripOptions, options_from_argv
+from torchlane.notebooks.strip import NotebookError, strip_bytes
+
+TYPE_CHECKING = False  # see strip.py: typing stays out of the filter's start-up
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
+MAX_PACKET_DATA = 65516  # LARGE_PACKET_MAX (65520) minus the 4-byte length header
+FLUSH = b"0000"
+
+
+class ProtocolError(Exception):
+    """git said something that does not follow the protocol; we stop rather than guess."""
+
+
+def read_packet(stream: BinaryIO) -> bytes | None:
+    """One packet's data; None for a flush packet. EOF before a header raises EOFError."""
+    header = stream.read(4)
+    if not header:
+        raise EOFError
+    if len(header) < 4:
+        raise ProtocolError(f"truncated pkt-line header {header!r}")
+    try:
+        length = int(header, 16)
+    except ValueError:
+        raise ProtocolError(f"bad pkt-line header {header!r}") from None
+    if length == 0:
+        return None
+    if length < 4:
+        raise ProtocolError(f"bad pkt-line length {length}")
+    data = stream.read(length - 4)
+    if len(data) != length - 4:
+        raise ProtocolError("truncated pkt-line")
+    return data
+
+
+def read_text_list(stream: BinaryIO) -> list[str]:
+    """Text packets up to the next flush, without their trailing newlines."""
+    items: list[str] = []
+    while (packet := read_packet(stream)) is not None:
+        items.append(packet.decode("utf-8", "replace").rstrip("\n"))
+    return items
+
+
+def read_content(stream: BinaryIO) -> bytes:
+    chunks: list[bytes] = []
+    while (packet := read_packet(stream)) is not None:
+        chunks.append(packet)
+    return b"".join(chunks)
+
+
+def packet(data: bytes) -> bytes:
+    return b"%04x" % (len(data) + 4) + data
+
+
+def text_list(*items: str) -> bytes:
+    return b"".join(packet(item.encode("utf-8") + b"\n") for item in items) + FLUSH
+
+
+def content_packets(data: bytes) -> bytes:
+    parts = [packet(data[i : i + MAX_PACKET_DATA]) for i in range(0, len(data), MAX_PACKET_DATA)]
+    return b"".join(parts) + FLUSH
+
+
+def handshake(stdin: BinaryIO, stdout: BinaryIO) -> None:
+    welcome = read_text_list(stdin)
+    if not welcome or welcome[0] != "git-filter-client" or "version=2" not in welcome[1:]:
+        raise ProtocolError(f"unexpected greeting {welcome!r} (expected git-filter-client v2)")
+    stdout.write(text_list("git-filter-server", "version=2"))
+    stdout.flush()
+    offered = read_text_list(stdin)
+    supported = [c for c in ("capability=clean", "capability=smudge") if c in offered]
+    stdout.write(text_list(*supported))
+    stdout.flush()
+
+
+def clean(content: bytes, pathname: str, options: StripOptions) -> bytes:
+    """The stripped notebook, or the content unchanged (with a note on stderr) if we cannot."""
+    try:
+        return strip_bytes(content, options)
+    except NotebookError as exc:
+        reason = str(exc)
+    except Exception as exc:  # the filter must never lose a notebook, whatever happened
+        reason = f"internal error {type(exc).__name__}: {exc}"
+    sys.stderr.write(f"torchlane nb filter: {pathname}: {reason}; stored unchanged\n")
+    sys.stderr.flush()
+    return content
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO, options: StripOptions) -> None:
+    handshake(stdin, stdout)
+    while True:
+        try:
+            header = read_text_list(stdin)
+        except EOFError:
+            return  # git closed the pipe: every file has been served
+        fields = dict(item.partition("=")[::2] for item in header)
+        content = read_content(stdin)
+        command = fields.get("command")
+        if command == "clean":
+            answer = clean(content, fields.get("pathname", "?"), options)
+        elif command == "smudge":
+            answer = content
+        else:
+            stdout.write(text_list("status=error"))
+            stdout.flush()
+            continue
+        # status, content, then an empty list: "keep the status given before the content".
+        stdout.write(text_list("status=success") + content_packets(answer) + FLUSH)
+        stdout.flush()
+
+
+def textconv(path: str, options: StripOptions) -> int:
+    """Print a notebook as git diff should see it: stripped, or as it is if it cannot be."""
+    with open(path, "rb") as handle:
+        content = handle.read()
+    out = sys.stdout.buffer
+    out.write(clean(content, path, options))
+    out.flush()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    try:
+        options, rest = options_from_argv(argv)
+    except OptionError as exc:
+        sys.stderr.write(f"torchlane nb filter: {exc}\n")
+        return 2
+    if rest[:1] == ["--textconv"] and len(rest) == 2:
+        return textconv(rest[1], options)
+    if rest:
+        sys.stderr.write(f"torchlane nb filter: unexpected arguments {rest!r}\n")
+        return 2
+    try:
+        serve(sys.stdin.buffer, sys.stdout.buffer, options)
+    except ProtocolError as exc:
+        sys.stderr.write(f"torchlane nb filter: {exc}\n")
+        return 1
+    except EOFError:
+        sys.stderr.write("torchlane nb filter: git closed the pipe in the middle of a request\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    # os is imported so that a broken pipe at exit does not print a traceback over git's output.
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except BrokenPipeError:
+        os._exit(1)
+    except KeyboardInterrupt:  # Ctrl-C during `git add` reaches us too; git reports it
+        os._exit(130)

@@ -1,0 +1,163 @@
+"""Install and remove the notebook filter: git config for the driver, and one attributes line.
+
+Config written (scope --local or --global):
+    filter.torchlane-nb.process  = "<python>" -m torchlane.notebooks.filter_process [options]
+    filter.torchlane-nb.required = true
+    diff.torchlane-nb.textconv   = "<python>" -m torchlane.notebooks.filter_process [options] --textconv
+and `*.ipynb filter=torchlane-nb diff=torchlane-nb` in .gitattributes (local) or git's global
+attributes file. What install changed in the attributes file is remembered in the driver's own
+config section, so that uninstall puts the file back byte for byte.
+
+required = true: if the filter cannot start (torchlane uninstalled, virtual environment moved),
+git refuses to stage notebooks instead of silently committing their outputs. The filter itself
+never fails a file (it passes bad notebooks through unchanged) and answers smudge requests, so
+`required` bites only when the filter is missing, which is exactly when it should.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from torchlane.git import Git, open_repo
+from torchlane.notebooks.options import StripOptions
+
+DRIVER = "torchlane-nb"
+ATTRIBUTES_LINE = f"*.ipynb filter={DRIVER} diff={DRIVER}"
+Scope = Literal["local", "global"]
+
+# Our markers, kept inside the driver's section (git ignores keys it does not know).
+_ADDED_TO = f"filter.{DRIVER}.torchlaneattributes"
+_CREATED = f"filter.{DRIVER}.torchlanecreatedfile"
+_ADDED_NEWLINE = f"filter.{DRIVER}.torchlaneaddednewline"
+
+
+@dataclass(frozen=True)
+class FilterChange:
+    scope: str
+    attributes_file: Path
+    process_command: str
+    textconv_command: str
+    actions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def filter_command(options: StripOptions, python: str | None = None) -> str:
+    argv = [python or sys.executable, "-m", "torchlane.notebooks.filter_process"]
+    return shlex.join([*argv, *options.to_argv()])
+
+
+def install_filter(cwd: Path, scope: Scope, options: StripOptions) -> FilterChange:
+    git, flag = _git_for(cwd, scope)
+    process = filter_command(options)
+    textconv = f"{process} --textconv"
+    actions: list[str] = []
+    for key, value in (
+        (f"filter.{DRIVER}.process", process),
+        (f"filter.{DRIVER}.required", "true"),
+        (f"diff.{DRIVER}.textconv", textconv),
+    ):
+        if _get(git, flag, key) != value:
+            git.run("config", flag, key, value)
+            actions.append(f"set {key}")
+    attributes = _attributes_file(git, scope)
+    if _get(git, flag, _ADDED_TO) is None:
+        actions += _add_attributes_line(git, flag, attributes)
+    warnings = _effective_attribute_warnings(cwd) if scope == "local" else []
+    return FilterChange(scope, attributes, process, textconv, actions, warnings)
+
+
+def uninstall_filter(cwd: Path, scope: Scope) -> FilterChange:
+    git, flag = _git_for(cwd, scope)
+    attributes = _attributes_file(git, scope)
+    process = _get(git, flag, f"filter.{DRIVER}.process") or ""
+    textconv = _get(git, flag, f"diff.{DRIVER}.textconv") or ""
+    actions: list[str] = []
+    added_to = _get(git, flag, _ADDED_TO)
+    if added_to is not None:
+        actions += _remove_attributes_line(
+            Path(added_to),
+            created=_get(git, flag, _CREATED) == "true",
+            added_newline=_get(git, flag, _ADDED_NEWLINE) == "true",
+        )
+    for section in (f"filter.{DRIVER}", f"diff.{DRIVER}"):
+        if git.succeeds("config", flag, "--remove-section", section):
+            actions.append(f"removed [{section.replace('.', ' ', 1)}]")
+    return FilterChange(scope, attributes, process, textconv, actions)
+
+
+def _git_for(cwd: Path, scope: Scope) -> tuple[Git, str]:
+    if scope == "local":
+        return open_repo(cwd), "--local"
+    return Git(cwd), "--global"
+
+
+def _get(git: Git, flag: str, key: str) -> str | None:
+    result = git.run("config", flag, "--get", key, check=False)
+    return result.stdout.rstrip("\n") if result.ok else None
+
+
+def _attributes_file(git: Git, scope: Scope) -> Path:
+    if scope == "local":
+        return git.cwd / ".gitattributes"
+    configured = _get(git, "--global", "core.attributesFile")
+    if configured:
+        return Path(os.path.expanduser(configured))
+    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
+    return Path(config_home) / "git" / "attributes"
+
+
+def _add_attributes_line(git: Git, flag: str, path: Path) -> list[str]:
+    existing = path.read_text(encoding="utf-8") if path.exists() else None
+    if existing is not None and ATTRIBUTES_LINE in existing.splitlines():
+        return []  # someone (a teammate's commit) already declared it; it is not ours to remove
+    needs_newline = existing is not None and existing != "" and not existing.endswith("\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8", newline="") as stream:
+        stream.write(("\n" if needs_newline else "") + ATTRIBUTES_LINE + "\n")
+    git.run("config", flag, _ADDED_TO, str(path.resolve()))
+    git.run("config", flag, _CREATED, "true" if existing is None else "false")
+    git.run("config", flag, _ADDED_NEWLINE, "true" if needs_newline else "false")
+    return [f"added `{ATTRIBUTES_LINE}` to {path}"]
+
+
+def _remove_attributes_line(path: Path, *, created: bool, added_newline: bool) -> list[str]:
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    ours = ("\n" if added_newline else "") + ATTRIBUTES_LINE + "\n"
+    if text.endswith(ours):
+        text = text[: -len(ours)]
+    elif f"{ATTRIBUTES_LINE}\n" in text:  # lines were added after ours: remove just our line
+        lines = text.splitlines(True)
+        lines.remove(f"{ATTRIBUTES_LINE}\n")
+        text = "".join(lines)
+    else:
+        return [f"left {path} alone: our line is no longer in it"]
+    if created and not text.strip():
+        path.unlink()
+        return [f"removed {path} (install had created it)"]
+    path.write_text(text, encoding="utf-8", newline="")
+    return [f"removed `{ATTRIBUTES_LINE}` from {path}"]
+
+
+def _effective_attribute_warnings(cwd: Path) -> list[str]:
+    """Attribute files with higher precedence (.git/info/attributes, a closer .gitattributes)
+    can still route notebooks to another filter; ask git what a notebook really gets."""
+    git = open_repo(cwd)
+    out = git.run("check-attr", "filter", "diff", "--", "probe.ipynb", check=False).stdout
+    warnings = []
+    for line in out.splitlines():
+        attribute, _, value = line.partition(": ")[2].partition(": ")
+        if value.strip() != DRIVER:
+            warnings.append(
+                f"notebooks get {attribute}={value.strip()} from a file that overrides "
+                f".gitattributes (see `git check-attr {attribute} -- some.ipynb`)."
+            )
+    if not warnings:
+        return []
+    return [*warnings, "Remove the other *.ipynb line (e.g. in .git/info/attributes)."]

@@ -1,0 +1,78 @@
+"""[tool.torchlane.notebooks]: the team's stripping choices, shared through pyproject.toml.
+
+    [tool.torchlane.notebooks]
+    extra_keys = ["metadata.celltoolbar", "cell.metadata.papermill"]
+    keep_count = false
+
+Command-line flags add to these (lists) or switch them on (flags). `install-filter` writes them
+into the filter's command line, so run it again after changing this section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from torchlane.notebooks.options import OptionError, StripOptions, parse_size
+from torchlane.section import Section
+
+
+class NotebooksConfig(Section):
+    keep_count: bool = False
+    keep_output: bool = False
+    keep_id: bool = False
+    drop_empty_cells: bool = False
+    strip_init_cells: bool = False
+    extra_keys: tuple[str, ...] = ()
+    keep_metadata_keys: tuple[str, ...] = ()
+    drop_tagged_cells: tuple[str, ...] = ()
+    drop_output_types: tuple[str, ...] = ()
+    keep_output_types: tuple[str, ...] = ()
+    max_size: str = Field(default="0", description="Keep outputs up to this size: 0, 500, 10K, 2M")
+
+    @field_validator("max_size")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        try:
+            parse_size(value)
+        except OptionError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("extra_keys")
+    @classmethod
+    def _keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for key in value:
+            if "." not in key or key.split(".", 1)[0] not in ("cell", "metadata"):
+                raise ValueError(f"{key!r} must start with 'metadata.' or 'cell.'")
+        return value
+
+    def to_options(self) -> StripOptions:
+        return StripOptions(
+            keep_count=self.keep_count,
+            keep_output=True if self.keep_output else None,
+            keep_id=self.keep_id,
+            drop_empty_cells=self.drop_empty_cells,
+            strip_init_cells=self.strip_init_cells,
+            extra_keys=self.extra_keys,
+            keep_metadata_keys=self.keep_metadata_keys,
+            drop_tagged_cells=self.drop_tagged_cells,
+            drop_output_types=self.drop_output_types,
+            keep_output_types=self.keep_output_types,
+            max_size=parse_size(self.max_size),
+        )
+
+
+def load_strip_options(start: Path) -> StripOptions:
+    """The stripping options configured for the repository containing `start` (a file or a
+    directory); defaults outside a repository or without a [tool.torchlane.notebooks] section."""
+    from torchlane.config import load_config
+    from torchlane.git import Git
+
+    folder = start if start.is_dir() else start.parent
+    while not folder.is_dir() and folder != folder.parent:  # a path that does not exist yet
+        folder = folder.parent
+    git = Git(folder)
+    root = git.toplevel() if git.succeeds("rev-parse", "--git-dir") else git.cwd
+    return load_config(root).config.notebooks.to_options()
