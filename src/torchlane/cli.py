@@ -31,6 +31,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "torchlane.commands.flow:check_name_command",
         "Check a branch name against the conventions.",
     ),
+    "doctor": (
+        "torchlane.commands.doctor:doctor_command",
+        "Check this machine's python, torch, CUDA, driver and packages against the declaration.",
+    ),
+    "run": (
+        "torchlane.commands.repro:run_command",
+        "Run a training command and record a reproducibility manifest.",
+    ),
+    "reproduce": (
+        "torchlane.commands.repro:reproduce_command",
+        "Re-run a recorded run at its commit and compare the outputs.",
+    ),
 }
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from torchlane.env.spec import EnvSpec
 from torchlane.errors import TorchlaneError
+from torchlane.repro.config import ReproConfig
 from torchlane.section import Section
 
 if sys.version_info >= (3, 11):
@@ -78,6 +79,7 @@ class TorchlaneConfig(Section):
     naming: NamingConfig = NamingConfig()
     flow: FlowConfig = FlowConfig()
     env: EnvSpec = EnvSpec()
+    repro: ReproConfig = ReproConfig()
 
 
 @dataclass(frozen=True)
