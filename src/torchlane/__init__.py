@@ -1,5 +1,28 @@
 """torchlane: keeps a PyTorch team's repository shippable."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "seed_everything", "seed_worker", "seeded_generator"]
+
+if TYPE_CHECKING:
+    from torchlane.repro.seed import seed_everything, seed_worker, seeded_generator
+
+# Exported lazily: `import torchlane` (hooks, quick commands) must not import the seeding module.
+_LAZY = {
+    "seed_everything": "torchlane.repro.seed",
+    "seed_worker": "torchlane.repro.seed",
+    "seeded_generator": "torchlane.repro.seed",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'torchlane' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
