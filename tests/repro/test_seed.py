@@ -56,7 +56,8 @@ def test_report_says_what_was_set() -> None:
     assert torch.are_deterministic_algorithms_enabled()
     assert torch.is_deterministic_algorithms_warn_only_enabled()
     assert (report.cudnn_deterministic, report.cudnn_benchmark) == (True, False)
-    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+    assert torch.backends.cudnn.deterministic
+    assert not torch.backends.cudnn.benchmark
     assert report.cublas_workspace_config == ":4096:8"
     assert report.cublas_workspace_config_set
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"

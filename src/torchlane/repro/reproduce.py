@@ -13,7 +13,6 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 from torchlane.config import load_config
 from torchlane.env.doctor import compare_environments
@@ -112,7 +111,7 @@ def reproduce_run(
     strict: bool = False,
     rtol: float = 1e-5,
     atol: float = 1e-8,
-    stdout: TextIO | None = None,
+    stdout: int | None = None,
 ) -> ReproduceResult:
     git = open_repo(cwd)
     root = git.cwd.resolve()

@@ -11,14 +11,12 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
 
 from torchlane.config import TorchlaneConfig, load_config
 from torchlane.errors import TorchlaneError
@@ -96,7 +94,7 @@ def written_files(directories: Sequence[Path], before: FileState, root: Path) ->
 
 
 def execute(
-    command: Sequence[str], cwd: Path, env: Mapping[str, str], stdout: TextIO | None = None
+    command: Sequence[str], cwd: Path, env: Mapping[str, str], stdout: int | None = None
 ) -> tuple[int, float]:
     """Run to completion; (exit code, seconds). A signal becomes 128 + its number, as in a shell."""
     started = time.monotonic()
@@ -165,7 +163,7 @@ def record_run(
     seed: int | None = None,
     outputs: Sequence[str] = (),
     require_clean: bool = False,
-    stdout: TextIO | None = None,
+    stdout: int | None = None,
 ) -> RunResult:
     cwd = cwd.resolve()
     git = open_repo(cwd)
@@ -227,6 +225,6 @@ def record_run(
     return RunResult(manifest, files, settings.notes_ref)
 
 
-def child_stdout(as_json: bool) -> TextIO | None:
-    """With --json, stdout carries only the manifest: the command's output goes to stderr."""
-    return sys.stderr if as_json else None
+def child_stdout(as_json: bool) -> int | None:
+    """With --json, stdout carries only the JSON: the command's output goes to stderr (fd 2)."""
+    return 2 if as_json else None
