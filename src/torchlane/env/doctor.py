@@ -100,7 +100,7 @@ def check_torch(facts: MachineFacts, spec: EnvSpec) -> list[Finding]:
                 Status.ERROR,
                 f"{facts.torch} is {what}",
                 f"{spec.accelerator} ([tool.torchlane.env] accelerator)",
-                _install_torch(spec, public),
+                _install_torch(spec, spec.torch or public),
             )
         )
     if facts.cuda_runtime:

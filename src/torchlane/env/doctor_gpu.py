@@ -224,7 +224,7 @@ def check_variables(facts: MachineFacts, wants_cuda: bool, deterministic: bool) 
                 "torch sees only these GPUs, renumbered from 0",
             )
         )
-    uses_cuda = wants_cuda or facts.cuda_runtime is not None
+    uses_cuda = wants_cuda or facts.cuda_available
     cublas = variables.get("CUBLAS_WORKSPACE_CONFIG")
     if uses_cuda and deterministic and cublas is None:
         found.append(
