@@ -205,3 +205,15 @@ def test_rocm_build_matches_a_rocm_declaration() -> None:
     facts = MachineFacts(python="3.11.2", torch="2.9.0+rocm6.4", hip_runtime="6.4.43482-0f2d60242")
     spec = EnvSpec(python="3.11", accelerator="rocm6.4")
     assert by_check(diagnose(facts, spec, None), "torch build").status is Status.OK
+
+
+def test_without_a_declaration_only_self_inconsistencies_fail() -> None:
+    laptop = MachineFacts(python="3.12.3", torch="2.13.0", cuda_runtime="13.0", cudnn=92000)
+    findings = diagnose(laptop, None, LockFile("requirements.lock", None))
+    # A PyPI (CUDA) wheel on a machine without NVIDIA hardware is fine when nothing is declared.
+    assert errors(findings) == []
+    assert by_check(findings, "declaration").status is Status.INFO
+    assert by_check(findings, "python").status is Status.INFO
+    assert by_check(findings, "lock").status is Status.INFO
+    old_driver = replace(laptop, driver="535.104.05", driver_source="nvidia-smi")
+    assert errors(diagnose(old_driver, None, None)) == ["driver", "GPUs"]

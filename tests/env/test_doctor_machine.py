@@ -65,3 +65,14 @@ def test_doctor_fails_on_a_declared_gpu_this_cpu_machine_lacks(cli, tmp_path: Pa
     table = cli(["doctor", "--json", "-C", str(tmp_path)])
     assert table.code == 1
     assert json.loads(table.out)["errors"] >= 2
+
+
+def test_doctor_without_a_declaration_reports_facts(cli, tmp_path: Path) -> None:
+    Git(tmp_path).run("init", "--quiet")
+    result = cli(["doctor", "--json", "-C", str(tmp_path)])
+    report = json.loads(result.out)
+    assert report["config"] is None
+    statuses = {f["check"]: f["status"] for f in report["findings"]}
+    assert statuses["declaration"] == "info"
+    assert statuses["python"] == "info"
+    assert result.code == (0 if report["errors"] == 0 else 1)

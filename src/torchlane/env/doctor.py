@@ -132,11 +132,56 @@ def format_cudnn(version: int) -> str:
     return f"{version // 1000}.{version % 1000 // 100}.{version % 100}"
 
 
+def undeclared(facts: MachineFacts) -> list[Finding]:
+    """Without [tool.torchlane.env] there is nothing to compare python and torch with: report
+    them, and keep only the checks the environment fails on its own (driver, lock, variables)."""
+    findings = [
+        Finding(
+            "declaration",
+            Status.INFO,
+            "no [tool.torchlane.env]",
+            "python, torch, accelerator",
+            "declare them there so that doctor checks this machine against them",
+        ),
+        Finding("python", Status.INFO, facts.python, "", NOTHING_DECLARED),
+    ]
+    if facts.torch is None and facts.torch_error:
+        findings.append(
+            Finding(
+                "torch",
+                Status.ERROR,
+                f"fails to import: {facts.torch_error}",
+                "",
+                "reinstall torch",
+            )
+        )
+    else:
+        findings.append(
+            Finding("torch", Status.INFO, facts.torch or "not installed", "", NOTHING_DECLARED)
+        )
+    if facts.cuda_runtime:
+        findings.append(_check_cudnn(facts))
+    return findings
+
+
+NOTHING_DECLARED = "nothing declared to compare with"
+
+
 def diagnose(
-    facts: MachineFacts, spec: EnvSpec, lock: LockFile | None, *, deterministic: bool = True
+    facts: MachineFacts,
+    spec: EnvSpec | None,
+    lock: LockFile | None,
+    *,
+    deterministic: bool = True,
 ) -> list[Finding]:
-    wants_cuda = spec.cuda_version is not None
-    findings = [check_python(facts, spec), *check_torch(facts, spec)]
+    """All findings; `spec` None: the project declares no environment."""
+    if spec is None:
+        # A CUDA build next to an NVIDIA driver is meant for the GPU, declared or not.
+        wants_cuda = facts.cuda_runtime is not None and facts.driver is not None
+        findings = undeclared(facts)
+    else:
+        wants_cuda = spec.cuda_version is not None
+        findings = [check_python(facts, spec), *check_torch(facts, spec)]
     findings += check_driver(facts, wants_cuda)
     findings += check_gpus(facts, wants_cuda)
     findings += check_toolkit(facts)
@@ -147,7 +192,7 @@ def diagnose(
         findings.append(
             Finding(
                 "lock",
-                Status.WARNING,
+                Status.WARNING if spec is not None else Status.INFO,
                 f"{lock.name} does not exist",
                 "a lock file with name==version lines",
                 "create it with `torchlane env lock` (or pip-compile) and commit it",
@@ -173,9 +218,13 @@ def run_doctor(root: Path) -> DoctorReport:
 
     loaded = load_config(root)
     spec = loaded.config.env
+    declared = "env" in loaded.config.model_fields_set
     lock = read_lock(root, spec)
     findings = diagnose(
-        probe_machine(), spec, lock, deterministic=loaded.config.repro.deterministic
+        probe_machine(),
+        spec if declared else None,
+        lock,
+        deterministic=loaded.config.repro.deterministic,
     )
     return DoctorReport(
         findings, str(loaded.path) if loaded.path else None, lock.name if lock.text else None
