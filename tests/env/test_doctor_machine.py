@@ -51,6 +51,8 @@ def test_doctor_json_on_this_machine_matches_its_exit_code(cli, tmp_path: Path) 
     assert statuses["torch build"] == "ok"
     assert statuses["packages"] == "ok"
     assert report["lock"] == "requirements.lock"
+    assert report["machine"]["torch"] == torch.__version__
+    assert report["machine"]["cuda_runtime"] == torch.version.cuda
     assert result.code == (0 if report["errors"] == 0 else 1)
 
 

@@ -32,6 +32,7 @@ def doctor_command(repo: Path | None, as_json: bool) -> int:
                 "warnings": report.warnings,
                 "config": report.config,
                 "lock": report.lock,
+                "machine": report.machine,
                 "findings": report.findings,
             }
         )

@@ -8,7 +8,7 @@ information do not fail.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from torchlane.env.doctor_gpu import (
@@ -220,14 +220,19 @@ def run_doctor(root: Path) -> DoctorReport:
     spec = loaded.config.env
     declared = "env" in loaded.config.model_fields_set
     lock = read_lock(root, spec)
+    facts = probe_machine()
     findings = diagnose(
-        probe_machine(),
+        facts,
         spec if declared else None,
         lock,
         deterministic=loaded.config.repro.deterministic,
     )
+    machine = {k: v for k, v in asdict(facts).items() if k != "packages"}
     return DoctorReport(
-        findings, str(loaded.path) if loaded.path else None, lock.name if lock.text else None
+        findings,
+        str(loaded.path) if loaded.path else None,
+        lock.name if lock.text else None,
+        machine,
     )
 
 

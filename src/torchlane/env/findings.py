@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 class Status(str, enum.Enum):
@@ -35,6 +36,7 @@ class DoctorReport:
     findings: list[Finding]
     config: str | None  # the file the declaration came from; None: defaults
     lock: str | None  # the lock file compared against; None: there is none
+    machine: dict[str, Any] = field(default_factory=dict)  # the probed facts, packages left out
 
     @property
     def errors(self) -> int:
