@@ -52,6 +52,7 @@ def test_dirty_run_is_reproduced_from_its_patch_after_the_code_moved_on(
     cli, training_repo: Git
 ) -> None:
     root = training_repo.cwd
+    training_repo.run("config", "diff.noprefix", "true")  # patches must still apply
     script = root / "plain.py"
     script.write_text(script.read_text().replace("LR = 0.1", "LR = 0.2"), encoding="utf-8")
     (root / "notes.txt").write_text("untracked scratch\n", encoding="utf-8")

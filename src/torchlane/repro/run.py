@@ -151,6 +151,15 @@ def command_variables(seed: int, deterministic: bool) -> dict[str, str]:
     return variables
 
 
+def dirty_patch(git: Git) -> str:
+    """Staged and unstaged changes to tracked files, as a patch `git apply` takes back whatever
+    the user's diff settings (no prefixes, external diff tools, colour) say."""
+    return git.run(
+        "-c", "diff.noprefix=false", "-c", "diff.mnemonicPrefix=false",
+        "diff", "--no-ext-diff", "--no-color", "--no-relative", "--binary", "HEAD",
+    ).stdout  # fmt: skip
+
+
 def _untracked(git: Git, root: Path, outputs: Sequence[Path]) -> list[str]:
     names = git.lines("ls-files", "--others", "--exclude-standard")
     return [n for n in names if not any((root / n).resolve().is_relative_to(o) for o in outputs)]
@@ -188,7 +197,7 @@ def record_run(
     resolve_command(command, cwd, env)
     directories = output_dirs(root, cwd, outputs, settings.output_dir)
     env["TORCHLANE_OUTPUT"] = str(directories[0])
-    patch = git.run("diff", "HEAD", "--binary").stdout
+    patch = dirty_patch(git)
     started = datetime.now(timezone.utc)
     untracked = _untracked(git, root, directories)
     environment = environment_fingerprint(device_name())
