@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from torchlane.git import Git
 from torchlane.repro.manifest import MANIFEST_NAME, PATCH_NAME, load_manifest_file
 
@@ -17,6 +19,7 @@ def run_json(cli, root: Path, *args: str) -> tuple[int, dict]:
     return result.code, json.loads(result.out)
 
 
+@pytest.mark.slow
 def test_torch_training_reproduces_identically(cli, training_repo: Git) -> None:
     root = training_repo.cwd
     code, manifest = run_json(cli, root, "--seed", "42", "--", PY, "train.py")
