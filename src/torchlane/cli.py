@@ -34,6 +34,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gate": ("torchlane.commands.gate:gate_command", "Fail if the model got credibly worse."),
     "report": ("torchlane.commands.report:report_command", "Report the gate's decision for a pull request, with charts."),
     "nb": ("torchlane.commands.nb:nb_group", "Strip, check and export Jupyter notebooks; install the git filter."),
+    "doctor": ("torchlane.commands.doctor:doctor_command", "Check this machine's python, torch, CUDA, driver and packages against the declaration."),
+    "run": ("torchlane.commands.repro:run_command", "Run a training command and record a reproducibility manifest."),
+    "reproduce": ("torchlane.commands.repro:reproduce_command", "Re-run a recorded run at its commit and compare the outputs."),
 }
 # fmt: on
 

@@ -19,6 +19,7 @@ from torchlane.env.spec import EnvSpec
 from torchlane.errors import TorchlaneError
 from torchlane.metrics.settings import GateConfig, MetricsConfig
 from torchlane.notebooks.settings import NotebooksConfig
+from torchlane.repro.config import ReproConfig
 from torchlane.section import Section
 
 if sys.version_info >= (3, 11):
@@ -86,6 +87,7 @@ class TorchlaneConfig(Section):
     metrics: MetricsConfig = MetricsConfig()
     gate: GateConfig = GateConfig()
     notebooks: NotebooksConfig = NotebooksConfig()
+    repro: ReproConfig = ReproConfig()
 
 
 @dataclass(frozen=True)

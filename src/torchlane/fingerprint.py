@@ -64,3 +64,16 @@ def environment_fingerprint(device: str | None = None) -> dict[str, str | None]:
     cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
     info["cudnn"] = str(cudnn) if cudnn is not None else None
     return info
+
+
+def expand_globs(root: Path, patterns: Iterable[str]) -> list[Path]:
+    """Files under `root` matching any glob (`**` spans directories), sorted, without duplicates."""
+    found: set[Path] = set()
+    for pattern in patterns:
+        found.update(path for path in root.glob(pattern) if path.is_file())
+    return sorted(found)
+
+
+def file_hashes(files: Iterable[Path], root: Path) -> dict[str, str]:
+    """{path relative to root (posix): sha256} for each file."""
+    return {file.relative_to(root).as_posix(): sha256_file(file) for file in sorted(files)}

@@ -10,11 +10,12 @@ from torchlane.errors import TorchlaneError
 from torchlane.flow.context import FlowContext
 from torchlane.git import Git
 from torchlane.metrics.record import EvaluationRecord, encode_number
-from torchlane.metrics.store import NoteProblem, full_ref, read_many, read_records
+from torchlane.metrics.store import NoteProblem, read_many, read_records
+from torchlane.notes import full_notes_ref
 
 
 def notes_ref_of(ctx: FlowContext, override: str | None = None) -> str:
-    return full_ref(override or ctx.config.metrics.notes_ref)
+    return full_notes_ref(override or ctx.config.metrics.notes_ref)
 
 
 def pick_record(records: list[EvaluationRecord]) -> EvaluationRecord | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from torchlane.errors import TorchlaneError
 from torchlane.git import Git
-from torchlane.metrics.store import compare_and_swap, full_ref, notes_identity
+from torchlane.notes import compare_and_swap, full_notes_ref, notes_identity
 
 _PUSH_ATTEMPTS = 8
 
@@ -31,7 +31,7 @@ class SyncResult:
 
 def tracking_ref(notes_ref: str, remote: str) -> str:
     """Where the remote's notes land locally: refs/notes/remotes/<remote>/<name>."""
-    name = full_ref(notes_ref).removeprefix("refs/notes/")
+    name = full_notes_ref(notes_ref).removeprefix("refs/notes/")
     return f"refs/notes/remotes/{remote}/{name}"
 
 
@@ -59,7 +59,7 @@ def _remote_value(git: Git, remote: str, ref: str) -> str | None:
 
 def pull(git: Git, notes_ref: str, remote: str) -> SyncResult:
     _require_remote(git, remote)
-    ref = full_ref(notes_ref)
+    ref = full_notes_ref(notes_ref)
     if _remote_value(git, remote, ref) is None:
         return SyncResult(remote, ref, "nothing on the remote", git.ref_value(ref))
     tracking = tracking_ref(ref, remote)
@@ -92,13 +92,13 @@ def pull(git: Git, notes_ref: str, remote: str) -> SyncResult:
             env=identity,
         )
 
-    compare_and_swap(git, ref, union, "torchlane: merge metrics from " + remote)
+    compare_and_swap(git, ref, union, what=f"metrics merged from {remote}")
     return SyncResult(remote, ref, action, git.ref_value(ref))
 
 
 def push(git: Git, notes_ref: str, remote: str) -> SyncResult:
     _require_remote(git, remote)
-    ref = full_ref(notes_ref)
+    ref = full_notes_ref(notes_ref)
     for attempt in range(1, _PUSH_ATTEMPTS + 1):
         pull(git, ref, remote)
         local = git.ref_value(ref)

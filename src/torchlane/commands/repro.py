@@ -1,0 +1,148 @@
+"""run, reproduce: record a training run, and re-run a recorded one to compare its outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from torchlane import render
+from torchlane.commands.options import json_option, repo_option
+
+
+@click.command(
+    "run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=None,
+    help="Seed exported as TORCHLANE_SEED (default: a random one, recorded).",
+)
+@click.option(
+    "--output",
+    "outputs",
+    multiple=True,
+    metavar="DIR",
+    help="Where the command writes its outputs (repeatable; default from [tool.torchlane.repro]).",
+)
+@click.option(
+    "--require-clean", is_flag=True, help="Refuse to run with uncommitted changes to tracked files."
+)
+@repo_option
+@json_option
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run_command(
+    *,
+    seed: int | None,
+    outputs: tuple[str, ...],
+    require_clean: bool,
+    repo: Path | None,
+    as_json: bool,
+    command: tuple[str, ...],
+) -> int:
+    """Run COMMAND (after `--`) and record a manifest next to its outputs and as a git note."""
+    from torchlane.repro.run import child_stdout, record_run
+
+    result = record_run(
+        list(command),
+        cwd=repo or Path.cwd(),
+        seed=seed,
+        outputs=outputs,
+        require_clean=require_clean,
+        stdout=child_stdout(as_json),
+    )
+    manifest = result.manifest
+    if as_json:
+        render.print_json(manifest)
+        return manifest.exit_code
+    dirty = ", with a patch of uncommitted changes" if manifest.dirty else ""
+    render.say(
+        f"run {manifest.run_id}: exit {manifest.exit_code} after {manifest.duration_s:.1f} s, "
+        f"{len(manifest.outputs)} output file(s), seed {manifest.seed}.\n"
+        f"recorded on {manifest.commit[:12]}{dirty} ({result.notes_ref}) and in "
+        + ", ".join(str(path) for path in result.manifest_files)
+        + f"\nreproduce with: torchlane reproduce {manifest.run_id}",
+        stderr=True,
+    )
+    return manifest.exit_code
+
+
+_MARK = {
+    "identical": "same",
+    "within tolerance": "close",
+    "different": "DIFF",
+    "missing": "MISSING",
+    "new": "NEW",
+}
+
+
+@click.command("reproduce")
+@click.argument("run")
+@click.option("--keep", is_flag=True, help="Keep the temporary worktree (its path is printed).")
+@click.option(
+    "--strict", is_flag=True, help="Fail when python/torch/CUDA/cuDNN/device differ from the run's."
+)
+@click.option(
+    "--rtol",
+    type=click.FloatRange(min=0),
+    default=1e-5,
+    show_default=True,
+    help="Relative tolerance for numbers in JSON outputs.",
+)
+@click.option(
+    "--atol",
+    type=click.FloatRange(min=0),
+    default=1e-8,
+    show_default=True,
+    help="Absolute tolerance for numbers in JSON outputs.",
+)
+@repo_option
+@json_option
+def reproduce_command(
+    *,
+    run: str,
+    keep: bool,
+    strict: bool,
+    rtol: float,
+    atol: float,
+    repo: Path | None,
+    as_json: bool,
+) -> int:
+    """Re-run RUN (a run id or its torchlane-run.json) at its commit with its seed; compare outputs."""
+    from torchlane.repro.reproduce import reproduce_run
+    from torchlane.repro.run import child_stdout
+
+    result = reproduce_run(
+        run,
+        cwd=repo or Path.cwd(),
+        keep=keep,
+        strict=strict,
+        rtol=rtol,
+        atol=atol,
+        stdout=child_stdout(as_json),
+    )
+    code = 1 if result.verdict == "different" else 0
+    if as_json:
+        render.print_json(result)
+        return code
+    for finding in result.environment:
+        render.say(
+            f"warning: {finding.check} was {finding.expected}, is {finding.found}", stderr=True
+        )
+    for note in result.notes:
+        render.say(f"note: {note}", stderr=True)
+    if result.files:
+        render.print_table(
+            f"reproduce {result.run_id}",
+            ["", "file", "detail"],
+            [[_MARK[f.status], f.path, f.detail] for f in result.files],
+        )
+    if result.exit_code != result.recorded_exit_code:
+        render.say(f"exit code {result.exit_code}, the run had {result.recorded_exit_code}")
+    changed = [f.path for f in result.files if f.status not in ("identical", "within tolerance")]
+    detail = f": {', '.join(changed)}" if changed else ""
+    render.say(f"verdict: {result.verdict}{detail}")
+    if result.worktree:
+        render.say(f"worktree kept at {result.worktree}")
+    return code

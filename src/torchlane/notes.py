@@ -1,0 +1,97 @@
+"""Line-per-record git notes shared by writers that must never lose each other's lines.
+
+A change is made on a private temporary notes ref and the shared ref is then moved with a
+compare-and-swap (`git update-ref REF NEW OLD`), retried from the fresh value when another writer
+got there first. Used for evaluation records (refs/notes/torchlane), run manifests
+(refs/notes/torchlane-runs) and the merge of fetched notes.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable
+
+from torchlane.errors import TorchlaneError
+from torchlane.git import Git
+
+_MAX_ATTEMPTS = 50
+
+
+def full_notes_ref(ref: str) -> str:
+    return ref if ref.startswith("refs/") else f"refs/notes/{ref}"
+
+
+def note_text(git: Git, notes_ref: str, commit: str) -> str:
+    result = git.run("notes", "--ref", notes_ref, "show", commit, check=False)
+    return result.stdout if result.ok else ""
+
+
+def notes_identity(git: Git) -> dict[str, str]:
+    """An author for notes commits where none is configured (CI runners usually have none).
+
+    Notes commits are bookkeeping; failing an evaluation job over a missing user.name helps no one.
+    """
+    if git.config_get("user.email") or os.environ.get("GIT_COMMITTER_EMAIL"):
+        return {}
+    return {
+        "GIT_AUTHOR_NAME": os.environ.get("GIT_AUTHOR_NAME", "torchlane"),
+        "GIT_AUTHOR_EMAIL": os.environ.get("GIT_AUTHOR_EMAIL", "torchlane@localhost"),
+        "GIT_COMMITTER_NAME": os.environ.get("GIT_COMMITTER_NAME", "torchlane"),
+        "GIT_COMMITTER_EMAIL": "torchlane@localhost",
+    }
+
+
+def compare_and_swap(
+    git: Git, ref: str, change: Callable[[str], None], *, what: str = "metrics"
+) -> None:
+    """Apply `change(scratch_ref)` to a private copy of `ref`, then move `ref` only if unchanged."""
+    scratch = f"refs/notes/torchlane-scratch/{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        for attempt in range(_MAX_ATTEMPTS):
+            old = git.ref_value(ref)
+            if old is None:
+                git.run("update-ref", "-d", scratch)
+            else:
+                git.run("update-ref", scratch, old)
+            change(scratch)
+            new = git.ref_value(scratch)
+            if new is None or new == old:
+                return
+            expected = old if old is not None else "0" * 40
+            if git.run(
+                "update-ref", "-m", f"torchlane: record {what}", ref, new, expected, check=False
+            ).ok:
+                return
+            # Lost the race: wait a random moment so that colliding writers spread out.
+            time.sleep(random.uniform(0, min(0.25, 0.01 * 2**attempt)))
+        raise TorchlaneError(
+            f"Could not record {what}: {ref} kept changing under {_MAX_ATTEMPTS} attempts.",
+            f"Another process is writing {what} in a loop; try again when it has finished.",
+        )
+    finally:
+        git.run("update-ref", "-d", scratch, check=False)
+
+
+def append_note_line(git: Git, notes_ref: str, commit: str, line: str, *, what: str) -> None:
+    """Append one line to the note on `commit` (a full commit id). `what` names it in messages."""
+    identity = notes_identity(git)
+
+    def add_line(scratch: str) -> None:
+        existing = note_text(git, scratch, commit)
+        content = existing.rstrip("\n") + ("\n" if existing.strip() else "") + line + "\n"
+        git.run(
+            "notes", "--ref", scratch, "add", "-f", "-F", "-", commit, input=content, env=identity
+        )
+
+    compare_and_swap(git, full_notes_ref(notes_ref), add_line, what=what)
+
+
+def annotated_commits(git: Git, notes_ref: str) -> list[str]:
+    """Commits that carry a note under `notes_ref`."""
+    ref = full_notes_ref(notes_ref)
+    if git.ref_value(ref) is None:
+        return []
+    return [line.split()[1] for line in git.lines("notes", "--ref", ref, "list")]

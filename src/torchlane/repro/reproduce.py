@@ -1,0 +1,182 @@
+"""`torchlane reproduce RUN`: re-run a recorded run at its commit and compare what it wrote.
+
+The reproduction happens in a temporary git worktree at the recorded commit with the recorded
+patch applied, so the user's checkout is never touched. Configured data paths that git does not
+track are linked into it. The environment is compared with the recorded fingerprint first.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torchlane.config import load_config
+from torchlane.env.doctor import compare_environments
+from torchlane.env.findings import Finding
+from torchlane.errors import TorchlaneError
+from torchlane.fingerprint import environment_fingerprint, file_hashes, sha256_text
+from torchlane.git import Git, open_repo
+from torchlane.repro.compare import FileComparison, Verdict, compare_outputs, verdict_of
+from torchlane.repro.manifest import RunManifest, load_run
+from torchlane.repro.run import (
+    data_fingerprint,
+    device_name,
+    execute,
+    resolve_command,
+    snapshot,
+    written_files,
+)
+
+
+@dataclass(frozen=True)
+class ReproduceResult:
+    run_id: str
+    commit: str
+    verdict: Verdict
+    files: list[FileComparison]
+    exit_code: int
+    recorded_exit_code: int
+    environment: list[Finding]  # differences from the recorded environment
+    notes: list[str] = field(default_factory=list)  # what may make the reproduction differ
+    worktree: str | None = None  # kept with --keep
+
+
+def _require_commit(git: Git, manifest: RunManifest) -> None:
+    if git.rev(manifest.commit) is None:
+        raise TorchlaneError(
+            f"Run {manifest.run_id} was recorded at commit {manifest.commit[:12]}, which is not "
+            "in this repository.",
+            "Fetch it (`git fetch origin`); if history was rewritten, the run cannot be "
+            "reproduced from this repository.",
+        )
+    if manifest.patch and sha256_text(manifest.patch) != manifest.patch_sha256:
+        raise TorchlaneError(
+            f"The patch recorded with run {manifest.run_id} does not match its checksum.",
+            "The manifest was edited or truncated; reproduce from the note (the run id) instead.",
+        )
+
+
+def _check_inputs(root: Path, tree: Path, manifest: RunManifest) -> list[str]:
+    notes: list[str] = []
+    if manifest.untracked:
+        shown = ", ".join(manifest.untracked[:5])
+        notes.append(
+            f"{len(manifest.untracked)} untracked file(s) were not part of the recorded code "
+            f"({shown}); if the command read them, commit them"
+        )
+    present = [tree / name for name in manifest.config_files if (tree / name).is_file()]
+    now = file_hashes(present, tree)
+    for name, digest in manifest.config_files.items():
+        if name not in now:
+            notes.append(f"config file {name} is missing from the reproduction (untracked?)")
+        elif now[name] != digest:
+            notes.append(f"config file {name} differs from the recorded one")
+    current = data_fingerprint(root, list(manifest.data))
+    for name, recorded in manifest.data.items():
+        if current[name] != recorded:
+            change = "is missing" if current[name] is None else "has changed since the run"
+            notes.append(f"data {name} {change}")
+    return notes
+
+
+def _link_data(root: Path, tree: Path, manifest: RunManifest) -> list[Path]:
+    """Untracked data (ignored by git, so absent from the worktree) is linked in, read in place."""
+    links: list[Path] = []
+    for name in manifest.data:
+        source, target = root / name, tree / name
+        if source.exists() and not target.exists() and not target.is_symlink():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(source, target_is_directory=source.is_dir())
+            links.append(target)
+    return links
+
+
+def _remove_worktree(git: Git, tree: Path, links: Sequence[Path]) -> None:
+    for link in links:
+        link.unlink(missing_ok=True)  # never let a recursive removal follow into the real data
+    git.run("worktree", "remove", "--force", str(tree), check=False)
+    shutil.rmtree(tree, ignore_errors=True)
+    git.run("worktree", "prune", check=False)
+
+
+def reproduce_run(
+    run: str,
+    *,
+    cwd: Path,
+    keep: bool = False,
+    strict: bool = False,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    stdout: int | None = None,
+) -> ReproduceResult:
+    git = open_repo(cwd)
+    root = git.cwd.resolve()
+    settings = load_config(root).config.repro
+    manifest = load_run(git, settings.notes_ref, run)
+    _require_commit(git, manifest)
+    environment = compare_environments(
+        manifest.environment, environment_fingerprint(device_name()), strict=strict
+    )
+    if strict and environment:
+        differences = ", ".join(f"{f.check} {f.expected} -> {f.found}" for f in environment)
+        raise TorchlaneError(
+            f"This environment differs from run {manifest.run_id}'s: {differences}.",
+            "Recreate the recorded environment, or drop --strict to reproduce anyway.",
+        )
+    tree = Path(tempfile.mkdtemp(prefix=f"torchlane-reproduce-{manifest.run_id}-"))
+    links: list[Path] = []
+    try:
+        git.run("worktree", "add", "--detach", "--quiet", str(tree), manifest.commit)
+        tree_git = Git(tree)
+        if manifest.patch:
+            applied = tree_git.run("apply", "--binary", "-", input=manifest.patch, check=False)
+            if not applied.ok:
+                reason = (applied.stderr.strip().splitlines() or ["git apply failed"])[-1]
+                raise TorchlaneError(
+                    f"The recorded patch does not apply to {manifest.commit[:12]}: {reason}.",
+                    "The manifest's commit and patch do not belong together.",
+                )
+        links = _link_data(root, tree, manifest)
+        notes = _check_inputs(root, tree, manifest)
+        command_cwd = tree / manifest.cwd
+        directories = [tree / name for name in manifest.output_dirs]
+        env = {
+            **os.environ,
+            **manifest.variables,
+            "TORCHLANE_RUN_ID": manifest.run_id,
+            "TORCHLANE_OUTPUT": str(directories[0]),
+            "TORCHLANE_REPRODUCE": "1",
+        }
+        resolve_command(manifest.command, command_cwd, env)
+        for directory in directories:
+            directory.mkdir(parents=True, exist_ok=True)
+        before = snapshot(directories)
+        exit_code, _ = execute(manifest.command, command_cwd, env, stdout)
+        files = compare_outputs(
+            manifest.outputs,
+            written_files(directories, before, tree),
+            recorded_metrics=manifest.metrics,
+            new_root=tree,
+            rtol=rtol,
+            atol=atol,
+        )
+    finally:
+        if not keep:
+            _remove_worktree(git, tree, links)
+    if not manifest.outputs:
+        notes.append("the recorded run wrote no output files: only its exit code is compared")
+    return ReproduceResult(
+        run_id=manifest.run_id,
+        commit=manifest.commit,
+        verdict=verdict_of(files, exit_code == manifest.exit_code),
+        files=files,
+        exit_code=exit_code,
+        recorded_exit_code=manifest.exit_code,
+        environment=environment,
+        notes=notes,
+        worktree=str(tree) if keep else None,
+    )
