@@ -31,6 +31,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "torchlane.commands.flow:check_name_command",
         "Check a branch name against the conventions.",
     ),
+    "secrets": (
+        "torchlane.commands.secrets:secrets_group",
+        "Scan files, the index or history for secrets.",
+    ),
+    "hooks": ("torchlane.commands.hooks:hooks_group", "Install or remove torchlane's git hooks."),
+    "jupyter": (
+        "torchlane.commands.jupyter:jupyter_command",
+        "Start Jupyter bound to localhost with a private token.",
+    ),
 }
 
 

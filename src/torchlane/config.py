@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from torchlane.env.spec import EnvSpec
 from torchlane.errors import TorchlaneError
+from torchlane.hooks.config import HooksConfig
+from torchlane.secrets.config import SecretsConfig
 from torchlane.section import Section
 
 if sys.version_info >= (3, 11):
@@ -78,6 +80,8 @@ class TorchlaneConfig(Section):
     naming: NamingConfig = NamingConfig()
     flow: FlowConfig = FlowConfig()
     env: EnvSpec = EnvSpec()
+    hooks: HooksConfig = HooksConfig()
+    secrets: SecretsConfig = SecretsConfig()
 
 
 @dataclass(frozen=True)
