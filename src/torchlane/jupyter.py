@@ -30,6 +30,8 @@ APPS = {
 }
 ALL_INTERFACES = frozenset({"0.0.0.0", "::", "*", ""})
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+# An empty token disables authentication; being empty it is safe on the command line.
+NO_AUTH_ARGUMENT = "--IdentityProvider.token="  # torchlane: allow-secret
 _SECRET_OPTIONS = (".token", ".password", ".hashed_password")
 
 
@@ -146,7 +148,7 @@ def plan_launch(
             )
         env.pop("JUPYTER_TOKEN", None)
         env.pop("JUPYTER_TOKEN_FILE", None)
-        args.append("--IdentityProvider.token=")  # empty: not a secret, safe on the command line
+        args.append(NO_AUTH_ARGUMENT)
         warnings.append("WARNING: authentication is disabled (--insecure-no-auth).")
         token, source = "", "none"
     elif "JUPYTER_TOKEN" in environ:

@@ -13,6 +13,7 @@ from torchlane.secrets.scan import Finding, ScanSettings, scan_content, scan_tex
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 COMMIT_MARK = b"\0commit "
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def repo_files(git: Git, paths: Iterable[str] = ()) -> list[str]:
@@ -85,16 +86,15 @@ def scan_staged(git: Git, settings: ScanSettings) -> tuple[list[Finding], int]:
 
 
 def _notebook_line(line: str) -> str:
-    """An added line of a notebook's JSON, as the cell text it encodes (`"x = \\"a\\"\\n",`)."""
-    stripped = line.strip().rstrip(",")
-    if len(stripped) >= 2 and stripped[0] == '"' and stripped[-1] == '"':
+    """An added line of a notebook's JSON as the text its strings encode: `"x = \\"a\\"\\n",`
+    becomes `x = "a"`. Several strings on one line are joined by spaces, keeping one line."""
+    decoded: list[str] = []
+    for literal in _JSON_STRING.findall(line):
         try:
-            decoded = json.loads(stripped)
+            decoded.append(json.loads(literal).rstrip("\n"))
         except ValueError:
-            return line
-        if isinstance(decoded, str):
-            return decoded.rstrip("\n")
-    return line
+            decoded.append(literal)
+    return " ".join(decoded) if decoded else line
 
 
 def _scan_added(
