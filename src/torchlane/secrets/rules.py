@@ -38,8 +38,10 @@ class Rule:
 
 _JUPYTER_CLASSES = r"(?:NotebookApp|ServerApp|LabApp|IdentityProvider|PasswordIdentityProvider)"
 _JUPYTER_TRAITS = r"(?:token|password|hashed_password)"
+# The name's head is bounded: an unbounded `[...]*` before the alternation backtracks
+# quadratically on long runs such as "a-a-a-..." (minified code, data URIs).
 _KEY_NAMES = (
-    r"[A-Za-z0-9_.\-]*(?:token|secret|passwd|password|pwd|api_?key|apikey|access_?key|"
+    r"[A-Za-z0-9_.\-]{0,40}(?:token|secret|passwd|password|pwd|api_?key|apikey|access_?key|"
     r"secret_?key|auth_?key|private_?key|credentials?)"
 )
 
@@ -86,8 +88,10 @@ RULES: tuple[Rule, ...] = (
         "private-key",
         "private key block",
         re.compile(
+            # Optional RFC 1421 headers (Proc-Type: ..., DEK-Info: ...) are whole lines, so
+            # the pattern cannot backtrack through them in more than one way.
             r"(?P<secret>-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:\s|\\n)*"
-            r"(?:[A-Za-z-]+:[^\n]*(?:\s|\\n)*)*[A-Za-z0-9+/=]{40,}"
+            r"(?:[A-Za-z-]{1,40}: [^\n]*\n\s*){0,4}[A-Za-z0-9+/=]{40,}"
             r"(?:[\s\S]{0,10000}?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)?)"
         ),
         ("private key",),
@@ -114,7 +118,7 @@ RULES: tuple[Rule, ...] = (
         "generic-secret",
         "high-entropy value assigned to a secret-looking name",
         re.compile(
-            rf"(?i)(?<![A-Za-z0-9_])(?P<name>{_KEY_NAMES})[\"']?[ \t]*"
+            rf"(?i)(?<![A-Za-z0-9_.\-])(?P<name>{_KEY_NAMES})[\"']?[ \t]*"
             r"(?::[ \t]*[A-Za-z_][\w\[\]., |]*?[ \t]*)?(?::=|=>|=(?!=)|:)[ \t]*"
             r"(?:[bu]?(?P<q>[\"'])(?P<secret>[^\"'\n]*)(?P=q)|(?P<bare>[^\s\"',;#)]+))"
         ),
