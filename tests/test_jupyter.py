@@ -89,6 +89,12 @@ def test_no_auth_only_when_asked_and_only_on_localhost(tmp_path: Path) -> None:
         plan({"HOME": str(tmp_path)}, insecure_no_auth=True, ip="0.0.0.0")
 
 
+def test_address_options_after_the_separator_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(TorchlaneError, match="torchlane's own options") as caught:
+        plan({"HOME": str(tmp_path)}, extra_args=["--port=9999"])
+    assert caught.value.exit_code == 2
+
+
 def test_all_interfaces_warns_loudly(tmp_path: Path) -> None:
     launch = plan({"HOME": str(tmp_path)}, ip="0.0.0.0", port=9999)
     assert launch.argv[1:3] == ["--ip=0.0.0.0", "--port=9999"]
@@ -118,15 +124,17 @@ def test_the_cli_execs_jupyter_with_the_plan(tmp_path: Path) -> None:
     env.pop("JUPYTER_TOKEN", None)
     env.pop("JUPYTER_TOKEN_FILE", None)
     result = subprocess.run(
-        [sys.executable, "-m", "torchlane", "jupyter", "lab", "--", "--no-browser"],
+        [sys.executable, "-m", "torchlane", "jupyter", "lab", "--port", "9000", "--", "--no-browser"],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     announced, started = result.stdout.strip().splitlines()
     seen = json.loads(started)
     token = Path(seen["token_file"]).read_text(encoding="utf-8")
-    assert announced.startswith(f"Jupyter will be at: http://127.0.0.1:8888/lab?token={token}")
-    assert seen["argv"][-1] == "--no-browser"
+    assert announced.startswith(f"Jupyter will be at: http://127.0.0.1:9000/lab?token={token}")
+    assert seen["argv"] == [
+        "--ip=127.0.0.1", "--port=9000", "--ServerApp.port_retries=0", "--no-browser"
+    ]  # fmt: skip
     assert seen["token"] is None
     assert not any(token in arg for arg in seen["argv"])
 

@@ -32,6 +32,7 @@ ALL_INTERFACES = frozenset({"0.0.0.0", "::", "*", ""})
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 # An empty token disables authentication; being empty it is safe on the command line.
 NO_AUTH_ARGUMENT = "--IdentityProvider.token="  # torchlane: allow-secret
+_ADDRESS_OPTIONS = frozenset({"--ip", "--port", "--ServerApp.ip", "--ServerApp.port"})
 _SECRET_OPTIONS = (".token", ".password", ".hashed_password")
 
 
@@ -120,6 +121,11 @@ def plan_launch(
         raise usage_error(f"Unknown Jupyter application '{app}'.", "Use `lab` or `notebook`.")
     for arg in extra_args:
         name = arg.split("=", 1)[0]
+        if name in _ADDRESS_OPTIONS:
+            raise usage_error(
+                f"Pass the address with torchlane's own options, not {name} after `--`.",
+                "Use `torchlane jupyter --ip ADDRESS --port PORT`, so the printed URL is right.",
+            )
         if name.startswith("--") and name.endswith(_SECRET_OPTIONS):
             raise usage_error(
                 f"{name} on the command line is visible to every user of this machine (`ps`).",

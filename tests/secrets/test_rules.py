@@ -54,6 +54,7 @@ NEGATIVE = [
     "ghp_" + "x" * 36,
     "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----",
     'jupyter lab --ServerApp.token="$JUPYTER_TOKEN"',
+    "pass `--IdentityProvider.token=…` to set it",  # documentation, not a token
     "c.ServerApp.token = os.environ['JUPYTER_TOKEN']",
     'token = "<your-token>"',
     "token = ${HF_TOKEN}",

@@ -7,9 +7,7 @@ import os
 import click
 
 
-@click.command(
-    "jupyter", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
-)
+@click.command("jupyter", context_settings={"ignore_unknown_options": True})
 @click.argument("app", type=click.Choice(["lab", "notebook"]), default="lab")
 @click.option("--ip", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8888, show_default=True)

@@ -100,7 +100,7 @@ RULES: tuple[Rule, ...] = (
         "jupyter-token-argument",
         "Jupyter token or password on a command line",
         re.compile(
-            rf"--{_JUPYTER_CLASSES}\.{_JUPYTER_TRAITS}(?:=|[ \t]+)[\"']?(?P<secret>[^\s\"',;)\]]*)"
+            rf"--{_JUPYTER_CLASSES}\.{_JUPYTER_TRAITS}(?:=|[ \t]+)[\"']?(?P<secret>[^\s\"'`,;)\]]*)"
         ),
         ("token", "password"),
         empty_is_finding=True,
@@ -129,7 +129,7 @@ RULES: tuple[Rule, ...] = (
 
 # Values that stand for a secret rather than being one.
 _PLACEHOLDER = re.compile(
-    r"^[$%]|\$\{|\{\{|^<.*>$|x{4}|\*{3}|\.{3}|0{8}|your|example|placeholder|changeme|change_me|"
+    r"^[$%]|\$\{|\{\{|^<.*>$|x{4}|\*{3}|\.{3}|…|0{8}|your|example|placeholder|changeme|change_me|"
     r"dummy|redacted|replace|environ|getenv|secret_here|token_here|^(?:none|null|true|false)$",
     re.IGNORECASE,
 )
