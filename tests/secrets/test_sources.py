@@ -107,6 +107,9 @@ def test_cli_reports_location_rule_and_redaction(repo: Git, tl: Cli) -> None:
     assert "src/keys.py:2: Hugging Face access token (huggingface-token): hf_Q…" in result.out
     assert HF not in result.out + result.err
     assert "rotate" in result.err
+    elsewhere = tl("-C", str(repo.cwd / "src"), "keys.py")  # relative to -C, like git
+    assert elsewhere.code == 1
+    assert "src/keys.py:2" in elsewhere.out
     clean = tl("README.md")
     assert clean.code == 0
     assert "No secrets in 1 file(s)" in clean.out

@@ -44,9 +44,11 @@ def scan_command(
     from torchlane.git import open_repo
     from torchlane.secrets.report import run_scan
 
+    # Like `git -C`: with --repo, relative PATHs are relative to that directory.
+    given = [str(repo / p) if repo is not None else p for p in paths]
     report = run_scan(
         open_repo(repo),
-        paths=list(paths),
+        paths=given,
         staged=staged,
         history=history,
         write_baseline=update_baseline,
