@@ -3,9 +3,10 @@
 Every push starts a fresh interpreter for the hook, so what matters is start-up plus imports.
 Measured: the command the installed pre-push hook runs, with `--no-secrets` (what the
 pre-commit framework's torchlane-branch-name hook runs: names and main/develop protection),
-on a push that creates one branch. For information, two more (targets are not the hard
-limit): the whole installed pre-push hook including the secret scan of the outgoing commit,
-and the pre-commit hook on one staged file.
+on a push that creates one branch. For information, two more with a looser budget of our own
+choosing (10x; they import torchlane.git and the scanner and run git): the whole installed
+pre-push hook including the secret scan of the outgoing commit, and the pre-commit hook on one
+staged file.
 """
 
 from __future__ import annotations
@@ -100,9 +101,9 @@ def run() -> list[BenchResult]:
     return [
         BenchResult("pre-push branch-name check (CPU)", names_time, anchor, "python -c pass", 2.0),
         BenchResult(
-            "pre-push hook with secret scan (CPU)", full_time, anchor, "python -c pass", 8.0
+            "pre-push hook with secret scan (CPU)", full_time, anchor, "python -c pass", 10.0
         ),
         BenchResult(
-            "pre-commit hook, one staged file (CPU)", commit_time, anchor, "python -c pass", 8.0
+            "pre-commit hook, one staged file (CPU)", commit_time, anchor, "python -c pass", 10.0
         ),
     ]
