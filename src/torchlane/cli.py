@@ -37,6 +37,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("torchlane.commands.doctor:doctor_command", "Check this machine's python, torch, CUDA, driver and packages against the declaration."),
     "run": ("torchlane.commands.repro:run_command", "Run a training command and record a reproducibility manifest."),
     "reproduce": ("torchlane.commands.repro:reproduce_command", "Re-run a recorded run at its commit and compare the outputs."),
+    "secrets": ("torchlane.commands.secrets:secrets_group", "Scan files, the index or history for secrets."),
+    "hooks": ("torchlane.commands.hooks:hooks_group", "Install or remove torchlane's git hooks."),
+    "jupyter": ("torchlane.commands.jupyter:jupyter_command", "Start Jupyter bound to localhost with a private token."),
 }
 # fmt: on
 

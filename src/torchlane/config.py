@@ -17,9 +17,11 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from torchlane.ci.settings import CiSettings
 from torchlane.env.spec import EnvSpec
 from torchlane.errors import TorchlaneError
+from torchlane.hooks.config import HooksConfig
 from torchlane.metrics.settings import GateConfig, MetricsConfig
 from torchlane.notebooks.settings import NotebooksConfig
 from torchlane.repro.config import ReproConfig
+from torchlane.secrets.config import SecretsConfig
 from torchlane.section import Section
 
 if sys.version_info >= (3, 11):
@@ -88,6 +90,8 @@ class TorchlaneConfig(Section):
     gate: GateConfig = GateConfig()
     notebooks: NotebooksConfig = NotebooksConfig()
     repro: ReproConfig = ReproConfig()
+    hooks: HooksConfig = HooksConfig()
+    secrets: SecretsConfig = SecretsConfig()
 
 
 @dataclass(frozen=True)

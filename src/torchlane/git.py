@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,6 +194,41 @@ class Git:
     def config_get(self, key: str) -> str | None:
         result = self.run("config", "--get", key, check=False)
         return result.stdout.strip() if result.ok else None
+
+    def run_bytes(self, *args: str, input: bytes | None = None) -> bytes:
+        """Output as bytes, for file contents that need not be text (`cat-file --batch`)."""
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=self.cwd,
+            env=self._env,
+            input=input,
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            stderr = proc.stderr.decode("utf-8", "replace")
+            raise GitError(GitResult(tuple(args), proc.returncode, "", stderr))
+        return proc.stdout
+
+    def stream(self, *args: str) -> Iterator[bytes]:
+        """Output lines as git produces them, for output too large to hold (`log -p --all`)."""
+        proc = subprocess.Popen(
+            ["git", *args],
+            cwd=self.cwd,
+            env=self._env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        try:
+            yield from proc.stdout
+        finally:
+            proc.stdout.close()
+            stderr = proc.stderr.read().decode("utf-8", "replace")
+            proc.stderr.close()
+            if proc.wait() != 0 and stderr:
+                raise GitError(GitResult(tuple(args), proc.returncode, "", stderr))
 
 
 @functools.cache

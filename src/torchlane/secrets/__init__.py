@@ -1,0 +1,1 @@
+"""Secret scanning: rules, notebook-aware scanning, baselines, git sources."""

@@ -1,0 +1,96 @@
+"""`torchlane secrets scan`: choose the source, scan, apply the baseline, report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from torchlane.errors import usage_error
+from torchlane.git import Git
+from torchlane.secrets import sources
+from torchlane.secrets.baseline import load_baseline, split_accepted, update_baseline
+from torchlane.secrets.scan import Finding, ScanSettings
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    mode: str  # "paths", "staged", "history" or "push"
+    findings: list[Finding]
+    scanned: int  # files (paths, staged) or commits (history, push) read
+    baselined: int  # findings accepted by the baseline
+    baseline: str
+    baseline_updated: tuple[int, int] | None = None  # (added, removed) with --update-baseline
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def settings_for(root: Path) -> ScanSettings:
+    from torchlane.config import load_config
+
+    section = load_config(root).config.secrets
+    return ScanSettings(
+        entropy_threshold=section.entropy_threshold,
+        min_secret_length=section.min_secret_length,
+        exclude=section.exclude,
+        max_file_bytes=section.max_file_bytes,
+        baseline=section.baseline,
+    )
+
+
+def _path_findings(
+    git: Git, root: Path, paths: list[str], settings: ScanSettings
+) -> tuple[list[Finding], int, set[str] | None]:
+    if not paths:
+        files = sources.repo_files(git)
+        found, scanned = sources.scan_files(root, files, settings)
+        return found, scanned, None
+    relative = sources.within(root, paths)
+    explicit = [p for p in relative if (root / p).is_file()]
+    folders = [p for p in relative if (root / p).is_dir()]
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise usage_error(f"{missing[0]} does not exist.", "Pass files or directories to scan.")
+    files = sorted(set(explicit) | set(sources.repo_files(git, folders) if folders else []))
+    found, scanned = sources.scan_files(root, files, settings)
+    return found, scanned, set(files)
+
+
+def run_scan(
+    git: Git,
+    *,
+    paths: list[str] | None = None,
+    staged: bool = False,
+    history: bool = False,
+    revisions: list[str] | None = None,
+    settings: ScanSettings | None = None,
+    write_baseline: bool = False,
+) -> ScanReport:
+    """Scan one source (files, the index, all history, or the commits in `revisions`)."""
+    if sum([bool(paths), staged, history, revisions is not None]) > 1:
+        raise usage_error(
+            "Choose one of PATH..., --staged and --history.", "Run the scans one at a time."
+        )
+    root = git.cwd
+    settings = settings or settings_for(root)
+    scanned_files: set[str] | None = None
+    if staged:
+        mode = "staged"
+        found, scanned = sources.scan_staged(git, settings)
+        scanned_files = set(sources.staged_paths(git))
+    elif history or revisions is not None:
+        mode = "history" if history else "push"
+        if git.is_empty():
+            found, scanned = [], 0
+        else:
+            found, scanned = sources.scan_log(git, revisions or ["--all"], settings)
+    else:
+        mode = "paths"
+        found, scanned, scanned_files = _path_findings(git, root, paths or [], settings)
+    baseline_path = root / settings.baseline
+    if write_baseline:
+        counts = update_baseline(baseline_path, found, scanned_files)
+        return ScanReport(mode, [], scanned, len(found), settings.baseline, counts)
+    kept, baselined = split_accepted(found, load_baseline(baseline_path))
+    return ScanReport(mode, kept, scanned, baselined, settings.baseline)
