@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "torchlane.commands.flow:check_name_command",
         "Check a branch name against the conventions.",
     ),
+    "env": ("torchlane.commands.env:env_group", "Check, generate and lock the environment."),
 }
 
 
