@@ -62,16 +62,17 @@ def generate_command(force: bool, dry_run: bool, repo: Path | None, as_json: boo
 @click.option(
     "--upgrade", is_flag=True, help="Resolve the newest allowed versions instead of keeping pins."
 )
+@click.option("--python", default=None, help="Resolve with this interpreter (it needs pip-tools).")
 @repo_option
 @json_option
-def lock_command(upgrade: bool, repo: Path | None, as_json: bool) -> None:
+def lock_command(upgrade: bool, python: str | None, repo: Path | None, as_json: bool) -> None:
     """Resolve the declared requirement files into a fully pinned lock with hashes (pip-compile)."""
     from torchlane.config import load_config
     from torchlane.env.fastcheck import find_repo
     from torchlane.env.lock import make_lock
 
     root = Path(find_repo(str(repo or Path.cwd()))[0])
-    result = make_lock(root, load_config(root).config.env, upgrade=upgrade)
+    result = make_lock(root, load_config(root).config.env, upgrade=upgrade, python=python)
     if as_json:
         render.print_json(result)
         return

@@ -3,7 +3,6 @@ a header recording a hash of its inputs so that `env check` can tell when it is 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -26,8 +25,10 @@ class LockResult:
     warnings: tuple[str, ...]
 
 
-def pip_compile_command(inputs: tuple[str, ...], output: str, upgrade: bool) -> list[str]:
-    command = [sys.executable, "-m", "piptools", "compile", "--quiet", "--generate-hashes",
+def pip_compile_command(
+    python: str, inputs: tuple[str, ...], output: str, upgrade: bool
+) -> list[str]:
+    command = [python, "-m", "piptools", "compile", "--quiet", "--generate-hashes",
                "--allow-unsafe", "--strip-extras", "--no-header", "--no-emit-index-url",
                "--no-emit-find-links", "--no-emit-trusted-host", "--output-file", output]  # fmt: skip
     if upgrade:
@@ -51,7 +52,23 @@ def _index_options(root: Path, inputs: tuple[str, ...]) -> list[tuple[str, str]]
     return found
 
 
-def make_lock(root: Path, spec: EnvSpec, *, upgrade: bool = False) -> LockResult:
+def _python_version(python: str) -> str | None:
+    """MAJOR.MINOR of `python` if pip-tools is importable there, else None."""
+    probe = "import sys, piptools; print('%d.%d' % sys.version_info[:2])"
+    try:
+        proc = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise TorchlaneError(
+            f"cannot run {python}: {exc.strerror}.", "Pass an existing interpreter with --python."
+        ) from exc
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def make_lock(
+    root: Path, spec: EnvSpec, *, upgrade: bool = False, python: str | None = None
+) -> LockResult:
+    """Resolve with `python` (default: this interpreter), which must have pip-tools installed."""
+    python = python or sys.executable
     inputs = tuple(spec.requirements)
     missing = [p for p in inputs if not (root / p).is_file()]
     if missing:
@@ -59,16 +76,16 @@ def make_lock(root: Path, spec: EnvSpec, *, upgrade: bool = False) -> LockResult
             f"the declared requirement file(s) {', '.join(missing)} do not exist.",
             "Create them, or set `requirements` in [tool.torchlane.env].",
         )
-    if importlib.util.find_spec("piptools") is None:
+    running = _python_version(python)
+    if running is None:
         raise TorchlaneError(
-            "pip-tools is not installed in this Python, and `env lock` resolves with it.",
-            f"Install it: `{sys.executable} -m pip install pip-tools` (or `pip install 'torchlane[dev]'`).",
+            f"pip-tools is not installed for {python}, and `env lock` resolves with it.",
+            f"Install it: `{python} -m pip install pip-tools`, or pass another interpreter with --python.",
         )
     warnings = []
-    running = f"{sys.version_info.major}.{sys.version_info.minor}"
     if running != spec.python:
         warnings.append(
-            f"resolved with Python {running}; the declaration says {spec.python}: run `env lock` under {spec.python} for an exact match"
+            f"resolved with Python {running}; the declaration says {spec.python}: pass --python with a {spec.python} interpreter for an exact match"
         )
     lock = root / spec.lock
     with tempfile.TemporaryDirectory(prefix="torchlane-lock-", dir=root) as scratch:
@@ -76,7 +93,7 @@ def make_lock(root: Path, spec: EnvSpec, *, upgrade: bool = False) -> LockResult
         if lock.is_file() and not upgrade:
             shutil.copyfile(lock, output)  # pip-compile keeps the pins it finds there
         proc = subprocess.run(
-            pip_compile_command(inputs, os.path.relpath(output, root), upgrade),
+            pip_compile_command(python, inputs, os.path.relpath(output, root), upgrade),
             cwd=root, capture_output=True, text=True, check=False,
         )  # fmt: skip
         if proc.returncode != 0:
