@@ -44,7 +44,8 @@ def test_fast_path_and_click_path_print_the_same(repo: Repo, cli) -> None:
     slow = cli(["env", "check", "--no-cache", "-C", str(repo.root)])
     assert fast.returncode == slow.code == 1
     assert fast.stdout == slow.out
-    assert "image-tag-impossible" in fast.stdout and "fix: Use one of:" in fast.stdout
+    assert "image-tag-impossible" in fast.stdout
+    assert "fix: Use one of:" in fast.stdout
 
 
 def test_the_cache_replays_and_notices_changes(repo: Repo) -> None:
@@ -62,7 +63,8 @@ def test_the_cache_replays_and_notices_changes(repo: Repo) -> None:
     cache = repo.root / ".git" / "torchlane" / CACHE_NAME
     assert cache.is_file()
     replay = run(repo, "env", "check", "--json", flags=("-X", "importtime"))
-    assert replay.stdout == first.stdout and replay.returncode == first.returncode == 1
+    assert replay.stdout == first.stdout
+    assert replay.returncode == first.returncode == 1
     imported = {
         line.split("|")[-1].strip()
         for line in replay.stderr.splitlines()
@@ -72,7 +74,8 @@ def test_the_cache_replays_and_notices_changes(repo: Repo) -> None:
     # An edit (even one not yet staged) changes the result.
     repo.write("Dockerfile", "FROM pytorch/pytorch:2.9.0-cuda12.8-cudnn9-runtime\n")
     fixed = run(repo, "env", "check")
-    assert fixed.returncode == 0 and "no problems" in fixed.stdout
+    assert fixed.returncode == 0
+    assert "no problems" in fixed.stdout
     # A newly tracked file changes the index, which the cache watches.
     repo.commit(**{"compose.yaml": "services:\n  db:\n    image: postgres\n"})
     assert "image-unpinned" in run(repo, "env", "check").stdout
@@ -82,9 +85,11 @@ def test_the_cache_replays_and_notices_changes(repo: Repo) -> None:
 def test_unusual_arguments_fall_through_to_the_full_cli(repo: Repo, args: list[str]) -> None:
     proc = run(repo, *args)
     if "--help" in args:
-        assert proc.returncode == 0 and "Usage:" in proc.stdout
+        assert proc.returncode == 0
+        assert "Usage:" in proc.stdout
     else:
-        assert proc.returncode == 2 and "No such option" in proc.stderr
+        assert proc.returncode == 2
+        assert "No such option" in proc.stderr
 
 
 def test_lean_declaration_defaults_match_the_schema() -> None:

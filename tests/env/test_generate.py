@@ -62,19 +62,20 @@ def test_generated_files_pass_their_validators_and_env_check(
     dockerfile = (repo.root / "Dockerfile").read_text()
     compose = (repo.root / "compose.yaml").read_text()
     assert "--require-hashes -r /tmp/requirements.lock" in dockerfile
-    assert "USER dev" in dockerfile and "EXPOSE 8888 6006" in dockerfile
+    assert "USER dev" in dockerfile
+    assert "EXPOSE 8888 6006" in dockerfile
     assert '"127.0.0.1:8888:8888"' in compose
     assert "${JUPYTER_TOKEN:?set JUPYTER_TOKEN}" in compose
     if declaration == CUDA:
         assert "FROM pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime" in dockerfile
-        assert "capabilities: [gpu]" in compose and 'memory: "16g"' in compose
+        assert "capabilities: [gpu]" in compose
+        assert 'memory: "16g"' in compose
     else:
         assert "FROM python:3.12-slim" in dockerfile
         assert "driver: nvidia" not in compose
     devcontainer = json.loads((repo.root / ".devcontainer/devcontainer.json").read_text())
-    assert devcontainer["service"] == "dev" and devcontainer["dockerComposeFile"] == [
-        "../compose.yaml"
-    ]
+    assert devcontainer["service"] == "dev"
+    assert devcontainer["dockerComposeFile"] == ["../compose.yaml"]
     repo.commit()
     code, report = repo.check()
     assert code == 0, report["findings"]
@@ -97,13 +98,13 @@ def test_hand_edits_are_refused_without_force_and_own_output_is_updated(repo: Re
     before = {p: (repo.root / p).read_text() for p in ("Dockerfile", "compose.yaml")}
     result = cli(["env", "generate", "-C", str(repo.root)])
     assert result.code == 1
-    assert (
-        "Dockerfile changed since torchlane generated it" in result.err and "--force" in result.err
-    )
+    assert "Dockerfile changed since torchlane generated it" in result.err
+    assert "--force" in result.err
     assert {p: (repo.root / p).read_text() for p in before} == before
     assert '-CMD ["python"]' in result.out  # the diff shows what --force would undo
     assert cli(["env", "generate", "--force", "-C", str(repo.root)]).code == 0
-    assert 'CMD ["bash"]' in dockerfile.read_text() and "python:3.12-slim" in dockerfile.read_text()
+    assert 'CMD ["bash"]' in dockerfile.read_text()
+    assert "python:3.12-slim" in dockerfile.read_text()
 
 
 def test_dry_run_writes_nothing_and_reports_json(repo: Repo, cli) -> None:
@@ -111,7 +112,8 @@ def test_dry_run_writes_nothing_and_reports_json(repo: Repo, cli) -> None:
     result = cli(["env", "generate", "--dry-run", "--json", "-C", str(repo.root)])
     assert result.code == 0
     data = json.loads(result.out)
-    assert data["dry_run"] is True and data["written"] == []
+    assert data["dry_run"] is True
+    assert data["written"] == []
     assert {f["status"] for f in data["files"]} == {"create"}
     assert not (repo.root / "Dockerfile").exists()
 
@@ -134,5 +136,6 @@ def test_impossible_declarations_are_refused_with_the_closest_choice(
     repo.write("pyproject.toml", "[tool.torchlane.env]\n" + declaration)
     result = cli(["env", "generate", "-C", str(repo.root)])
     assert result.code == 1
-    assert message in result.err and hint in result.err
+    assert message in result.err
+    assert hint in result.err
     assert not (repo.root / "Dockerfile").exists()
