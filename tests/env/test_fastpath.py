@@ -95,3 +95,27 @@ def test_unusual_arguments_fall_through_to_the_full_cli(repo: Repo, args: list[s
 def test_lean_declaration_defaults_match_the_schema() -> None:
     spec = EnvSpec()
     assert {key: getattr(spec, key) for key in DEFAULTS} == DEFAULTS
+
+
+def test_after_a_commit_unchanged_files_are_not_parsed_again(repo: Repo) -> None:
+    repo.commit(
+        **{
+            "compose.yaml": "services:\n  db:\n    image: postgres:latest\n",
+            "pyproject.toml": '[tool.torchlane.env]\ntorch = "2.9.0"\npython = "3.12"\n',
+        }
+    )
+    an_hour_ago = time.time() - 3600
+    for name in ("compose.yaml", "pyproject.toml"):
+        os.utime(repo.root / name, (an_hour_ago, an_hour_ago))
+    first = run(repo, "env", "check")
+    repo.commit(**{"README.md": "# a commit that changes the index\n"})
+    second = run(repo, "env", "check", flags=("-X", "importtime"))
+    imported = {
+        line.split("|")[-1].strip()
+        for line in second.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "torchlane.env.check" in imported  # the index changed: a real run
+    assert not {"yaml", "tomllib"} & imported  # but the unchanged files' parses were remembered
+    assert second.stdout == first.stdout
+    assert "image-unpinned" in second.stdout

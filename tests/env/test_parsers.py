@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from torchlane.env.dockerfile import from_lines, instructions
 from torchlane.env.imageref import parse_image
-from torchlane.env.requirements import parse_requirements
+from torchlane.env.requirements import parse_requirement, parse_requirements
 
 _word = st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True)
 _tag = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,20}", fullmatch=True)
@@ -161,3 +161,24 @@ def test_requirement_edge_cases() -> None:
     assert direct.url
     assert direct.pinned
     assert parsed.options == [(3, "-r", "base.txt")]
+
+
+@given(
+    name=_name,
+    version=_version,
+    local=st.none() | st.sampled_from(["cu128", "cpu", "rocm6.4"]),
+    spaces=st.booleans(),
+)
+def test_the_exact_pin_shortcut_agrees_with_packaging(
+    name: str, version: str, local: str | None, spaces: bool
+) -> None:
+    from packaging.requirements import Requirement as Parsed
+    from packaging.utils import canonicalize_name
+
+    full = version + (f"+{local}" if local else "")
+    text = f"{name} == {full}" if spaces else f"{name}=={full}"
+    ours = parse_requirement(1, text)
+    theirs = Parsed(text)
+    assert ours.name == canonicalize_name(theirs.name)
+    assert ours.specifier == str(theirs.specifier)
+    assert ours.version == full

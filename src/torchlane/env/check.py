@@ -148,31 +148,25 @@ class _Run:
 
     def compose(self, path: str) -> None:
         from torchlane.env.dockerfile import substitute
-        from torchlane.env.yamlfiles import compose_services
+        from torchlane.env.memo import remember
+        from torchlane.env.yamlfiles import compose_images
 
-        try:
-            services = compose_services((self.root / path).read_text(encoding="utf-8"))
-        except ValueError as exc:
+        file = self.root / path
+        images = remember(file, "compose", lambda: compose_images(file.read_text(encoding="utf-8")))
+        if isinstance(images, str):
+            message = f"{path} is not valid YAML: {images}."
             self.findings.append(
-                Finding(
-                    "error",
-                    "yaml-invalid",
-                    path,
-                    0,
-                    f"{path} is not valid YAML: {exc}.",
-                    "Fix the syntax.",
-                )
+                Finding("error", "yaml-invalid", path, 0, message, "Fix the syntax.")
             )
             return
-        for service in services:
-            if service.image is not None and not service.builds:
-                image, _ = substitute(service.image.value, {})
-                self.image(image, path, service.image.line)
+        for line, value in images:
+            image, _ = substitute(value, {})
+            self.image(image, path, line)
 
     def conda(self, path: str, project_torch: str | None) -> None:
         from torchlane.env.condarules import conda_findings
 
-        self.findings += conda_findings(self.root, path, self.matrix, project_torch, self.pins)
+        self.findings += conda_findings(self.root, path, self.matrix, project_torch)
 
     def project_torch(self) -> str | None:
         if self.decl and self.decl.torch:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 from torchlane.env.findings import Finding
@@ -11,7 +10,7 @@ from torchlane.env.requirements import parse_requirement
 
 
 def conda_findings(
-    root: Path, path: str, matrix: Matrix, project_torch: str | None, pins: Sequence[object]
+    root: Path, path: str, matrix: Matrix, project_torch: str | None
 ) -> list[Finding]:
     from torchlane.env.yamlfiles import conda_env, conda_spec
 

@@ -6,16 +6,12 @@ the real schema (torchlane.config / EnvSpec), which raises its usual file-and-ke
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 # Must equal EnvSpec's defaults; tests/env/test_declaration.py compares them.
 DEFAULTS: dict[str, Any] = {
@@ -93,19 +89,39 @@ def _valid(raw: dict[str, Any]) -> bool:
     return True
 
 
-def _source(root: Path) -> tuple[str, str, dict[str, Any]] | None:
-    """Like torchlane.config.find_config_source: (file name, table header, raw torchlane table)."""
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        text = pyproject.read_text(encoding="utf-8")
-        if "torchlane" in text:
-            tool = tomllib.loads(text).get("tool", {})
-            if isinstance(tool, dict) and isinstance(tool.get("torchlane"), dict):
-                return "pyproject.toml", text, tool["torchlane"]
-    fallback = root / ".torchlane.toml"
-    if fallback.is_file():
-        text = fallback.read_text(encoding="utf-8")
-        return ".torchlane.toml", text, tomllib.loads(text)
+def _table(
+    path: Path, prefix: tuple[str, ...], header: str
+) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """(torchlane table, line of each env key) of one TOML file, or None if it has no table."""
+    text = path.read_text(encoding="utf-8")
+    if prefix and "torchlane" not in text:
+        return None
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    data: Any = tomllib.loads(text)
+    for key in prefix:
+        data = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    return data, _key_lines(text, header)
+
+
+def _source(root: Path) -> tuple[str, dict[str, Any], dict[str, int]] | None:
+    """Like torchlane.config.find_config_source: (file name, torchlane table, key lines)."""
+    from torchlane.env.memo import remember
+
+    for name, prefix, header in (
+        ("pyproject.toml", ("tool", "torchlane"), "[tool.torchlane.env]"),
+        (".torchlane.toml", (), "[env]"),
+    ):
+        path = root / name
+        if path.is_file():
+            found = remember(path, "declaration", functools.partial(_table, path, prefix, header))
+            if found is not None:
+                return name, found[0], found[1]
     return None
 
 
@@ -113,17 +129,16 @@ def load_declaration(root: Path) -> Declaration | None:
     """The declaration, or None when the repository has no `[tool.torchlane.env]` table."""
     try:
         source = _source(root)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+    except ValueError:  # TOMLDecodeError, UnicodeDecodeError
         source = None
         _schema_values(root)  # raises the loader's precise error
     if source is None:
         return None
-    name, text, table = source
+    name, table, lines = source
     raw = table.get("env")
     if raw is None:
         return None
     values = {**DEFAULTS, **raw} if isinstance(raw, dict) and _valid(raw) else _schema_values(root)
-    header = "[tool.torchlane.env]" if name == "pyproject.toml" else "[env]"
     return Declaration(
         path=name,
         python=values["python"],
@@ -133,7 +148,7 @@ def load_declaration(root: Path) -> Declaration | None:
         base_image=values["base_image"],
         requirements=tuple(values["requirements"]),
         lock=values["lock"],
-        lines=_key_lines(text, header),
+        lines=lines,
     )
 
 

@@ -60,23 +60,28 @@ def _watched(root: str, git_dir: str, files: list[str]) -> list[str]:
     return base + [os.path.join(root, f) for f in files]
 
 
-def _replay(cache_path: str, root: str, git_dir: str, as_json: bool) -> int | None:
+def _load(cache_path: str, root: str) -> dict[str, object] | None:
     try:
         with open(cache_path, "rb") as handle:
             entry = marshal.load(handle)
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    if (
-        not isinstance(entry, dict)
-        or entry.get("code") != _code_stamp()
-        or entry.get("root") != root
-    ):
+    if not isinstance(entry, dict) or entry.get("code") != _code_stamp():
         return None
-    watched = entry["watched"]
-    if entry["racy"] or [_stat(p) for p in watched] != entry["stats"]:
+    return entry if entry.get("root") == root else None
+
+
+def _replay(entry: dict[str, object], as_json: bool) -> int | None:
+    watched, code = entry.get("watched"), entry.get("exit")
+    if entry.get("racy") or not isinstance(watched, list) or not isinstance(code, int):
         return None
-    sys.stdout.write(entry["json" if as_json else "text"])
-    return int(entry["exit"])
+    if [_stat(p) for p in watched] != entry.get("stats"):
+        return None
+    output = entry.get("json" if as_json else "text")
+    if not isinstance(output, str):
+        return None
+    sys.stdout.write(output)
+    return code
 
 
 def _store(
@@ -88,6 +93,7 @@ def _store(
     outputs: dict[str, str],
     code: int,
     started_ns: int,
+    memo: object,
 ) -> None:
     watched = _watched(root, git_dir, files)
     stats = [_stat(p) for p in watched]
@@ -99,6 +105,7 @@ def _store(
         "stats": stats,
         "racy": racy,
         "exit": code,
+        "memo": memo,
         **outputs,
     }
     try:
@@ -107,22 +114,27 @@ def _store(
         with open(temporary, "wb") as handle:
             marshal.dump(entry, handle)
         os.replace(temporary, cache_path)
-    except OSError:
-        pass  # a read-only .git only costs speed
+    except (OSError, ValueError):
+        pass  # a read-only .git (or a value marshal cannot store) only costs speed
 
 
 def run(start: str, as_json: bool, use_cache: bool = True) -> int:
     """Check the repository containing `start`, print the result, return the exit code."""
     root, git_dir = find_repo(start)
     cache_path = os.path.join(git_dir, "torchlane", CACHE_NAME) if git_dir else None
-    if cache_path and use_cache:
-        replayed = _replay(cache_path, root, git_dir or "", as_json)
+    entry = _load(cache_path, root) if cache_path and use_cache else None
+    if entry is not None:
+        replayed = _replay(entry, as_json)
         if replayed is not None:
             return replayed
     started_ns = time.time_ns()
     from pathlib import Path
 
+    from torchlane.env import memo
     from torchlane.env.check import run_check
+
+    if entry is not None:
+        memo.load(entry.get("memo"))
     from torchlane.env.report import render_json, render_text
 
     report = run_check(Path(root))
@@ -136,6 +148,7 @@ def run(start: str, as_json: bool, use_cache: bool = True) -> int:
             outputs=outputs,
             code=report.exit_code,
             started_ns=started_ns,
+            memo=memo.used(),
         )
     sys.stdout.write(outputs["json" if as_json else "text"])
     return report.exit_code

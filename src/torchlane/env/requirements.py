@@ -13,6 +13,16 @@ from dataclasses import dataclass, field
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _HASH = re.compile(r"--hash[=\s]+(\S+)")
 _OPTION = re.compile(r"^(-[a-zA-Z]|--[a-z-]+)(?:[=\s]+(\S+))?")
+# The form every lock line takes, `name==version`, recognised without importing packaging (a
+# hook reads 200-line locks); anything else (ranges, extras, markers, URLs) goes to packaging.
+_EXACT_PIN = re.compile(
+    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*===?\s*([A-Za-z0-9][A-Za-z0-9.+!_-]*)"
+)
+
+
+def canonical_name(name: str) -> str:
+    """PEP 503 normalisation, as packaging.utils.canonicalize_name does it."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @dataclass(frozen=True)
@@ -77,20 +87,34 @@ def _exact_version(specifier: str) -> str | None:
     return match.group(1) if match else None
 
 
-def parse_requirement(number: int, content: str) -> Requirement:
-    from packaging.requirements import InvalidRequirement
-    from packaging.requirements import Requirement as Parsed
-    from packaging.utils import canonicalize_name
+_PEP440 = re.compile(
+    r"(\d+!)?\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?(\+[a-z0-9]+(\.[a-z0-9]+)*)?",
+    re.IGNORECASE,
+)
 
+
+def _valid_version(version: str) -> bool:
+    """A normalised PEP 440 version; other spellings go through packaging."""
+    return _PEP440.fullmatch(version) is not None
+
+
+def parse_requirement(number: int, content: str) -> Requirement:
     hashes = tuple(_HASH.findall(content))
     editable = content.startswith(("-e ", "--editable"))
     text = _HASH.sub("", content)
     text = re.sub(r"^(-e|--editable)[=\s]+", "", text).strip()
-    text = re.split(r"\s+--?[a-z]", text)[
-        0
-    ].strip()  # per-requirement options, e.g. --config-settings
+    # Per-requirement options (e.g. --config-settings) are not part of the requirement.
+    text = re.split(r"\s+--?[a-z]", text)[0].strip()
+    exact = None if editable else _EXACT_PIN.fullmatch(text)
+    if exact is not None and _valid_version(exact.group(2)):
+        name, version = exact.groups()
+        operator = "===" if "===" in text else "=="
+        return Requirement(number, text, canonical_name(name), operator + version, version, hashes)
     if editable and not re.match(r"[A-Za-z0-9]", text.split("@")[0].strip() or "."):
         return Requirement(number, text, None, "", None, hashes, editable=True, url=text)
+    from packaging.requirements import InvalidRequirement
+    from packaging.requirements import Requirement as Parsed
+
     try:
         parsed = Parsed(text)
     except InvalidRequirement as exc:
@@ -101,7 +125,7 @@ def parse_requirement(number: int, content: str) -> Requirement:
     return Requirement(
         number,
         text,
-        canonicalize_name(parsed.name),
+        canonical_name(parsed.name),
         specifier,
         _exact_version(specifier),
         hashes,

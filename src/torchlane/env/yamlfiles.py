@@ -67,6 +67,15 @@ def compose_services(text: str) -> list[ComposeService]:
     return result
 
 
+def compose_images(text: str) -> list[tuple[int, str]] | str:
+    """(line, image) of every service that pulls an image (not one it builds); or the YAML error."""
+    try:
+        services = compose_services(text)
+    except ValueError as exc:
+        return str(exc)
+    return [(s.image.line, s.image.value) for s in services if s.image is not None and not s.builds]
+
+
 def conda_env(text: str) -> CondaEnv:
     import yaml
 

@@ -1,0 +1,68 @@
+"""`torchlane env check` as a git hook runs it, against `python -c pass`.
+
+The repository has a Dockerfile, a compose file and a 200-line hashed lock. The target (1.5x) is
+for the hook's usual case, inputs unchanged since the last run (a cached replay). The cache-miss
+run (every file parsed, the matrix loaded, `git ls-files` called) is reported alongside.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import BenchResult, command_time, python_pass_time
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+if SRC not in sys.path:
+    sys.path.insert(0, SRC)
+
+
+def _lock(root: Path, packages: int = 66) -> str:
+    from torchlane.env.lockfile import header_line
+
+    lines = [header_line(root, ("requirements.in",))]
+    for index in range(packages):
+        lines += [f"package{index}==1.{index}.0 \\", "    --hash=sha256:" + f"{index:064x}"]
+        lines.append("    # via -r requirements.in")
+    return "\n".join(lines[:200]) + "\n"
+
+
+def _repository(root: Path) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@example.com",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "b@example.com"}  # fmt: skip
+    (root / "Dockerfile").write_text(
+        "ARG BASE=pytorch/pytorch:2.9.0-cuda12.8-cudnn9-runtime\nFROM ${BASE} AS base\n"
+        "COPY requirements.lock /tmp/\nRUN pip install --no-cache-dir -r /tmp/requirements.lock\n",
+        encoding="utf-8",
+    )
+    (root / "compose.yaml").write_text(
+        "services:\n  dev:\n    build: .\n  board:\n    image: tensorflow/tensorflow:2.16.1\n",
+        encoding="utf-8",
+    )
+    (root / "requirements.in").write_text("".join(f"package{i}\n" for i in range(66)), encoding="utf-8")
+    (root / "requirements.lock").write_text(_lock(root), encoding="utf-8")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "bench"]):
+        subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+    earlier = time.time() - 3600  # as if edited a while ago (fresh files are never replayed)
+    for path in [*root.iterdir(), root / ".git" / "index", root / ".git" / "HEAD"]:
+        if path.is_file():
+            os.utime(path, (earlier, earlier))
+
+
+def run() -> list[BenchResult]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))}
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        _repository(root)
+        argv = [sys.executable, "-m", "torchlane", "env", "check"]
+        anchor = python_pass_time()
+        cached = command_time(argv, repeat=15, cwd=root, env=env)
+        cold = command_time([*argv, "--no-cache"], repeat=5, cwd=root, env=env)
+    return [
+        BenchResult("env check (hook, unchanged inputs)", cached, anchor, "python -c pass", 1.5),
+        BenchResult("env check --no-cache (every file parsed)", cold, anchor, "python -c pass", 15.0),
+    ]
