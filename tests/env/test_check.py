@@ -257,3 +257,18 @@ def test_outside_git_the_directory_is_walked(tmp_path) -> None:
     code, result = Repo(root).check()
     assert code == 1
     assert result["files"] == ["Dockerfile"]
+
+
+@pytest.mark.parametrize(
+    ("torch", "rule", "severity"),
+    [
+        ("1.12.1", "torch-older-than-data", "warning"),
+        ("2.9.7", "torch-patch-not-in-data", "warning"),
+        ("latest", "torch-unknown", "error"),
+    ],
+)
+def test_declared_torch_outside_the_data(repo: Repo, torch: str, rule: str, severity: str) -> None:
+    repo.commit(**{"pyproject.toml": f'[tool.torchlane.env]\ntorch = "{torch}"\npython = "3.10"\n'})
+    (finding,) = repo.rules()[rule]
+    assert finding["severity"] == severity
+    assert finding["line"] == 2

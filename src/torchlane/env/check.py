@@ -43,6 +43,17 @@ def _declaration_findings(matrix: Matrix, decl: Declaration) -> list[Finding]:
                     "Checks that need the release's data are skipped until then.",
                 )
             )
+        elif matrix.release(decl.torch) is None and minor_of(decl.torch) is not None:
+            findings.append(
+                Finding(
+                    "warning",
+                    "torch-older-than-data",
+                    file,
+                    decl.line_of("torch"),
+                    f"torch {decl.torch} is older than torchlane's compatibility data (from {matrix.oldest.minor}).",
+                    "Move to a supported release; until then its builds are not checked.",
+                )
+            )
         else:
             findings.append(
                 Finding(
@@ -50,11 +61,22 @@ def _declaration_findings(matrix: Matrix, decl: Declaration) -> list[Finding]:
                     "torch-unknown",
                     file,
                     decl.line_of("torch"),
-                    f"torch {decl.torch} is not a release torchlane knows ({matrix.oldest.minor}..{matrix.newest.minor}).",
+                    f"torch '{decl.torch}' is not a release version.",
                     f'Declare an exact release, e.g. torch = "{matrix.newest.latest_patch}".',
                 )
             )
         return findings
+    if decl.torch.count(".") == 2 and decl.torch not in release.patches:
+        findings.append(
+            Finding(
+                "warning",
+                "torch-patch-not-in-data",
+                file,
+                decl.line_of("torch"),
+                f"torch {decl.torch} is not in torchlane's data (known: {', '.join(release.patches)}).",
+                "If it was released after the data was collected, update torchlane; otherwise fix the version.",
+            )
+        )
     if not release.supports_python(decl.python):
         low, high = release.python_range
         findings.append(
