@@ -116,6 +116,7 @@ _version = st.from_regex(r"[0-9]{1,2}(\.[0-9]{1,3}){1,2}", fullmatch=True)  # ~=
 _hash = st.from_regex(r"sha256:[0-9a-f]{64}", fullmatch=True)
 
 
+@settings(max_examples=50)
 @given(
     entries=st.lists(
         st.tuples(_name, st.sampled_from(["==", ">=", "~=", ""]), _version, st.lists(_hash, max_size=2), st.booleans()),

@@ -174,7 +174,11 @@ class _Run:
         from torchlane.env.yamlfiles import compose_images
 
         file = self.root / path
-        images = remember(file, "compose", lambda: compose_images(file.read_text(encoding="utf-8")))
+        images = remember(
+            file,
+            "compose",
+            lambda: compose_images(file.read_text(encoding="utf-8", errors="replace")),
+        )
         if isinstance(images, str):
             message = f"{path} is not valid YAML: {images}."
             self.findings.append(

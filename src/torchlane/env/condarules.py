@@ -15,7 +15,7 @@ def conda_findings(
     from torchlane.env.yamlfiles import conda_env, conda_spec
 
     try:
-        env = conda_env((root / path).read_text(encoding="utf-8"))
+        env = conda_env((root / path).read_text(encoding="utf-8", errors="replace"))
     except ValueError as exc:
         return [
             Finding(

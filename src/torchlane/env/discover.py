@@ -91,4 +91,6 @@ def discover(root: Path, extra: tuple[str, ...] = ()) -> RepoFiles:
     if paths is None:
         paths = walk(root)
     existing = [p for p in extra if (root / p).is_file()]
-    return classify([*paths, *existing], tuple(existing))
+    # A tracked file deleted from the work tree is not part of the environment any more.
+    present = [p for p in paths if kind_of(p) is None or (root / p).is_file()]
+    return classify([*present, *existing], tuple(existing))

@@ -57,8 +57,10 @@ def _pytorch_tag(
                 + ".",
             )
         ], ImageFacts()
-    torch = (gpu or cpu).group(1)  # type: ignore[union-attr]
-    flavor = gpu.group(4) if gpu else cpu.group(2)  # type: ignore[union-attr]
+    match = gpu or cpu
+    assert match is not None
+    torch = match.group(1)
+    flavor = gpu.group(4) if gpu else match.group(2)
     release = matrix.release(torch)
     if release is None:
         if matrix.is_newer_than_data(torch):
@@ -127,7 +129,7 @@ def _pytorch_tag(
                 file,
                 line,
                 f"{ref.text}: torch {torch} is not in torchlane's data (known: {', '.join(release.patches)}).",
-                "If it was released after the data was collected, " + "check the tag by hand.",
+                "If it was released after the data was collected, check the tag by hand.",
             )
         ], facts
     return [], facts
@@ -183,9 +185,20 @@ def check_image(
     if ref.name in _PYTORCH_REPOS and ref.tag and ref.tag != "latest":
         tag_findings, facts = _pytorch_tag(matrix, ref, (file, line))
         findings += tag_findings
-    elif ref.repository == "library/python" and ref.tag:
+    elif ref.repository == "library/python" and ref.tag and ref.tag != "latest":
         match = _PYTHON_TAG.fullmatch(ref.tag)
         facts = ImageFacts(python=match.group(1) if match else None)
+        if match is None and ref.digest is None:
+            findings.append(
+                Finding(
+                    "warning",
+                    "image-tag-floating",
+                    file,
+                    line,
+                    f"{ref.text}: the tag '{ref.tag}' moves to each new Python minor release.",
+                    "Name the minor version, e.g. python:3.12-slim.",
+                )
+            )
     return findings, facts
 
 
