@@ -128,6 +128,11 @@ def test_dry_run_writes_nothing_and_reports_json(repo: Repo, cli) -> None:
         ),
         ('torch = "2.9.0"\npython = "3.9"\n', "supports Python 3.10..3.14", 'python = "3.14"'),
         ('accelerator = "cuda12.8"\n', "needs an exact torch release", "torch ="),
+        (
+            'base_image = "pytorch/pytorch:2.9.0-cuda11.8-cudnn8-runtime"\n',
+            "cannot exist",
+            "pytorch/pytorch:2.9.0-cuda12.8-cudnn9-runtime",
+        ),
     ],
 )
 def test_impossible_declarations_are_refused_with_the_closest_choice(

@@ -85,6 +85,13 @@ def _validate(spec: EnvSpec, warnings: list[str]) -> None:
 def base_image(spec: EnvSpec, warnings: list[str]) -> str:
     _validate(spec, warnings)
     if spec.base_image:
+        from torchlane.env.images import check_image
+
+        findings, _ = check_image(load_matrix(), spec.base_image, "pyproject.toml", 0)
+        errors = [f for f in findings if f.severity == "error"]
+        if errors:
+            raise TorchlaneError(f"base_image {errors[0].message}", errors[0].fix)
+        warnings += [f.message for f in findings]
         return spec.base_image
     if spec.accelerator == "cpu":
         return f"python:{spec.python}-slim"
