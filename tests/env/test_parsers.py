@@ -87,6 +87,23 @@ def test_from_line_survives_formatting(
     assert found[0].line == (3 if via_arg else 2)
 
 
+def test_heredoc_bodies_are_not_instructions() -> None:
+    text = """\
+FROM python:3.12-slim AS base
+RUN <<EOF
+FROM this is shell text, not an instruction
+EOF
+COPY <<-"CONF" /etc/app.conf
+\tFROM neither
+\tCONF
+FROM base
+RUN echo $((1<<2)) <<NOT_A_HEREDOC_WORD-
+FROM scratch
+"""
+    found = [(f.line, f.image) for f in from_lines(text)]
+    assert found == [(1, "python:3.12-slim"), (8, "base"), (10, "scratch")]
+
+
 def test_multi_stage_args_and_escape_directive() -> None:
     text = """\
 # escape=`

@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 _DIRECTIVE = re.compile(r"#\s*([a-zA-Z]+)\s*=\s*(\S+)\s*$")
+# BuildKit heredocs: `<<` starting a word of RUN, COPY or ADD (`$((1<<2))` is not one).
+_HEREDOC = re.compile(r"(?:^|\s)<<(-?)([\"']?)([A-Za-z_]\w*)\2(?=\s|$)")
 _VARIABLE = re.compile(r"\$(?:\{(\w+)(?:(:?[-+])([^}]*))?\}|(\w+))")
 
 
@@ -48,7 +50,13 @@ def instructions(text: str) -> Iterator[Instruction]:
         index += 1
     start = 0
     parts: list[str] = []
+    heredocs: list[tuple[str, bool]] = []  # (delimiter, leading tabs allowed) still open
     for number in range(index, len(lines)):
+        if heredocs:  # the body of `RUN <<EOF`: nothing in it is an instruction
+            delimiter, dash = heredocs[0]
+            if (lines[number].lstrip("\t") if dash else lines[number]) == delimiter:
+                heredocs.pop(0)
+            continue
         stripped = lines[number].strip()
         if not parts and (not stripped or stripped.startswith("#")):
             continue
@@ -63,6 +71,8 @@ def instructions(text: str) -> Iterator[Instruction]:
         logical = " ".join(p for p in parts if p)
         parts = []
         keyword, _, args = logical.partition(" ")
+        if keyword.upper() in ("RUN", "COPY", "ADD"):
+            heredocs = [(m.group(3), m.group(1) == "-") for m in _HEREDOC.finditer(args)]
         yield Instruction(start, keyword.upper(), args.strip())
     if parts:
         logical = " ".join(p for p in parts if p)
