@@ -272,3 +272,23 @@ def test_declared_torch_outside_the_data(repo: Repo, torch: str, rule: str, seve
     (finding,) = repo.rules()[rule]
     assert finding["severity"] == severity
     assert finding["line"] == 2
+
+
+def test_which_files_count_as_dockerfiles() -> None:
+    from torchlane.env.discover import kind_of
+
+    docker = [
+        "Dockerfile",
+        "Containerfile",
+        "docker/Dockerfile.gpu",
+        "train.Dockerfile",
+        "Dockerfile.dev",
+    ]
+    other = [
+        "src/app/dockerfile.py",
+        "Dockerfile.md",
+        "docs/Dockerfile.j2",
+        "Dockerfile.dockerignore",
+    ]
+    assert [kind_of(p) for p in docker] == ["dockerfile"] * len(docker)
+    assert [kind_of(p) for p in other] == [None] * len(other)

@@ -12,6 +12,10 @@ _FOREIGN_LOCKS = frozenset(
     {"poetry.lock", "pipfile.lock", "uv.lock", "pdm.lock", "yarn.lock", "cargo.lock",
      "package-lock.json", "gemfile.lock", "composer.lock", "flake.lock", "pixi.lock", "conda-lock.yml"}
 )  # fmt: skip
+_NOT_DOCKERFILES = frozenset(
+    {"py", "md", "rst", "txt", "json", "yml", "yaml", "toml", "sh", "j2", "jinja", "jinja2",
+     "tmpl", "template", "in", "lock", "cfg", "ini", "bak", "orig", "swp", "dockerignore"}
+)  # fmt: skip
 _SKIP_DIRS = frozenset(
     {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache"}
 )
@@ -29,14 +33,19 @@ class RepoFiles:
         return sorted({*self.dockerfiles, *self.compose, *self.requirements, *self.conda})
 
 
+def _is_dockerfile(name: str) -> bool:
+    lower = name.lower()
+    if lower in ("dockerfile", "containerfile") or lower.endswith(".dockerfile"):
+        return True
+    # Dockerfile.gpu, Dockerfile.dev, ...: but not dockerfile.py or Dockerfile.md next to them.
+    suffix = lower.rpartition(".")[2]
+    return name.startswith(("Dockerfile.", "Containerfile.")) and suffix not in _NOT_DOCKERFILES
+
+
 def kind_of(path: str) -> str | None:
     name = PurePosixPath(path).name
     lower = name.lower()
-    if (
-        lower in ("dockerfile", "containerfile")
-        or lower.endswith(".dockerfile")
-        or lower.startswith("dockerfile.")
-    ):
+    if _is_dockerfile(name):
         return "dockerfile"
     if fnmatch.fnmatch(lower, "*compose*.y*ml") and (
         "docker-compose" in lower or lower.startswith("compose")
