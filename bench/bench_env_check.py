@@ -53,7 +53,7 @@ def _repository(root: Path) -> None:
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "bench"]):
         subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
     earlier = time.time() - 3600  # as if edited a while ago (fresh files are never replayed)
-    for path in [*root.iterdir(), root / ".git" / "index", root / ".git" / "HEAD"]:
+    for path in root.rglob("*"):
         if path.is_file():
             os.utime(path, (earlier, earlier))
 

@@ -24,6 +24,22 @@ def run(repo: Repo, *args: str, flags: tuple[str, ...] = ()) -> subprocess.Compl
     )  # fmt: skip
 
 
+def _age(repo: Repo) -> None:
+    """Make every file look edited an hour ago: the cache does not trust files changed just now."""
+    an_hour_ago = time.time() - 3600
+    for path in [*repo.root.rglob("*")]:
+        if path.is_file():
+            os.utime(path, (an_hour_ago, an_hour_ago))
+
+
+def imports(proc: subprocess.CompletedProcess[str]) -> set[str]:
+    return {
+        line.split("|")[-1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+
+
 def test_the_fast_path_imports_neither_click_nor_pydantic_nor_rich(repo: Repo) -> None:
     repo.commit(
         Dockerfile=IMPOSSIBLE, **{"pyproject.toml": '[tool.torchlane.env]\ntorch = "2.9.0"\n'}
@@ -52,25 +68,14 @@ def test_the_cache_replays_and_notices_changes(repo: Repo) -> None:
     repo.commit(Dockerfile=IMPOSSIBLE)
     # Files modified within a moment of a run are not trusted from the cache (like git's "racy"
     # index entries): age them, as if edited a while ago.
-    an_hour_ago = time.time() - 3600
-    for path in (
-        repo.root / "Dockerfile",
-        repo.root / ".git" / "index",
-        repo.root / ".git" / "HEAD",
-    ):
-        os.utime(path, (an_hour_ago, an_hour_ago))
+    _age(repo)
     first = run(repo, "env", "check", "--json")
     cache = repo.root / ".git" / "torchlane" / CACHE_NAME
     assert cache.is_file()
     replay = run(repo, "env", "check", "--json", flags=("-X", "importtime"))
     assert replay.stdout == first.stdout
     assert replay.returncode == first.returncode == 1
-    imported = {
-        line.split("|")[-1].strip()
-        for line in replay.stderr.splitlines()
-        if line.startswith("import time:")
-    }
-    assert "torchlane.env.check" not in imported  # replayed, not recomputed
+    assert "torchlane.env.check" not in imports(replay)  # replayed, not recomputed
     # An edit (even one not yet staged) changes the result.
     repo.write("Dockerfile", "FROM pytorch/pytorch:2.9.0-cuda12.8-cudnn9-runtime\n")
     fixed = run(repo, "env", "check")
@@ -119,3 +124,17 @@ def test_after_a_commit_unchanged_files_are_not_parsed_again(repo: Repo) -> None
     assert not {"yaml", "tomllib"} & imported  # but the unchanged files' parses were remembered
     assert second.stdout == first.stdout
     assert "image-unpinned" in second.stdout
+
+
+def test_a_new_commit_on_the_branch_is_noticed_even_if_the_index_is_unchanged(repo: Repo) -> None:
+    repo.commit(Dockerfile=IMPOSSIBLE)
+    _age(repo)
+    run(repo, "env", "check")
+    assert "torchlane.env.check" not in imports(
+        run(repo, "env", "check", flags=("-X", "importtime"))
+    )
+    index = repo.root / ".git" / "index"
+    before = index.stat().st_mtime_ns
+    repo.git.run("commit", "--quiet", "--allow-empty", "-m", "nothing staged")
+    os.utime(index, ns=(before, before))  # as if the commit had not rewritten the index
+    assert "torchlane.env.check" in imports(run(repo, "env", "check", flags=("-X", "importtime")))

@@ -54,8 +54,27 @@ def _code_stamp() -> list[object]:
     ]
 
 
+def _branch_refs(git_dir: str) -> list[str]:
+    """The files that move when the current branch gets a commit (commit times feed a rule)."""
+    common = git_dir
+    try:
+        with open(os.path.join(git_dir, "commondir"), encoding="utf-8") as handle:
+            common = os.path.normpath(os.path.join(git_dir, handle.read().strip()))
+    except OSError:
+        pass  # not a linked worktree
+    refs = [os.path.join(common, "packed-refs")]
+    try:
+        with open(os.path.join(git_dir, "HEAD"), encoding="utf-8") as handle:
+            head = handle.read().strip()
+    except OSError:
+        return refs
+    if head.startswith("ref: "):
+        refs.append(os.path.join(common, *head[5:].split("/")))
+    return refs
+
+
 def _watched(root: str, git_dir: str, files: list[str]) -> list[str]:
-    base = [os.path.join(git_dir, "index"), os.path.join(git_dir, "HEAD"),
+    base = [os.path.join(git_dir, "index"), os.path.join(git_dir, "HEAD"), *_branch_refs(git_dir),
             os.path.join(root, "pyproject.toml"), os.path.join(root, ".torchlane.toml")]  # fmt: skip
     return base + [os.path.join(root, f) for f in files]
 
