@@ -144,3 +144,24 @@ def test_impossible_declarations_are_refused_with_the_closest_choice(
     assert message in result.err
     assert hint in result.err
     assert not (repo.root / "Dockerfile").exists()
+
+
+def test_the_schemas_do_reject_broken_files(tmp_path: Path) -> None:
+    """The validators used above are not vacuous."""
+    compose = tmp_path / "compose.yaml"
+    compose.write_text("services:\n  dev:\n    ports: 8888\n    shm_size: [1]\n", encoding="utf-8")
+    devcontainer = tmp_path / "devcontainer.json"
+    devcontainer.write_text(
+        '{"dockerComposeFile": "c.yaml", "forwardPorts": ["x y"]}', encoding="utf-8"
+    )
+    for schema, target in (
+        (["--builtin-schema", "vendor.compose-spec"], compose),
+        (["--schemafile", str(SCHEMAS / "devContainer.base.schema.json")], devcontainer),
+    ):
+        proc = subprocess.run(
+            [tool("check-jsonschema"), *schema, str(target)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 1, proc.stdout
