@@ -29,7 +29,6 @@ class ParsedRequirements:
     parsed: RequirementsFile
     is_lock: bool
     inputs: tuple[str, ...]  # for a lock: the files it was made from
-    has_header: bool
 
 
 def read_requirements(root: Path, path: str, lock_names: set[str]) -> ParsedRequirements:
@@ -45,7 +44,7 @@ def read_requirements(root: Path, path: str, lock_names: set[str]) -> ParsedRequ
         or parsed.has_hashes
     )
     inputs = header[0] if header else compiled
-    return ParsedRequirements(path, text, parsed, is_lock, inputs, header is not None)
+    return ParsedRequirements(path, text, parsed, is_lock, inputs)
 
 
 def pin_findings(entry: ParsedRequirements, is_input: bool) -> list[Finding]:

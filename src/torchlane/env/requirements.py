@@ -120,7 +120,9 @@ def parse_requirement(number: int, content: str) -> Requirement:
     except InvalidRequirement as exc:
         if re.match(r"^(\.|/|[a-z+]+://)", text):  # a path or URL without a name
             return Requirement(number, text, None, "", None, hashes, editable, url=text)
-        return Requirement(number, text, None, "", None, hashes, editable, error=str(exc))
+        return Requirement(
+            number, text, None, "", None, hashes, editable, error=str(exc).splitlines()[0]
+        )
     specifier = str(parsed.specifier)
     return Requirement(
         number,
