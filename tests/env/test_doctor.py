@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from torchlane.env.doctor import LockFile, diagnose, format_cudnn, minimum_driver
+from torchlane.env.doctor_findings import Finding, Status
 from torchlane.env.doctor_gpu import driver_tuple, toolkit_driver, wheel_index
-from torchlane.env.findings import Finding, Status
 from torchlane.env.probe import MachineFacts
 from torchlane.env.spec import EnvSpec
 
@@ -75,8 +75,8 @@ def test_cu130_build_with_driver_535_is_an_error_that_says_what_to_install() -> 
     findings = diagnose(facts, spec, None)
     driver = by_check(findings, "driver")
     assert driver.status is Status.ERROR
-    assert driver.expected == ">= 580"
-    assert "upgrade the NVIDIA driver to >= 580" in driver.fix
+    assert driver.expected == ">= 580.65.06"  # the 13.0 GA driver, from the matrix
+    assert "upgrade the NVIDIA driver to >= 580.65.06" in driver.fix
     # 535 runs every CUDA 12.x build (minor-version compatibility): cu126 is the one to suggest.
     assert driver.fix.endswith("https://download.pytorch.org/whl/cu126")
     gpus = by_check(findings, "GPUs")
@@ -185,8 +185,8 @@ def test_missing_lock_file_is_a_warning() -> None:
 
 @pytest.mark.parametrize(
     ("cuda", "minimum"),
-    [("11.8", "450.80.02"), ("12.8", "525.60.13"), ("12.0", "525.60.13"), ("13.0", "580"),
-     ("13.2", "580"), ("10.2", None), ("x", None)],
+    [("11.8", "450.80.02"), ("12.8", "525.60.13"), ("12.0", "525.60.13"), ("13.0", "580.65.06"),
+     ("13.2", "580.65.06"), ("13.1", "580.65.06"), ("10.2", None), ("x", None)],
 )  # fmt: skip
 def test_minimum_driver(cuda: str, minimum: str | None) -> None:
     assert minimum_driver(cuda) == minimum

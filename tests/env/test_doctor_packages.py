@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
+from torchlane.env.doctor_findings import Status
 from torchlane.env.doctor_packages import compare_packages, matches, parse_lock
-from torchlane.env.findings import Status
 from torchlane.env.probe import installed_packages
 
 

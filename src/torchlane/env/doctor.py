@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from torchlane.env.doctor_findings import DoctorReport, Finding, Status, ok
 from torchlane.env.doctor_gpu import (
     check_driver,
     check_gpus,
@@ -21,7 +22,6 @@ from torchlane.env.doctor_gpu import (
     wheel_index,
 )
 from torchlane.env.doctor_packages import compare_packages, parse_lock
-from torchlane.env.findings import DoctorReport, Finding, Status, ok
 from torchlane.env.probe import MachineFacts
 from torchlane.env.spec import EnvSpec
 

@@ -8,25 +8,13 @@ from __future__ import annotations
 
 import re
 
-from torchlane.env.findings import Finding, Status, ok
+from torchlane.env.doctor_findings import Finding, Status, ok
+from torchlane.env.matrix import load_matrix, version_key
 from torchlane.env.probe import MachineFacts
 
-# TODO(merge): switch to the compatibility matrix module (torchlane.env.matrix) once merged.
-# Minimum Linux x86_64 driver per CUDA major under NVIDIA's minor-version compatibility
-# (docs.nvidia.com/deploy/cuda-compatibility/minor-version-compatibility.html; exact 11.x/12.x
-# minima from NVIDIA's "Table 2" as quoted by light-the-torch `_cb.py`; 13.x: ">= 580").
-_MINOR_VERSION_MINIMUM = {11: "450.80.02", 12: "525.60.13", 13: "580"}
-# The driver each toolkit release shipped with (NVIDIA "CUDA Toolkit and Corresponding Driver
-# Versions", GA column). Below it, a build runs only through minor-version compatibility.
-_TOOLKIT_DRIVER = {
-    "11.8": "520.61.05", "12.0": "525.60.13", "12.1": "530.30.02", "12.2": "535.54.03",
-    "12.3": "545.23.06", "12.4": "550.54.14", "12.5": "555.42.02", "12.6": "560.28.03",
-    "12.8": "570.26", "12.9": "575.51.03", "13.0": "580.65.06", "13.1": "590.44.01",
-    "13.2": "595.45.04",
-}  # fmt: skip
-# CUDA builds of current PyTorch releases (2.12-2.14: cu126, cu130, cu132; cu118 until 2.7),
-# to suggest one that an old driver runs.
-_TORCH_CUDA_BUILDS = ("11.8", "12.6", "13.0", "13.2")
+# The driver minima live in the compatibility matrix (torchlane/env/matrix.json, with sources).
+# The CUDA builds that the newest three releases ship are where an old driver finds a way out.
+_RECENT_RELEASES = 3
 
 NOTHING_USED = "set accelerator = 'cudaX.Y' in [tool.torchlane.env] to use them"
 
@@ -39,17 +27,34 @@ def major_minor(version: str) -> str:
 
 
 def minimum_driver(cuda_version: str) -> str | None:
-    """The oldest Linux driver that runs a CUDA `cuda_version` runtime (e.g. '13.0' -> '580')."""
-    try:
-        major = int(cuda_version.split(".", maxsplit=1)[0])
-    except ValueError:
-        return None
-    return _MINOR_VERSION_MINIMUM.get(major)
+    """The oldest Linux driver that runs a CUDA `cuda_version` runtime (e.g. '13.0' -> '580.65.06').
+
+    Minor-version compatibility makes the minimum a property of the CUDA major version, so a
+    minor release the matrix does not list takes its family's minimum.
+    """
+    matrix = load_matrix()
+    exact = matrix.min_driver(major_minor(cuda_version))
+    if exact is not None:
+        return exact
+    major = cuda_version.split(".", maxsplit=1)[0]
+    family = [
+        entry.family_min_driver
+        for cuda, entry in matrix.cuda.items()
+        if cuda.split(".")[0] == major
+    ]
+    return family[0] if family else None
 
 
 def toolkit_driver(cuda_version: str) -> str | None:
     """The driver the CUDA toolkit release shipped with, when known."""
-    return _TOOLKIT_DRIVER.get(major_minor(cuda_version))
+    return load_matrix().toolkit_driver(major_minor(cuda_version))
+
+
+def _recent_cuda_builds() -> list[str]:
+    matrix = load_matrix()
+    recent = sorted(matrix.releases, key=version_key)[-_RECENT_RELEASES:]
+    builds = {cuda for minor in recent for cuda in matrix.releases[minor].cuda_builds}
+    return sorted(builds, key=version_key)
 
 
 def driver_tuple(version: str) -> tuple[int, ...]:
@@ -69,7 +74,7 @@ def _newest_build_for(driver: str) -> str | None:
     have = driver_tuple(driver)
     runnable = [
         cuda
-        for cuda in _TORCH_CUDA_BUILDS
+        for cuda in _recent_cuda_builds()
         if (minimum := minimum_driver(cuda)) is not None and have >= driver_tuple(minimum)
     ]
     return runnable[-1] if runnable else None

@@ -15,7 +15,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from torchlane.env.findings import Finding, Status, ok
+from torchlane.env.doctor_findings import Finding, Status, ok
 
 
 @dataclass(frozen=True)

@@ -1,55 +1,38 @@
-"""What the doctor reports: one finding per check, each saying what was found and what to do."""
+"""What `env check` reports: findings with a severity, a place, a message and a fix."""
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-
-class Status(str, enum.Enum):
-    OK = "ok"
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
-
-
-NOTHING_TO_DO = "nothing to do"
+SEVERITIES = ("error", "warning", "info")
 
 
 @dataclass(frozen=True)
 class Finding:
-    check: str  # short name of what was checked: python, torch build, driver, package numpy...
-    status: Status
-    found: str
-    expected: str
-    fix: str  # what to do about it; NOTHING_TO_DO when it is fine
+    severity: str  # one of SEVERITIES
+    rule: str  # a stable short id, e.g. "image-tag-impossible"
+    file: str  # repository-relative path, posix
+    line: int  # 1-based; 0 when the finding is about the whole file
+    message: str
+    fix: str
 
 
-def ok(check: str, found: str, expected: str = "") -> Finding:
-    return Finding(check, Status.OK, found, expected, NOTHING_TO_DO)
-
-
-@dataclass(frozen=True)
-class DoctorReport:
-    findings: list[Finding]
-    config: str | None  # the file the declaration came from; None: defaults
-    lock: str | None  # the lock file compared against; None: there is none
-    machine: dict[str, Any] = field(default_factory=dict)  # the probed facts, packages left out
+@dataclass
+class CheckReport:
+    root: str
+    files: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    # Every path the check read or looked for (missing declared files too): the cache watches them.
+    watched: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
-        return count(self.findings, Status.ERROR)
+        return sum(f.severity == "error" for f in self.findings)
 
     @property
     def warnings(self) -> int:
-        return count(self.findings, Status.WARNING)
+        return sum(f.severity == "warning" for f in self.findings)
 
     @property
-    def ok(self) -> bool:
-        return self.errors == 0
-
-
-def count(findings: Sequence[Finding], status: Status) -> int:
-    return sum(1 for finding in findings if finding.status is status)
+    def exit_code(self) -> int:
+        return 1 if self.errors else 0

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from torchlane.config import load_config
 from torchlane.env.doctor import compare_environments
-from torchlane.env.findings import Finding
+from torchlane.env.doctor_findings import Finding
 from torchlane.errors import TorchlaneError
 from torchlane.fingerprint import environment_fingerprint, file_hashes, sha256_text
 from torchlane.git import Git, open_repo

@@ -1,0 +1,83 @@
+"""env check, env generate, env lock."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from torchlane import render
+from torchlane.commands.options import json_option, repo_option
+
+
+@click.group("env")
+def env_group() -> None:
+    """Pinned, verified environments: check, generate, lock."""
+
+
+@env_group.command("check")
+@click.option("--no-cache", is_flag=True, help="Ignore the cached result of an earlier run.")
+@repo_option
+@json_option
+def check_command(no_cache: bool, repo: Path | None, as_json: bool) -> int:
+    """Check Dockerfiles, compose, requirement/lock and conda files against the compatibility data."""
+    from torchlane.env.fastcheck import run
+
+    return run(str(repo or Path.cwd()), as_json, use_cache=not no_cache)
+
+
+@env_group.command("generate")
+@click.option("--force", is_flag=True, help="Overwrite files that were edited by hand.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@repo_option
+@json_option
+def generate_command(force: bool, dry_run: bool, repo: Path | None, as_json: bool) -> None:
+    """Write Dockerfile, .dockerignore, compose.yaml and .devcontainer/ from [tool.torchlane.env]."""
+    from torchlane.config import load_config
+    from torchlane.env.fastcheck import find_repo
+    from torchlane.env.generate import generate
+
+    root = Path(find_repo(str(repo or Path.cwd()))[0])
+    spec = load_config(root).config.env
+    preview = generate(root, spec, dry_run=True)
+    if not as_json:
+        for warning in preview.warnings:
+            render.say(f"warning: {warning}", stderr=True)
+        for planned in preview.files:
+            sys.stdout.write(planned.diff)
+    result = preview if dry_run else generate(root, spec, force=force)
+    if as_json:
+        render.print_json(result)
+        return
+    for planned in result.files:
+        verb = "would " + planned.status if dry_run else planned.status
+        if planned.status == "hand-edited" and not dry_run:
+            verb = "overwrote hand edits in"
+        render.say(f"{verb:<24} {planned.path}")
+    render.say(f"base image: {result.base_image}")
+
+
+@env_group.command("lock")
+@click.option(
+    "--upgrade", is_flag=True, help="Resolve the newest allowed versions instead of keeping pins."
+)
+@click.option("--python", default=None, help="Resolve with this interpreter (it needs pip-tools).")
+@repo_option
+@json_option
+def lock_command(upgrade: bool, python: str | None, repo: Path | None, as_json: bool) -> None:
+    """Resolve the declared requirement files into a fully pinned lock with hashes (pip-compile)."""
+    from torchlane.config import load_config
+    from torchlane.env.fastcheck import find_repo
+    from torchlane.env.lock import make_lock
+
+    root = Path(find_repo(str(repo or Path.cwd()))[0])
+    result = make_lock(root, load_config(root).config.env, upgrade=upgrade, python=python)
+    if as_json:
+        render.print_json(result)
+        return
+    for warning in result.warnings:
+        render.say(f"warning: {warning}", stderr=True)
+    render.say(
+        f"Wrote {result.lock}: {result.packages} pinned package(s) with hashes from {', '.join(result.inputs)}."
+    )
