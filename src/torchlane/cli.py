@@ -31,6 +31,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "torchlane.commands.flow:check_name_command",
         "Check a branch name against the conventions.",
     ),
+    "status": (
+        "torchlane.commands.status:status_command",
+        "Every branch's drift, age, merge conflicts, naming and staleness.",
+    ),
+    "verify": (
+        "torchlane.commands.status:verify_command",
+        "Check (for CI) that history followed the branch model; exit 1 if not.",
+    ),
 }
 
 
