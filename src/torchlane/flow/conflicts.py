@@ -43,6 +43,7 @@ class Candidate:
     tip: str
     merge_base: str | None
     merge_base_position: int | None
+    merged: bool = False  # already in the target's history: merging it changes nothing
 
 
 @dataclass
@@ -84,16 +85,27 @@ def _diff_batch(git: Git, pairs: Sequence[tuple[str, str]]) -> dict[str, list[tu
 
 
 def _index_chain(git: Git, base: BaseLine, after: int) -> _ChainIndex:
-    pairs = [(base.chain[k], base.chain[k - 1]) for k in range(max(after, 0) + 1, len(base.chain))]
-    diffs = _diff_batch(git, pairs)
+    """Which chain position last touched each path, anything below each directory, or deleted
+    anything below it: one first-parent `git log` over the chain after position `after`."""
+    args = ["log", "--first-parent", "--diff-merges=first-parent", "--name-status",
+            "--no-renames", "-z", "--format=%x01%H", base.tip]  # fmt: skip
+    if after > 0:
+        args.append(f"^{base.chain[after]}")
     index = _ChainIndex()
-    for k in range(max(after, 0) + 1, len(base.chain)):
-        for status, path in diffs.get(base.chain[k], ()):
-            index.touched[path] = k
+    # Newest first: the first time we see a key holds its latest position.
+    for record in git.run(*args).stdout.split("\x01")[1:]:
+        tokens = record.split("\0")
+        position = base.position[tokens[0].strip()]
+        changes = tokens[1:]
+        for i in range(0, len(changes) - 1, 2):
+            status, path = changes[i].strip("\n"), changes[i + 1]
+            if not status:
+                break
+            index.touched.setdefault(path, position)
             for directory in _directories(path):
-                index.touched_below[directory] = k
+                index.touched_below.setdefault(directory, position)
                 if status == "D":
-                    index.deleted_below[directory] = k
+                    index.deleted_below.setdefault(directory, position)
     return index
 
 
@@ -146,9 +158,10 @@ def predict_merges(
     workers: int | None = None,
 ) -> PredictionRun:
     """Predict, for every candidate, whether merging it into `target` (at `base.tip`) conflicts."""
-    on_chain = [c for c in candidates if c.merge_base_position is not None]
-    predictions: dict[str, MergePrediction] = {}
-    must_merge = [c.name for c in candidates if c.merge_base_position is None]
+    predictions = {c.name: MergePrediction(False) for c in candidates if c.merged}
+    open_candidates = [c for c in candidates if not c.merged]
+    on_chain = [c for c in open_candidates if c.merge_base_position is not None]
+    must_merge = [c.name for c in open_candidates if c.merge_base_position is None]
     if on_chain:
         earliest = min(c.merge_base_position or 0 for c in on_chain)
         index = _index_chain(git, base, earliest)

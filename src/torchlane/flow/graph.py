@@ -12,7 +12,9 @@ the commits only on B (ahead) and the boundary X where B's history meets the bas
 boundary commit with the highest `enter` is itself the chain commit at that position, every
 other boundary commit is its ancestor, so it is the unique merge base and
 `behind = count[tip] - count[merge base]`. Anything else (a branch forked from another
-unmerged branch's commit, criss-cross merges) is answered by git itself, per branch.
+unmerged branch's commit, criss-cross merges) is answered by git itself, per branch. A branch
+already merged into the base is handled the same way, walking only what entered the base's
+history together with its tip.
 """
 
 from __future__ import annotations
@@ -88,30 +90,36 @@ class BaseLine:
     def divergence(self, branch_tip: str) -> Divergence | None:
         """Exact counts and merge base, or None when only git can tell (see module docstring)."""
         total = self.count[-1]
-        if branch_tip in self.enter:
-            boundary = {branch_tip}
-            ahead = 0
-        else:
-            seen: set[str] = set()
-            boundary = set()
-            stack = [branch_tip]
-            while stack:
-                current = stack.pop()
-                if current in seen:
-                    continue
-                seen.add(current)
-                for parent in self.graph.parents.get(current, ()):
-                    if parent in self.enter:
-                        boundary.add(parent)
-                    elif parent not in seen:
-                        stack.append(parent)
-            ahead = len(seen)
-            if not boundary:
-                return Divergence(ahead, total, None, None)
+        entered = self.enter.get(branch_tip)
+        if entered is not None and self.chain[entered] == branch_tip:
+            return Divergence(0, total - self.count[entered], branch_tip, entered)
+        # Walk what is only on the branch; for a branch already merged into the base, what
+        # entered the base's history at the same chain position as its tip.
+        limit = len(self.chain) - 1 if entered is None else entered - 1
+        seen: set[str] = set()
+        boundary: set[str] = set()
+        stack = [branch_tip]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            for parent in self.graph.parents.get(current, ()):
+                if self.enter.get(parent, limit + 1) <= limit:
+                    boundary.add(parent)
+                elif parent not in seen:
+                    stack.append(parent)
+        if not boundary:
+            if entered is None:
+                return Divergence(len(seen), total, None, None)
+            return Divergence(0, total - len(seen), branch_tip, None)
         k = max(self.enter[c] for c in boundary)
         if self.chain[k] not in boundary:
             return None
-        return Divergence(ahead, total - self.count[k], self.chain[k], k)
+        if entered is None:
+            return Divergence(len(seen), total - self.count[k], self.chain[k], k)
+        # Merged: the tip is the merge base, and its history is the walk plus chain commit k's.
+        return Divergence(0, total - self.count[k] - len(seen), branch_tip, None)
 
 
 def has_ahead_behind_atom() -> bool:

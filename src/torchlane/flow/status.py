@@ -138,6 +138,7 @@ def collect_status(
                 tip,
                 into_develop[n].merge_base,
                 into_develop[n].merge_base_position,
+                merged=lines[ctx.develop].contains(tip),
             )
             for n, tip in branches.items()
         ]

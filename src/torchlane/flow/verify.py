@@ -108,30 +108,19 @@ def _adoption_hint(ctx: FlowContext) -> str:
     )
 
 
-def _on_another_branch(ctx: FlowContext, commit: str) -> bool:
-    holders = ctx.git.lines("for-each-ref", "--format=%(refname:strip=2)", "--contains", commit,
-                            "refs/heads/")  # fmt: skip
-    return any(name != ctx.main for name in holders)
-
-
-def _check_main_commit(
-    ctx: FlowContext, commit: _Commit, tags: list[_Tag], in_develop: bool
-) -> list[Violation]:
+def _check_main_commit(ctx: FlowContext, commit: _Commit, tags: list[_Tag]) -> list[Violation]:
     def violation(rule: str, message: str, hint: str) -> Violation:
         return Violation(rule, message, hint, commit.sha, commit.subject)
 
     if len(commit.parents) < 2:
-        if in_develop or _on_another_branch(ctx, commit.sha):
-            return [violation(
-                "fast-forward",
-                f"'{ctx.main}' was fast-forwarded to this commit instead of receiving a merge commit.",
-                "Merge release and hotfix branches with `torchlane finish` (always --no-ff). "
-                + _adoption_hint(ctx),
-            )]  # fmt: skip
+        # Afterwards a fast-forward and a commit made on main look the same: both are plain
+        # commits on main's first-parent line. The hint covers both.
         return [violation(
-            "direct-commit",
-            f"This commit was made directly on '{ctx.main}'.",
-            f"Changes reach '{ctx.main}' through a hotfix: `torchlane start hotfix <version>`. "
+            "not-a-merge",
+            f"'{ctx.main}' moved to this commit without a merge commit (a fast-forward, or a "
+            f"commit made directly on '{ctx.main}').",
+            f"Changes reach '{ctx.main}' only through `torchlane finish` of a release or hotfix "
+            "(always --no-ff); for an urgent fix use `torchlane start hotfix <version>`. "
             + _adoption_hint(ctx),
         )]  # fmt: skip
     problems: list[Violation] = []
@@ -205,9 +194,8 @@ def verify_repository(ctx: FlowContext) -> VerifyReport:
     for commit in reversed(chain):
         if not commit.parents:
             continue  # a repository has to start somewhere
-        in_develop = commit.sha not in missing
-        violations += _check_main_commit(ctx, commit, tags.get(commit.sha, []), in_develop)
-        if not in_develop:
+        violations += _check_main_commit(ctx, commit, tags.get(commit.sha, []))
+        if commit.sha in missing:
             violations.append(Violation(
                 "develop-behind-main",
                 f"'{ctx.develop}' does not contain this commit of '{ctx.main}'.",
