@@ -190,11 +190,13 @@ def suggest_name(name: str, config: TorchlaneConfig) -> str:
             words = words[1:]  # `fix_loader` -> `bugfix/loader`: the prefix already says "fix"
     chosen = branch_type_hint or BranchType.FEATURE
     vague = set(config.naming.vague_words)
-    meaningful = [w for w in words if w not in vague]
+    # Digits alone do not say what a branch does either (same rule as _slug_problems).
+    meaningful = [w for w in words if w not in vague and not w.isdigit()]
     slug = "-".join(words if meaningful else [])
     if len(slug) < config.naming.min_slug_length or not meaningful:
         slug = "describe-the-change" if not slug else f"{slug}-what-it-does"
-    return config.prefixes.of(chosen.value) + slug[: config.naming.max_length]
+    prefix = config.prefixes.of(chosen.value)
+    return prefix + slug[: config.naming.max_length - len(prefix)].rstrip("-")
 
 
 def check_name(name: str, config: TorchlaneConfig) -> NameCheck:
