@@ -142,7 +142,10 @@ class NameCheck:
 
 
 def _slugify(text: str) -> str:
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", text)  # camelCase -> camel-Case
+    # Word boundaries inside identifiers: addMixup -> add-Mixup, trainGPU -> train-GPU,
+    # HTTPResponse -> HTTP-Response; but an acronym such as NaN stays one word.
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1-\2", text)
+    text = re.sub(r"([a-z0-9])([A-Z])(?=[a-z]{2}|[A-Z])", r"\1-\2", text)
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
