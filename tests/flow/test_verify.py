@@ -203,3 +203,29 @@ def test_adoption_point_that_is_not_on_main_is_an_error(project: Project) -> Non
     with pytest.raises(TorchlaneError, match="adopted_at") as caught:
         _verify(project)
     assert caught.value.hint is not None
+
+
+def test_ci_checkout_uses_remote_tracking_branches(project: Project, tmp_path: Path, cli) -> None:
+    git = project.git
+    _release(git, "release", "1.0.0")
+    git.run("push", "--quiet", "origin", "main", "develop", "v1.0.0")
+    checkout = tmp_path / "ci"
+    Git(tmp_path).run("clone", "--quiet", "--branch", "develop", str(project.origin), str(checkout))
+    assert not Git(checkout).branch_exists("main")
+    result = cli(["verify", "--json", "-C", str(checkout)])
+    assert result.code == 0, result.out + result.err
+    assert json.loads(result.out)["checked_main_commits"] == 1
+
+
+def test_shallow_clone_is_told_to_fetch_history(project: Project, tmp_path: Path) -> None:
+    git = project.git
+    _release(git, "release", "1.0.0")
+    git.run("push", "--quiet", "origin", "main", "develop", "v1.0.0")
+    checkout = tmp_path / "shallow"
+    Git(tmp_path).run(
+        "clone", "--quiet", "--depth", "1", "--no-single-branch",
+        f"file://{project.origin}", str(checkout),
+    )  # fmt: skip
+    with pytest.raises(TorchlaneError, match="adopted_at") as caught:
+        verify_repository(open_flow(checkout))
+    assert "fetch-depth: 0" in (caught.value.hint or "")

@@ -63,8 +63,8 @@ class _Tag:
     version: Version | None
 
 
-def _first_parent_chain(ctx: FlowContext, exclude: str | None) -> list[_Commit]:
-    args = ["log", "--first-parent", f"--format=%H{_FIELD}%P{_FIELD}%s{_RECORD}", ctx.main]
+def _first_parent_chain(ctx: FlowContext, main_ref: str, exclude: str | None) -> list[_Commit]:
+    args = ["log", "--first-parent", f"--format=%H{_FIELD}%P{_FIELD}%s{_RECORD}", main_ref]
     if exclude:
         args.append(f"^{exclude}")
     commits: list[_Commit] = []
@@ -170,26 +170,49 @@ def _check_main_commit(ctx: FlowContext, commit: _Commit, tags: list[_Tag]) -> l
     return problems
 
 
-def verify_repository(ctx: FlowContext) -> VerifyReport:
-    ctx.require_initialized()
-    git = ctx.git
+def _branch_ref(ctx: FlowContext, branch: str) -> str:
+    """The local branch, or in a CI checkout that has none, its remote-tracking branch."""
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/{ctx.config.flow.remote}/{branch}"):
+        if ctx.git.ref_value(ref) is not None:
+            return ref
+    raise TorchlaneError(
+        f"There is no branch '{branch}' here, not even {ctx.config.flow.remote}/{branch}, so "
+        "there is no history to verify.",
+        f"Fetch it (`git fetch {ctx.config.flow.remote} {branch}`), or run `torchlane init` "
+        "if the branch model is not set up yet.",
+    )
+
+
+def _adoption_point(ctx: FlowContext, main_ref: str) -> str | None:
     adopted = ctx.config.flow.adopted_at
+    if not adopted:
+        return None
+    resolved = ctx.git.rev(adopted)
+    if resolved is not None and ctx.git.is_ancestor(resolved, main_ref):
+        return resolved
+    reason = "is not a commit here" if resolved is None else f"is not in '{ctx.main}'s history"
+    hint = (
+        f"Set it to a commit of '{ctx.main}' (the one where the model was adopted); "
+        f"`git log --first-parent {ctx.main}` lists them."
+    )
+    if ctx.git.out("rev-parse", "--is-shallow-repository") == "true":
+        hint = "This is a shallow clone: fetch the whole history (`git fetch --unshallow`, or "
+        hint += "`fetch-depth: 0` with actions/checkout) and run verify again."
+    raise TorchlaneError(
+        f"[tool.torchlane.flow] adopted_at = {adopted!r} {reason}, so there is no starting "
+        "point to verify from.",
+        hint,
+    )
+
+
+def verify_repository(ctx: FlowContext) -> VerifyReport:
+    git = ctx.git
+    main_ref, develop_ref = _branch_ref(ctx, ctx.main), _branch_ref(ctx, ctx.develop)
     violations: list[Violation] = []
-    since = "the root commit"
-    exclude: str | None = None
-    if adopted:
-        resolved = git.rev(adopted)
-        if resolved is None or not git.is_ancestor(resolved, f"refs/heads/{ctx.main}"):
-            reason = "is not a commit" if resolved is None else f"is not in '{ctx.main}'s history"
-            raise TorchlaneError(
-                f"[tool.torchlane.flow] adopted_at = {adopted!r} {reason}, so there is no "
-                "starting point to verify from.",
-                f"Set it to a commit of '{ctx.main}' (the one where the model was adopted); "
-                f"`git log --first-parent {ctx.main}` lists them.",
-            )
-        exclude, since = resolved, resolved
-    chain = _first_parent_chain(ctx, exclude)
-    missing = set(git.lines("rev-list", f"refs/heads/{ctx.main}", f"^refs/heads/{ctx.develop}"))
+    exclude = _adoption_point(ctx, main_ref)
+    since = exclude or "the root commit"
+    chain = _first_parent_chain(ctx, main_ref, exclude)
+    missing = set(git.lines("rev-list", main_ref, f"^{develop_ref}"))
     tags = _tags_by_commit(ctx)
     for commit in reversed(chain):
         if not commit.parents:
