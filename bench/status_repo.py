@@ -48,6 +48,7 @@ class _Stream:
         ref: str,
         when: int,
         message: str,
+        *,
         parent: int | None,
         files: dict[str, str],
         merge: int | None = None,
@@ -89,7 +90,9 @@ def build_stream(commits: int, branches: int, seed: int, now: int) -> str:
         )
     feature_commits = sum(f.size for f in features)
     merges = int(branches * merged_share)
-    develop_steps = max(1, commits - 1 - feature_commits - merges)
+    develop_steps = commits - 1 - feature_commits - merges
+    if develop_steps < branches:
+        raise ValueError(f"{commits} commits leave develop too short for {branches} branches")
     for f in features:
         f.fork_step = rng.randrange(develop_steps)
     for f in rng.sample(features, merges):
@@ -105,7 +108,9 @@ def build_stream(commits: int, branches: int, seed: int, now: int) -> str:
     step_s = (400 * DAY) // (develop_steps + 1)
     stream = _Stream()
     root_files = {_core(j): f"value = {j}\n" for j in range(CORE_FILES)}
-    develop = stream.commit("refs/heads/main", start, "Initial commit", None, root_files)
+    develop = stream.commit(
+        "refs/heads/main", start, "Initial commit", parent=None, files=root_files
+    )
     tips: dict[str, int] = {}
     for step in range(develop_steps + 1):
         when = start + step * step_s
@@ -117,11 +122,11 @@ def build_stream(commits: int, branches: int, seed: int, now: int) -> str:
                     files[_core(f.touches_core)] = f"value = '{f.name}'\n"
                 f.files.update(files)
                 parent = stream.commit(f"refs/heads/{f.name}", when + 60 * (k + 1),
-                                       f"{f.name}: step {k}", parent, files)  # fmt: skip
+                                       f"{f.name}: step {k}", parent=parent, files=files)  # fmt: skip
             tips[f.name] = parent
         for f in merges_at.get(step, []):
             develop = stream.commit("refs/heads/develop", when + 30, f"Merge {f.name} into develop",
-                                    develop, dict(f.files), merge=tips[f.name])  # fmt: skip
+                                    parent=develop, files=dict(f.files), merge=tips[f.name])  # fmt: skip
         if step == develop_steps:
             break
         roll = rng.random()
@@ -132,7 +137,7 @@ def build_stream(commits: int, branches: int, seed: int, now: int) -> str:
         else:
             path = f"src/app/mod{rng.randrange(2000):04d}.py"
         develop = stream.commit("refs/heads/develop", when + 45, f"Develop change {step}",
-                                develop, {path: f"value = {step}\n"})  # fmt: skip
+                                parent=develop, files={path: f"value = {step}\n"})  # fmt: skip
     return "".join(stream.parts)
 
 

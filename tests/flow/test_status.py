@@ -201,3 +201,23 @@ def test_status_outside_the_model_is_an_error(tmp_path: Path, cli) -> None:
     result = cli(["status", "-C", str(tmp_path)])
     assert result.code == 1
     assert "torchlane init" in result.err
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_generated_repository_agrees_with_plain_git(tmp_path: Path, seed: int) -> None:
+    """A random history (fast-import, as in the benchmark): every branch against git."""
+    from bench.status_repo import generated_repository
+
+    repo = generated_repository(tmp_path, commits=1500, branches=60, seed=seed)
+    git = Git(repo)
+    report = collect_status(open_flow(repo))
+    assert len(report.branches) == 60
+    conflicts = 0
+    for status in report.branches:
+        ahead, behind, bases, conflict, files = _git_answer(git, status.base, status.name)
+        assert (status.ahead, status.behind) == (ahead, behind), status.name
+        assert status.merge_base in bases, status.name
+        assert status.conflict is conflict, status.name
+        assert sorted(status.conflict_files) == sorted(set(files)), status.name
+        conflicts += conflict
+    assert 0 < conflicts < 60
