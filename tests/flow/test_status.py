@@ -221,3 +221,20 @@ def test_generated_repository_agrees_with_plain_git(tmp_path: Path, seed: int) -
         assert sorted(status.conflict_files) == sorted(set(files)), status.name
         conflicts += conflict
     assert 0 < conflicts < 60
+
+
+def test_unrelated_history_and_no_branches(project: Project, cli) -> None:
+    empty = cli(["status", "-C", str(project.root)])
+    assert empty.code == 0
+    assert "No branches besides 'main' and 'develop'" in empty.out
+    git = project.git
+    git.run("switch", "--quiet", "--orphan", "feature/imported-notebooks")
+    commit_file(git, "nb.py", "x = 1\n")
+    status = _by_name(collect_status(open_flow(project.root)))["feature/imported-notebooks"]
+    assert status.merge_base is None
+    assert status.forked_days is None
+    assert status.ahead == 1
+    assert status.behind == int(git.out("rev-list", "--count", "develop"))
+    assert status.conflict is None
+    assert status.conflict_error is not None
+    assert "unrelated histories" in status.conflict_error
