@@ -75,7 +75,9 @@ def _divergences(
             result[name] = found
     if undecided:
         with ThreadPoolExecutor(max_workers=4) as pool:
-            answers = pool.map(lambda n: divergence_from_git(ctx.git, base, tips[n]), undecided)
+            answers = pool.map(
+                lambda n: divergence_from_git(ctx.git, f"refs/heads/{base}", tips[n]), undecided
+            )
             result.update(zip(undecided, answers, strict=True))
     return result
 
@@ -84,7 +86,8 @@ def _use_git_counts(
     ctx: FlowContext, base: str, names: list[str], found: dict[str, Divergence]
 ) -> None:
     """Where git >= 2.41 can count in one walk, let it: it is git's own answer."""
-    counts = counts_from_for_each_ref(ctx.git, base, [f"refs/heads/{n}" for n in names])
+    refs = [f"refs/heads/{n}" for n in names]
+    counts = counts_from_for_each_ref(ctx.git, f"refs/heads/{base}", refs)
     for name in names:
         ahead, behind = counts[f"refs/heads/{name}"]
         old = found[name]
