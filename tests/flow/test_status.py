@@ -128,6 +128,9 @@ def test_status_agrees_with_plain_git(project: Project, atom: bool) -> None:
     assert branches["feature/model-as-directory"].conflict is True
     assert branches["bugfix/loader-off-by-one"].conflict is False  # rename follows the change
     assert branches["feature/new-metric"].ahead == 0
+    assert branches["feature/new-metric"].merged
+    assert "git branch -d feature/new-metric" in branches["feature/new-metric"].hints[0]
+    assert not branches["feature/wider-model"].merged
     assert branches["hotfix/v0.0.1"].base == "main"
     assert branches["tmp"].behind == 1
     # Most branches were provably clean without running merge-tree.

@@ -38,6 +38,8 @@ def _flags(branch: BranchStatus) -> str:
     flags = []
     if branch.naming_problems:
         flags.append("bad-name")
+    if branch.merged:
+        flags.append("merged")
     if branch.stale:
         flags.append("stale")
     if branch.long_lived:

@@ -40,8 +40,9 @@ class BranchStatus:
     conflict_error: str | None
     naming_problems: tuple[str, ...]
     naming_suggestion: str | None
+    merged: bool  # everything on it is already in its base
     stale: bool  # no commit for flow.stale_after_days
-    long_lived: bool  # forked more than flow.long_lived_after_days ago and behind its base
+    long_lived: bool  # unmerged, forked over flow.long_lived_after_days ago and behind its base
     hints: tuple[str, ...]
 
 
@@ -186,13 +187,19 @@ def _branch_status(
     fork_ts = timestamps.get(found.merge_base) if found.merge_base else None
     fork_days = None if fork_ts is None else max(0.0, (now - fork_ts) / DAY)
     verdict = check_name(name, ctx.config)
-    stale = last_days > flow.stale_after_days
+    merged = found.ahead == 0 and found.merge_base == tip
+    stale = not merged and last_days > flow.stale_after_days
     long_lived = (
-        fork_days is not None and fork_days > flow.long_lived_after_days and found.behind > 0
+        not merged
+        and fork_days is not None
+        and fork_days > flow.long_lived_after_days
+        and found.behind > 0
     )
     hints: list[str] = []
     if not verdict.ok and verdict.suggestion:
         hints.append(f"rename it: git branch -m {name} {verdict.suggestion}")
+    if merged:
+        hints.append(f"already in {base}: delete it with `git branch -d {name}`")
     if prediction is not None and prediction.conflict:
         hints.append(f"merging into {ctx.develop} would conflict: `torchlane sync` resolves it now")
     elif long_lived:
@@ -216,6 +223,7 @@ def _branch_status(
         conflict_error=None if prediction is None else prediction.error,
         naming_problems=tuple(verdict.problems),
         naming_suggestion=verdict.suggestion,
+        merged=merged,
         stale=stale,
         long_lived=long_lived,
         hints=tuple(hints),
