@@ -131,6 +131,9 @@ def test_status_agrees_with_plain_git(project: Project, atom: bool) -> None:
     assert branches["feature/new-metric"].merged
     assert "git branch -d feature/new-metric" in branches["feature/new-metric"].hints[0]
     assert not branches["feature/wider-model"].merged
+    assert not branches["feature/same-as-develop"].merged  # just started: +0 -0
+    assert "torchlane sync" in branches["feature/wider-model"].hints[0]
+    assert "finishing it will stop at a conflict" in branches["hotfix/v0.0.1"].hints[0]
     assert branches["hotfix/v0.0.1"].base == "main"
     assert branches["tmp"].behind == 1
     # Most branches were provably clean without running merge-tree.
@@ -191,7 +194,8 @@ def test_status_cli_json_and_table(project: Project, cli) -> None:
     table = cli(["status", "-C", str(project.root)])
     assert table.code == 0, table.err
     assert "feature/wider-model" in table.out
-    assert "CONFLICT src/model.py" in table.out
+    assert "CONFLICT (1)" in table.out
+    assert "would conflict (src/model.py)" in table.out
     assert "tmp: rename it" in table.out
     quick = cli(["status", "--no-conflicts", "--json", "-C", str(project.root)])
     assert all(b["conflict"] is None for b in json.loads(quick.out)["branches"])

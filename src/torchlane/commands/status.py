@@ -26,12 +26,10 @@ def _merge_cell(branch: BranchStatus, predicted: bool) -> str:
     if not predicted:
         return "-"
     if branch.conflict is None:
-        return f"unknown ({branch.conflict_error})" if branch.conflict_error else "unknown"
+        return "unknown"
     if not branch.conflict:
         return "clean"
-    shown = ", ".join(branch.conflict_files[:3])
-    more = len(branch.conflict_files) - 3
-    return f"CONFLICT {shown}" + (f" (+{more})" if more > 0 else "")
+    return f"CONFLICT ({len(branch.conflict_files)})"  # the files are named in the hints
 
 
 def _flags(branch: BranchStatus) -> str:
@@ -55,7 +53,7 @@ def _print_status(report: StatusReport) -> None:
         [
             b.name,
             b.type.value if b.type else "?",
-            f"+{b.ahead} -{b.behind} {b.base}",
+            f"+{b.ahead} -{b.behind}" + ("" if b.base == report.develop else f" {b.base}"),
             _days(b.last_commit_days),
             _days(b.forked_days),
             _merge_cell(b, report.conflicts_predicted),
@@ -63,9 +61,12 @@ def _print_status(report: StatusReport) -> None:
         ]
         for b in report.branches
     ]
-    columns = ["branch", "type", "ahead/behind", "last commit", "forked", "merge", "flags"]
-    render.print_table(None, columns, rows)
+    columns = ["branch", "type", "+ahead -behind", "last", "forked", "merge", "flags"]
+    title = f"Against {report.develop} (hotfixes: {report.main}); merge = into {report.develop}"
+    render.print_table(title, columns, rows)
     for branch in report.branches:
+        if branch.conflict_error:
+            render.say(f"{branch.name}: merge not predicted: {branch.conflict_error}")
         for problem in branch.naming_problems:
             render.say(f"{branch.name}: {problem}")
         for hint in branch.hints:

@@ -187,7 +187,8 @@ def _branch_status(
     fork_ts = timestamps.get(found.merge_base) if found.merge_base else None
     fork_days = None if fork_ts is None else max(0.0, (now - fork_ts) / DAY)
     verdict = check_name(name, ctx.config)
-    merged = found.ahead == 0 and found.merge_base == tip
+    # +0 -0 is a branch just started; +0 -N has nothing that is not in its base any more.
+    merged = found.ahead == 0 and found.behind > 0 and found.merge_base == tip
     stale = not merged and last_days > flow.stale_after_days
     long_lived = (
         not merged
@@ -199,9 +200,15 @@ def _branch_status(
     if not verdict.ok and verdict.suggestion:
         hints.append(f"rename it: git branch -m {name} {verdict.suggestion}")
     if merged:
-        hints.append(f"already in {base}: delete it with `git branch -d {name}`")
+        hints.append(f"all of it is in {base}: if its work is done, `git branch -d {name}`")
     if prediction is not None and prediction.conflict:
-        hints.append(f"merging into {ctx.develop} would conflict: `torchlane sync` resolves it now")
+        files = ", ".join(prediction.files[:3]) + (
+            f" and {len(prediction.files) - 3} more" if len(prediction.files) > 3 else ""
+        )
+        if verdict.type is not None and verdict.type.is_versioned:
+            hints.append(f"finishing it will stop at a conflict in {ctx.develop} ({files})")
+        else:
+            hints.append(f"merging into {ctx.develop} would conflict ({files}): `torchlane sync`")
     elif long_lived:
         hints.append(f"forked {fork_days:.0f} days ago and {found.behind} behind: `torchlane sync`")
     if stale:
