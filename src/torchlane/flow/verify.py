@@ -139,7 +139,7 @@ def _check_main_commit(ctx: FlowContext, commit: _Commit, tags: list[_Tag]) -> l
         return [violation(
             "not-a-release",
             f"A merge on '{ctx.main}' that names no release or hotfix branch and has no version tag.",
-            "Merge into main only with `torchlane finish release/...` or `hotfix/...`. "
+            f"Merge into '{ctx.main}' only with `torchlane finish` of a release or hotfix branch. "
             + _adoption_hint(ctx),
         )]  # fmt: skip
     prefix = ctx.config.flow.version_tag_prefix
@@ -158,7 +158,7 @@ def _check_main_commit(ctx: FlowContext, commit: _Commit, tags: list[_Tag]) -> l
                 "untagged-release",
                 "This release/hotfix merge carries no version tag.",
                 f"Tag it: `git tag -a {shown} {commit.sha[:12]} -m 'Release {shown}'` "
-                f"and `git push origin {shown}`.",
+                f"and `git push {ctx.config.flow.remote} {shown}`.",
             ))  # fmt: skip
     elif expected and expected not in {t.name for t in annotated}:
         problems.append(violation(
