@@ -86,6 +86,14 @@ def test_repository_with_master_only(tmp_path: Path) -> None:
     assert git.out("rev-parse", "develop^") == git.out("rev-parse", "master")
 
 
+def test_master_is_used_when_only_develop_is_configured(tmp_path: Path) -> None:
+    git = _repo(tmp_path / "work", branch="master")
+    commit_file(git, ".torchlane.toml", '[branches]\ndevelop = "integration"\n')
+    result = init_repository(git.cwd, force=True)
+    assert (result.main, result.develop) == ("master", "integration")
+    assert git.branch_exists("integration")
+
+
 def test_configured_main_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     git = _repo(tmp_path / "work", branch="trunk")
     commit_file(git, ".torchlane.toml", '[branches]\nmain = "production"\n')
