@@ -100,10 +100,19 @@ def test_prefixes_come_from_the_configuration() -> None:
 
 
 _REF_ALPHABET = st.sampled_from(
-    [*"abcXYZ019/.-_@{}~^:?*[]\\ \t\x7f\x01é", "/", ".", "-", ".lock", "@{", ".."]
+    [*"abcXYZ019/.-_@{}~^:?*[]\\ \t\x7f\x01é", "/", ".", "-", ".lock", "@{", "..", "HEAD"]
 )
 _ARBITRARY = st.lists(_REF_ALPHABET, min_size=0, max_size=12).map("".join)
 _SLUGGY = st.text(alphabet="abcdefghij0123456789-_/.ABC ", min_size=1, max_size=40)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["@", "HEAD", "-x", "a/.b", "a.lock", "a..b", "a@{b", "a//b", "/a", "a/", "a.", "a b", "a~b",
+     "feature/ok-name", "é/ü"],
+)  # fmt: skip
+def test_ref_format_examples_agree_with_git(text: str) -> None:
+    assert (ref_format_problem(text) is None) == git_accepts_branch(text)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

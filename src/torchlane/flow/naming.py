@@ -94,8 +94,8 @@ def ref_format_problem(name: str) -> str | None:
     """Why `git check-ref-format --branch` would refuse `name`, or None if it accepts it."""
     if not name:
         return "it is empty"
-    if name == "@" or name.startswith("-"):
-        return "git does not allow a branch named '@' or starting with '-'"
+    if name == "HEAD" or name.startswith("-"):
+        return "git does not allow a branch named 'HEAD' or starting with '-'"
     if _REF_FORBIDDEN.search(name):
         return "it contains a space, control character, '..', '@{', '//' or one of ~ ^ : ? * [ \\"
     if name.startswith("/") or name.endswith("/") or name.endswith("."):
