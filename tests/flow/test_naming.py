@@ -122,7 +122,10 @@ def test_ref_format_problem_agrees_with_git(text: str) -> None:
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.sampled_from(["feature/", "bugfix/", "refactor/", "", "fix/"]), _SLUGGY)
+@given(
+    st.sampled_from(["feature/", "bugfix/", "refactor/", "release/", "", "fix/"]),
+    st.one_of(_SLUGGY, st.text(max_size=90)),
+)
 def test_accepted_names_are_accepted_by_git_and_suggestions_are_valid(
     prefix: str, body: str
 ) -> None:
