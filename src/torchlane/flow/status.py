@@ -115,8 +115,12 @@ def collect_status(
         else ctx.develop
         for n in branches
     }
+    moment = time.time() if now is None else now
+    if not branches:
+        return StatusReport(ctx.main, ctx.develop, _when(int(moment)), predict_conflicts, 0, [])
     graph = load_graph(ctx.git, {tips[ctx.main], tips[ctx.develop], *branches.values()})
-    lines = {base: BaseLine(graph, tips[base]) for base in {ctx.develop, ctx.main}}
+    # Conflicts are predicted into develop for every branch; main is a base for hotfixes only.
+    lines = {base: BaseLine(graph, tips[base]) for base in {ctx.develop, *base_of.values()}}
     divergence: dict[str, dict[str, Divergence]] = {}
     for base, line in lines.items():
         # Against develop every branch (conflicts are predicted into develop); against main
@@ -153,7 +157,6 @@ def collect_status(
         }
         runs = run.merge_tree_runs
 
-    moment = time.time() if now is None else now
     report = [
         _branch_status(
             ctx,
