@@ -97,9 +97,10 @@ def _print_verify(report: VerifyReport) -> None:
         print(f"[{violation.rule}]{where}: {violation.message}", file=sys.stderr)
         print(f"  hint: {violation.hint}", file=sys.stderr)
     if report.ok:
+        since = report.since if report.since == "the root commit" else report.since[:12]
         render.say(
-            f"OK: {report.checked_main_commits} commit(s) on '{report.main}' since "
-            f"{report.since}, {report.checked_branches} branch name(s): the model was followed."
+            f"OK: {report.checked_main_commits} commit(s) on '{report.main}' since {since}, "
+            f"{report.checked_branches} branch name(s): the model was followed."
         )
     else:
         print(f"{len(report.violations)} violation(s) of the branch model.", file=sys.stderr)
