@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from torchlane.cli import run as run_cli
+from torchlane.git import Git
+
 # Reproducible property tests: the same examples on every run (CI must not go red by chance),
 # and no per-example deadline (CI machines are shared and slow down unpredictably).
 settings.register_profile("torchlane", derandomize=True, deadline=None, print_blob=True)
 settings.load_profile("torchlane")
-
-from torchlane.cli import run as run_cli
-from torchlane.git import Git
 
 
 @pytest.fixture(autouse=True)

@@ -85,7 +85,9 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
     if commit and not git.is_empty():
         FlowContext(git, root, loaded).require_clean("set up the branch model")
 
-    main = _choose_main(git, config.branches.main, configured="branches" in raw)
+    branches_table = raw.get("branches")
+    configured = isinstance(branches_table, dict) and "main" in branches_table
+    main = _choose_main(git, config.branches.main, configured=configured)
     develop = config.branches.develop
     if git.is_empty():
         _create_root_commit(git, main, actions)

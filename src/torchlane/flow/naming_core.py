@@ -150,8 +150,8 @@ def ref_format_problem(name: str) -> str | None:
     """Why `git check-ref-format --branch` would refuse `name`, or None if it accepts it."""
     if not name:
         return "it is empty"
-    if name == "@" or name.startswith("-"):
-        return "git does not allow a branch named '@' or starting with '-'"
+    if name == "HEAD" or name.startswith("-"):
+        return "git does not allow a branch named 'HEAD' or starting with '-'"
     if (
         any(ch in _REF_FORBIDDEN_CHARS or ch < " " for ch in name)
         or ".." in name
@@ -182,7 +182,10 @@ def is_long_lived_name(name: str, rules: NamingRules) -> bool:
 def slugify(text: str) -> str:
     import re  # only on the way to a suggestion, never for a good name
 
-    text = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", text)  # camelCase -> camel-Case
+    # Word boundaries inside identifiers: addMixup -> add-Mixup, trainGPU -> train-GPU,
+    # HTTPResponse -> HTTP-Response; but an acronym such as NaN stays one word.
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1-\2", text)
+    text = re.sub(r"([a-z0-9])([A-Z])(?=[a-z]{2}|[A-Z])", r"\1-\2", text)
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
@@ -240,11 +243,13 @@ def suggest(name: str, rules: NamingRules) -> str:
         if hint == "bugfix" and len(words) > 1:
             words = words[1:]  # `fix_loader` -> `bugfix/loader`: the prefix already says "fix"
     chosen = hint or "feature"
-    meaningful = [w for w in words if w not in rules.vague_words]
+    # Digits alone do not say what a branch does either (same rule as slug_problems).
+    meaningful = [w for w in words if w not in rules.vague_words and not w.isdigit()]
     slug = "-".join(words if meaningful else [])
     if len(slug) < rules.min_slug_length or not meaningful:
         slug = "describe-the-change" if not slug else f"{slug}-what-it-does"
-    return rules.prefixes[chosen] + slug[: rules.max_length]
+    prefix = rules.prefixes[chosen]
+    return prefix + slug[: rules.max_length - len(prefix)].rstrip("-")
 
 
 def name_problems(name: str, rules: NamingRules) -> tuple[list[str], str | None]:

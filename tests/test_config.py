@@ -1,0 +1,127 @@
+"""Configuration: defaults, where it is read from, and errors that name file, key and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from torchlane.config import DEFAULT_VAGUE_WORDS, TorchlaneConfig, load_config
+from torchlane.errors import TorchlaneError
+
+
+def test_defaults_without_any_file(tmp_path: Path) -> None:
+    loaded = load_config(tmp_path)
+    assert loaded.path is None
+    config = loaded.config
+    assert (config.branches.main, config.branches.develop) == ("main", "develop")
+    assert config.prefixes.of("hotfix") == "hotfix/"
+    assert config.flow.version_tag_prefix == "v"
+    assert config.flow.stale_after_days == 14
+    assert config.flow.adopted_at is None
+    assert config.naming.vague_words == DEFAULT_VAGUE_WORDS
+
+
+def test_pyproject_without_torchlane_table_means_defaults(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+    loaded = load_config(tmp_path)
+    assert loaded.path is None
+    assert loaded.config == TorchlaneConfig()
+
+
+def test_pyproject_is_read(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.torchlane.branches]\nmain = "trunk"\n'
+        "[tool.torchlane.flow]\nstale_after_days = 30\n",
+        encoding="utf-8",
+    )
+    loaded = load_config(tmp_path)
+    assert loaded.path == tmp_path / "pyproject.toml"
+    assert loaded.config.branches.main == "trunk"
+    assert loaded.config.branches.develop == "develop"
+    assert loaded.config.flow.stale_after_days == 30
+
+
+def test_fallback_file_when_pyproject_has_no_table(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+    (tmp_path / ".torchlane.toml").write_text(
+        '[flow]\nversion_tag_prefix = "rel-"\n', encoding="utf-8"
+    )
+    loaded = load_config(tmp_path)
+    assert loaded.path == tmp_path / ".torchlane.toml"
+    assert loaded.config.flow.version_tag_prefix == "rel-"
+
+
+def test_pyproject_wins_over_fallback(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.torchlane.flow]\nremote = "upstream"\n', encoding="utf-8"
+    )
+    (tmp_path / ".torchlane.toml").write_text('[flow]\nremote = "other"\n', encoding="utf-8")
+    assert load_config(tmp_path).config.flow.remote == "upstream"
+
+
+def _error(tmp_path: Path, name: str, text: str) -> TorchlaneError:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(TorchlaneError) as caught:
+        load_config(tmp_path)
+    return caught.value
+
+
+def test_invalid_value_names_file_key_and_allowed(tmp_path: Path) -> None:
+    error = _error(tmp_path, "pyproject.toml", "[tool.torchlane.flow]\nstale_after_days = 0\n")
+    assert "pyproject.toml" in error.message
+    assert "[tool.torchlane.flow] stale_after_days" in error.message
+    assert "greater than or equal to 1" in error.message
+    assert "got 0" in error.message
+    assert error.hint
+
+
+def test_invalid_prefix_says_what_a_prefix_looks_like(tmp_path: Path) -> None:
+    error = _error(tmp_path, ".torchlane.toml", '[prefixes]\nfeature = "feat"\n')
+    assert ".torchlane.toml" in error.message
+    assert "[prefixes] feature" in error.message
+    assert "ending with '/'" in error.message
+
+
+def test_unknown_key_lists_the_allowed_keys(tmp_path: Path) -> None:
+    error = _error(tmp_path, "pyproject.toml", "[tool.torchlane.flow]\nstale_after_dayz = 3\n")
+    assert "pyproject.toml" in error.message
+    assert "[tool.torchlane.flow] stale_after_dayz: unknown key" in error.message
+    assert error.hint is not None
+    assert "stale_after_days" in error.hint
+    assert "long_lived_after_days" in error.hint
+
+
+def test_unknown_section(tmp_path: Path) -> None:
+    error = _error(tmp_path, "pyproject.toml", "[tool.torchlane.flwo]\nremote = 'x'\n")
+    assert "[tool.torchlane] flwo: unknown key" in error.message
+    assert error.hint is not None
+    assert "flow" in error.hint
+
+
+def test_wrong_type_of_table(tmp_path: Path) -> None:
+    error = _error(tmp_path, "pyproject.toml", '[tool]\ntorchlane = "yes"\n')
+    assert "tool.torchlane" in error.message
+    assert "must be a table" in error.message
+
+
+@pytest.mark.parametrize("name", ["pyproject.toml", ".torchlane.toml"])
+def test_invalid_toml(tmp_path: Path, name: str) -> None:
+    error = _error(tmp_path, name, "[tool.torchlane\nmain = \n")
+    assert name in error.message
+    assert "not valid TOML" in error.message
+    assert error.hint is not None
+    assert str(tmp_path / name) in error.hint
+
+
+def test_error_reaches_the_cli_with_a_hint(tmp_path: Path, cli) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.torchlane.flow]\nremote = 3\n", encoding="utf-8"
+    )
+    result = cli(["status", "-C", str(tmp_path)])
+    assert result.code == 1
+    assert "error: pyproject.toml: [tool.torchlane.flow] remote" in result.err
+    assert "hint:" in result.err
