@@ -236,6 +236,22 @@ def test_bad_requests_change_nothing(project, cli, setup: str, message: str) -> 
     assert snapshot(git) == before
 
 
+def test_push_passes_torchlanes_own_pre_push_hook(project, cli) -> None:
+    from torchlane.hooks.install import install_hooks
+
+    git = project.git
+    install_hooks(git)
+    commit_file(git, "NOTES.md", "develop moved\n")
+    blocked = git.run("push", "origin", "develop", check=False)  # a plain push is still refused
+    assert not blocked.ok
+    assert "develop" in blocked.stderr
+    start(git, "release", "1.0.0")
+    commit_file(git, "VERSION", "1.0.0\n")
+    result = cli(["finish", "--push"], cwd=project.root)
+    assert result.code == 0, result.err
+    assert Git(project.origin).rev("main") == git.rev("main")
+
+
 def test_without_push_says_what_to_push_and_what_is_left_on_origin(project, cli) -> None:
     git = project.git
     branch = feature_with_commits(git, "add-mixup", 1)

@@ -203,7 +203,11 @@ def run_delete_branch(git: Git, journal: Journal, step: Step) -> Outcome:
 
 
 def run_push(git: Git, journal: Journal, step: Step) -> Outcome:
-    pushed = git.run("push", "--quiet", step.source, *step.refs, check=False)
+    # finish --push is the sanctioned way main and develop advance: torchlane's own pre-push
+    # hook lets it through (its secret scan of the outgoing commits still runs).
+    pushed = git.run(
+        "push", "--quiet", step.source, *step.refs, check=False, env={"TORCHLANE_ALLOW_PUSH": "1"}
+    )
     if not pushed.ok:
         raise GitError(
             pushed,
