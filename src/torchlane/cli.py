@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "secrets": ("torchlane.commands.secrets:secrets_group", "Scan files, the index or history for secrets."),
     "hooks": ("torchlane.commands.hooks:hooks_group", "Install or remove torchlane's git hooks."),
     "jupyter": ("torchlane.commands.jupyter:jupyter_command", "Start Jupyter bound to localhost with a private token."),
+    "cluster": ("torchlane.commands.cluster:cluster_group", "Run eval, commands and training on Kubernetes / Kubeflow; team quotas."),
 }
 # fmt: on
 

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from torchlane.ci.settings import CiSettings
+from torchlane.cluster.settings import ClusterConfig
 from torchlane.env.spec import EnvSpec
 from torchlane.errors import TorchlaneError
 from torchlane.hooks.config import HooksConfig
@@ -92,6 +93,7 @@ class TorchlaneConfig(Section):
     repro: ReproConfig = ReproConfig()
     hooks: HooksConfig = HooksConfig()
     secrets: SecretsConfig = SecretsConfig()
+    cluster: ClusterConfig = ClusterConfig()
 
 
 @dataclass(frozen=True)

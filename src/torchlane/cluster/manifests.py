@@ -1,0 +1,325 @@
+"""Manifests for one commit: a batch/v1 Job (eval, run), a Kubeflow PyTorchJob (train), and the
+per-team Namespace, ResourceQuota and LimitRange (quotas). Plain dicts, dumped as YAML."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from torchlane.ci.common import ENSURE_GIT, ci_image
+from torchlane.cluster.pods import Manifest, Target, install_script, pod_template, shell_command
+from torchlane.cluster.settings import LABEL_VALUE
+from torchlane.config import TorchlaneConfig
+from torchlane.errors import TorchlaneError, usage_error
+from torchlane.flow.context import FlowContext
+
+Kind = Literal["eval", "run", "train", "quotas"]
+KINDS: tuple[Kind, ...] = ("eval", "run", "train", "quotas")
+MANAGED_BY = {"app.kubernetes.io/managed-by": "torchlane"}
+# PyTorchJob names become Service and pod names with '-master-0'/'-worker-N' appended (DNS-1035).
+MAX_NAME = 48
+_DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+# The training operator finds the training container by this name.
+PYTORCH_CONTAINER = "pytorch"
+TORCHRUN = (("torchrun",), ("python", "-m", "torch.distributed.run"))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    kind: Kind
+    name: str | None  # the Job's or PyTorchJob's name; None for quotas
+    commit: str | None
+    branch: str | None
+    documents: list[Manifest] = field(default_factory=list)
+    path: Path | None = None  # where it was written, when it was
+
+
+def to_yaml(rendered: Rendered) -> str:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        # Master and Worker share one pod template: write it out twice, not as a YAML alias,
+        # which readers of a manifest (and some tools) do not expect.
+        def ignore_aliases(self, data: object) -> bool:
+            return True
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        # Scripts read as scripts: multi-line strings in literal block style.
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    what = f" at {rendered.commit}" if rendered.commit else ""
+    header = f"# Rendered by `torchlane cluster render {rendered.kind}`{what}.\n"
+    body = yaml.dump_all(
+        rendered.documents, Dumper=Dumper, sort_keys=False, default_flow_style=False
+    )
+    return header + body
+
+
+def _label_value(text: str) -> str | None:
+    """The closest valid label value (branch 'feature/x' -> 'feature-x'), or None."""
+    value = re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[:63].strip("-_.")
+    return value if value and LABEL_VALUE.fullmatch(value) else None
+
+
+def _without_password(url: str) -> str:
+    """A remote URL may carry a token (https://user:TOKEN@host/...); manifests never do."""
+    parts = urlsplit(url)
+    if parts.password is None or parts.hostname is None:
+        return url
+    netloc = f"{parts.username}@{parts.hostname}" if parts.username else parts.hostname
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def project_label(root: Path, url: str) -> str:
+    """The repository's name (from the remote's URL, else the folder's), as a DNS-1035 label."""
+    stem = url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git")
+    name = re.sub(r"[^a-z0-9-]+", "-", (stem or root.name).lower()).strip("-")
+    if not name or not name[0].isalpha():
+        name = f"tl-{name}".rstrip("-")
+    return name[:24].rstrip("-")
+
+
+def resolve_target(ctx: FlowContext, rev: str, allow_dirty: bool) -> Target:
+    git = ctx.git
+    commit = git.rev(f"{rev}^{{commit}}")
+    if commit is None:
+        raise TorchlaneError(
+            f"'{rev}' does not name a commit in this repository.",
+            "Pass a branch, tag or commit with --rev (default: HEAD).",
+        )
+    if not allow_dirty and git.dirty_paths():
+        raise TorchlaneError(
+            "Tracked files have uncommitted changes; the cluster runs the committed code only.",
+            "Commit (and push) your changes, or pass --allow-dirty to render the commit as it is.",
+        )
+    remote = ctx.config.flow.remote
+    url = git.remote_url(remote)
+    if url is None:
+        raise TorchlaneError(
+            f"There is no remote named '{remote}' for the cluster to clone from.",
+            "Add it with `git remote add`, or set [tool.torchlane.flow] remote.",
+        )
+    if not git.lines("for-each-ref", "--contains", commit, f"refs/remotes/{remote}/"):
+        raise TorchlaneError(
+            f"Commit {commit[:12]} is not on '{remote}' (as far as this clone knows); "
+            "the cluster could not fetch it.",
+            "Push it first (`torchlane publish` or `git push`), then render again.",
+        )
+    branch = git.current_branch() if rev == "HEAD" else None
+    if branch is None and git.ref_value(f"refs/heads/{rev}") is not None:
+        branch = rev
+    return Target(commit, branch, _without_password(url), project_label(ctx.root, url))
+
+
+def job_name(target: Target, kind: Kind, command: tuple[str, ...], name: str | None) -> str:
+    if name is not None:
+        if len(name) > MAX_NAME or not _DNS_1035.fullmatch(name):
+            raise usage_error(
+                f"'{name}' cannot name a job: use lowercase letters, digits and '-', starting "
+                f"with a letter, at most {MAX_NAME} characters.",
+                "For example --name resnet-sweep-3.",
+            )
+        return name
+    parts = [target.project, kind, target.commit[:8]]
+    if command:  # the same commit may run several commands: keep their jobs apart
+        parts.append(hashlib.sha256("\0".join(command).encode()).hexdigest()[:6])
+    return "-".join(parts)
+
+
+def _labels(target: Target, kind: Kind, name: str) -> dict[str, str]:
+    labels = {
+        "app.kubernetes.io/name": target.project,
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/component": kind,
+        **MANAGED_BY,
+        "torchlane/commit": target.commit,
+    }
+    branch = _label_value(target.branch) if target.branch else None
+    if branch:
+        labels["torchlane/branch"] = branch
+    return labels
+
+
+def _metadata(name: str, namespace: str | None, labels: dict[str, str], target: Target) -> Manifest:
+    metadata: Manifest = {"name": name}
+    if namespace:
+        metadata["namespace"] = namespace
+    metadata["labels"] = labels
+    annotations = {"torchlane/repository": target.repository}
+    if target.branch:
+        annotations["torchlane/branch"] = target.branch  # the exact name; the label is sanitized
+    metadata["annotations"] = annotations
+    return metadata
+
+
+def _job_script(config: TorchlaneConfig, kind: Kind) -> list[str]:
+    script = [ENSURE_GIT, *install_script(config)]
+    push = config.cluster.push_results
+    warn = 'echo "torchlane: could not push the results; they are in this pod only" >&2'
+    if kind == "eval":
+        script.append("python -m torchlane eval")
+        if push:
+            script.append(f"python -m torchlane metrics push || {warn}")
+        script.append("python -m torchlane gate")
+    else:
+        script.append('status=0; python -m torchlane run -- "$@" || status=$?')
+        if push:
+            notes = config.repro.notes_ref
+            script.append(f"python -m torchlane metrics push --notes-ref {notes} || {warn}")
+        script.append('exit "$status"')
+    return script
+
+
+def _image(config: TorchlaneConfig) -> str:
+    return config.cluster.image or ci_image(config)
+
+
+def batch_job(
+    config: TorchlaneConfig,
+    target: Target,
+    kind: Literal["eval", "run"],
+    *,
+    command: tuple[str, ...],
+    name: str,
+    namespace: str | None,
+) -> Manifest:
+    cluster = config.cluster
+    labels = _labels(target, kind, name)
+    template = pod_template(
+        config,
+        target,
+        labels=labels,
+        container="main",
+        command=shell_command(_job_script(config, kind), command),
+        image=_image(config),
+    )
+    template["spec"]["restartPolicy"] = "Never"
+    spec: Manifest = {"backoffLimit": cluster.backoff_limit}
+    if cluster.ttl_seconds_after_finished is not None:
+        spec["ttlSecondsAfterFinished"] = cluster.ttl_seconds_after_finished
+    if cluster.active_deadline_seconds is not None:
+        spec["activeDeadlineSeconds"] = cluster.active_deadline_seconds
+    spec["template"] = template
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": _metadata(name, namespace, labels, target),
+        "spec": spec,
+    }
+
+
+def _training_command(command: tuple[str, ...]) -> tuple[str, ...]:
+    """torchrun reads the PET_* variables the operator sets (nodes, rank, rendezvous), so a
+    plain `train.py --lr 3e-4` becomes `torchrun train.py --lr 3e-4`."""
+    if any(command[: len(prefix)] == prefix for prefix in TORCHRUN):
+        return command
+    return ("torchrun", *command)
+
+
+def pytorch_job(
+    config: TorchlaneConfig,
+    target: Target,
+    *,
+    command: tuple[str, ...],
+    name: str,
+    namespace: str | None,
+) -> Manifest:
+    cluster, train = config.cluster, config.cluster.train
+    labels = _labels(target, "train", name)
+    script = [*install_script(config), 'exec "$@"']
+    template = pod_template(
+        config,
+        target,
+        labels=labels,
+        container=PYTORCH_CONTAINER,
+        command=shell_command(script, _training_command(command)),
+        image=_image(config),
+    )
+    replicas: Manifest = {
+        "Master": {"replicas": 1, "restartPolicy": "OnFailure", "template": template}
+    }
+    if train.workers:
+        replicas["Worker"] = {
+            "replicas": train.workers,
+            "restartPolicy": "OnFailure",
+            "template": template,
+        }
+    run_policy: Manifest = {"cleanPodPolicy": "None", "backoffLimit": cluster.backoff_limit}
+    if cluster.ttl_seconds_after_finished is not None:
+        run_policy["ttlSecondsAfterFinished"] = cluster.ttl_seconds_after_finished
+    if cluster.active_deadline_seconds is not None:
+        run_policy["activeDeadlineSeconds"] = cluster.active_deadline_seconds
+    spec: Manifest = {"nprocPerNode": train.nproc_per_node}
+    if train.elastic is not None:
+        spec["elasticPolicy"] = {
+            "minReplicas": train.elastic.min_replicas,
+            "maxReplicas": train.elastic.max_replicas,
+            "rdzvBackend": train.elastic.rdzv_backend,
+            "maxRestarts": train.elastic.max_restarts,
+        }
+    spec["runPolicy"] = run_policy
+    spec["pytorchReplicaSpecs"] = replicas
+    return {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "PyTorchJob",
+        "metadata": _metadata(name, namespace, labels, target),
+        "spec": spec,
+    }
+
+
+def quota_documents(config: TorchlaneConfig) -> list[Manifest]:
+    """Namespace, ResourceQuota and LimitRange for each team of [tool.torchlane.cluster]."""
+    if not config.cluster.teams:
+        raise TorchlaneError(
+            "No teams are configured, so there are no quotas to render.",
+            "Add [[tool.torchlane.cluster.teams]] tables (name, gpus, cpu, memory); "
+            "see docs/scaling.md.",
+        )
+    gpu = config.cluster.gpu_resource
+    documents: list[Manifest] = []
+    for team in config.cluster.teams:
+        namespace = team.namespace_name
+        labels = {**MANAGED_BY, "torchlane/team": team.name}
+        limits: Manifest = {"type": "Container"}
+        if team.default_limit.as_dict():
+            limits["default"] = team.default_limit.as_dict()
+        if team.default_request.as_dict():
+            limits["defaultRequest"] = team.default_request.as_dict()
+        documents += [
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": namespace, "labels": labels},
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "ResourceQuota",
+                "metadata": {"name": "torchlane-quota", "namespace": namespace, "labels": labels},
+                "spec": {
+                    "hard": {
+                        "requests.cpu": team.cpu,
+                        "requests.memory": team.memory,
+                        f"requests.{gpu}": str(team.gpus),
+                    }
+                },
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "LimitRange",
+                "metadata": {
+                    "name": "torchlane-defaults",
+                    "namespace": namespace,
+                    "labels": labels,
+                },
+                "spec": {"limits": [limits]},
+            },
+        ]
+    return documents
