@@ -7,6 +7,7 @@ error, not a rule silently ignored. Errors name the file, the key and what is al
 from __future__ import annotations
 
 import sys
+import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +157,9 @@ def _allowed_keys(error: Any) -> list[str]:
         if typing.get_origin(annotation) is dict:  # a table of named sections: skip the name
             annotation = typing.get_args(annotation)[1]
             next(parts, None)
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # `Section | None`
+            models = [a for a in typing.get_args(annotation) if isinstance(a, type)]
+            annotation = next((a for a in models if issubclass(a, BaseModel)), None)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation

@@ -28,7 +28,7 @@ tolerations = [{ key = "nvidia.com/gpu", operator = "Exists", effect = "NoSchedu
 service_account = "trainer"
 image_pull_secrets = ["registry"]
 secrets = [{ name = "wandb", key = "api-key", env = "WANDB_API_KEY" }]
-git_credentials = { secret = "git-credentials" }
+git_credentials = { name = "git-credentials" }
 backoff_limit = 2
 ttl_seconds_after_finished = 3600
 

@@ -130,7 +130,7 @@ def pod_template(
             {
                 "name": "git-credentials",
                 # 0400: ssh refuses a private key others can read.
-                "secret": {"secretName": cluster.git_credentials.secret, "defaultMode": 0o400},
+                "secret": {"secretName": cluster.git_credentials.name, "defaultMode": 0o400},
             }
         )
     secrets = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from torchlane.section import Section
 
@@ -41,7 +41,16 @@ def _matching(pattern: re.Pattern[str], what: str, max_length: int) -> AfterVali
     return AfterValidator(check)
 
 
-Quantity = Annotated[str, _matching(QUANTITY, "Kubernetes quantity (e.g. '4', '500m', '16Gi')", 64)]
+def _number_as_text(value: object) -> object:
+    # `cpu = 4` in TOML is as good as `cpu = "4"`; a float or bool is not a quantity's spelling.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+Quantity = Annotated[
+    str,
+    BeforeValidator(_number_as_text),
+    _matching(QUANTITY, "Kubernetes quantity (e.g. '4', '500m', '16Gi')", 64),
+]
 DnsLabel = Annotated[str, _matching(DNS_LABEL, "DNS label (lowercase letters, digits, '-')", 63)]
 DnsSubdomain = Annotated[str, _matching(DNS_SUBDOMAIN, "Kubernetes object name", 253)]
 QualifiedName = Annotated[str, _matching(QUALIFIED_NAME, "Kubernetes label key", 316)]
@@ -73,7 +82,7 @@ class GitCredentials(Section):
     ssh: the key holds a private key (a Secret of type kubernetes.io/ssh-auth uses 'ssh-privatekey').
     """
 
-    secret: DnsSubdomain
+    name: DnsSubdomain  # the Secret's name
     kind: Literal["https", "ssh"] = "https"
     key: Annotated[str, _matching(SECRET_KEY, "Secret key", 253)] | None = None
 
