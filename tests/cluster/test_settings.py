@@ -79,3 +79,12 @@ def test_unknown_key_lists_the_allowed_ones(tmp_path: Path) -> None:
         _load(tmp_path, "[tool.torchlane.cluster.git_credentials]\nname = 'g'\ntoken = 'x'\n")
     assert caught.value.hint is not None
     assert "Allowed keys here: key, kind, name." in caught.value.hint
+
+
+def test_the_documented_configuration_loads(tmp_path: Path) -> None:
+    docs = Path(__file__).parents[2] / "docs" / "scaling.md"
+    blocks = re.findall(r"```toml\n(.*?)```", docs.read_text(encoding="utf-8"), re.DOTALL)
+    assert len(blocks) == 2
+    config = _load(tmp_path, "\n".join(blocks)).cluster  # type: ignore[attr-defined]
+    assert config.train.elastic.min_replicas == 2
+    assert [team.namespace_name for team in config.teams] == ["vision", "team-nlp"]

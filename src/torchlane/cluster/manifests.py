@@ -111,7 +111,8 @@ def resolve_target(ctx: FlowContext, rev: str, allow_dirty: bool) -> Target:
         raise TorchlaneError(
             f"Commit {commit[:12]} is not on '{remote}' (as far as this clone knows); "
             "the cluster could not fetch it.",
-            "Push it first (`torchlane publish` or `git push`), then render again.",
+            "Push it first (`torchlane publish` or `git push`), or `git fetch` if it is "
+            "there already.",
         )
     branch = git.current_branch() if rev == "HEAD" else None
     if branch is None and git.ref_value(f"refs/heads/{rev}") is not None:

@@ -23,7 +23,12 @@ def _render_options(func: F) -> F:
         click.argument("kind", type=click.Choice(KIND_CHOICES), default="eval"),
         click.option("--rev", default="HEAD", show_default=True, help="Commit to run."),
         click.option("--name", default=None, help="Job name (default: project-kind-commit)."),
-        click.option("-n", "--namespace", default=None, help="Namespace (default: from config)."),
+        click.option(
+            "-n",
+            "--namespace",
+            default=None,
+            help="Namespace (default: [cluster] namespace, else kubectl's).",
+        ),
         click.option(
             "--allow-dirty", is_flag=True, help="Render although tracked files have changes."
         ),
@@ -133,7 +138,12 @@ def submit_command(
 @cluster_group.command("logs")
 @click.argument("job")
 @click.option("-f", "--follow", is_flag=True, help="Stream the logs until the job ends.")
-@click.option("-n", "--namespace", default=None, help="Namespace (default: from config).")
+@click.option(
+    "-n",
+    "--namespace",
+    default=None,
+    help="Namespace (default: [cluster] namespace, else kubectl's).",
+)
 @repo_option
 def logs_command(job: str, follow: bool, namespace: str | None, repo: Path | None) -> int:
     """Print the logs of JOB (NAME, job/NAME or pytorchjob/NAME; the master pod for training)."""
