@@ -14,9 +14,9 @@ from torchlane.cluster.manifests import (
     job_name,
     pytorch_job,
     quota_documents,
-    resolve_target,
     to_yaml,
 )
+from torchlane.cluster.target import resolve_target
 from torchlane.errors import usage_error
 from torchlane.flow.context import FlowContext
 

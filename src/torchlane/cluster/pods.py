@@ -9,10 +9,10 @@ Credentials come from Secrets by reference: the manifest names a Secret, never h
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 from typing import Any
 
 from torchlane.ci.common import ENSURE_GIT, git_setup_commands, install_commands
+from torchlane.cluster.target import Target
 from torchlane.config import TorchlaneConfig
 
 WORKSPACE = "/workspace"
@@ -21,16 +21,6 @@ GIT_SECRET_DIR = "/var/run/torchlane/git"
 CHECKOUT_CONTAINER = "checkout"
 
 Manifest = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a job runs: a commit of a repository the cluster can clone."""
-
-    commit: str
-    branch: str | None
-    repository: str  # the remote's URL, without any password
-    project: str  # DNS-1035 label naming the project in job names
 
 
 def _git_environment(config: TorchlaneConfig) -> list[Manifest]:
