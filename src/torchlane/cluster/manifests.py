@@ -24,6 +24,14 @@ _DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 # The training operator finds the training container by this name.
 PYTORCH_CONTAINER = "pytorch"
 TORCHRUN = (("torchrun",), ("python", "-m", "torch.distributed.run"))
+# The operator tells each pod where the Master is as MASTER_ADDR/MASTER_PORT, but torchrun reads
+# only PET_MASTER_ADDR/PET_MASTER_PORT (and otherwise waits on 127.0.0.1:29500): hand them over.
+TORCHRUN_BRIDGE = (
+    'if [ -n "${MASTER_ADDR:-}" ]; then export PET_MASTER_ADDR="${PET_MASTER_ADDR:-$MASTER_ADDR}"; fi',
+    'if [ -n "${MASTER_PORT:-}" ]; then export PET_MASTER_PORT="${PET_MASTER_PORT:-$MASTER_PORT}"; fi',
+)
+# The operator reads the Master's port from the `pytorch` container's port of this name.
+PYTORCH_PORT = {"name": "pytorchjob-port", "containerPort": 23456, "protocol": "TCP"}
 
 
 @dataclass(frozen=True)
@@ -174,7 +182,7 @@ def pytorch_job(
 ) -> Manifest:
     cluster, train = config.cluster, config.cluster.train
     labels = _labels(target, "train", name)
-    script = [*install_script(config), 'exec "$@"']
+    script = [*install_script(config), *TORCHRUN_BRIDGE, 'exec "$@"']
     template = pod_template(
         config,
         target,
@@ -183,6 +191,7 @@ def pytorch_job(
         command=shell_command(script, _training_command(command)),
         image=_image(config),
     )
+    template["spec"]["containers"][0]["ports"] = [dict(PYTORCH_PORT)]
     replicas: Manifest = {
         "Master": {"replicas": 1, "restartPolicy": "OnFailure", "template": template}
     }
