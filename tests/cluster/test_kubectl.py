@@ -113,9 +113,9 @@ def test_logs_find_the_right_pod() -> None:
     assert master == [
         "kubectl", "--context", "ctx", "logs", "--selector",
         "training.kubeflow.org/job-name=vision-train-1234abcd,"
-        "training.kubeflow.org/replica-type=master",
+        "training.kubeflow.org/replica-index=0,torchlane/lead=true",
         "--container", "pytorch",
     ]  # fmt: skip
     assert logs_command(kubectl, "pytorchjob/t1", follow=False, namespace=None)[5].endswith(
-        "job-name=t1,training.kubeflow.org/replica-type=master"
+        "job-name=t1,training.kubeflow.org/replica-index=0,torchlane/lead=true"
     )

@@ -98,32 +98,35 @@ def test_pytorchjob_follows_the_training_operator_schema(cli, cluster_project: P
     }  # fmt: skip
     assert spec["runPolicy"]["backoffLimit"] == 2
     replicas = spec["pytorchReplicaSpecs"]
-    # The operator's admission rules: one Master, the container named `pytorch`.
-    assert replicas["Master"]["replicas"] == 1
+    # Elastic: Workers only (the operator's rendezvous runs on worker-0), container `pytorch`.
+    assert list(replicas) == ["Worker"]
     assert replicas["Worker"]["replicas"] == 3
-    templates = []
-    for role in ("Master", "Worker"):
-        container = replicas[role]["template"]["spec"]["containers"][0]
-        assert container["name"] == "pytorch"
-        assert container["command"][3:] == ["torchlane", "torchrun", "train.py", "--epochs", "2"]
-        templates.append(
-            {
-                "apiVersion": "v1",
-                "kind": "PodTemplate",
-                "metadata": {"name": f"{job['metadata']['name']}-{role.lower()}"},
-                "template": replicas[role]["template"],
-            }
-        )
+    template = replicas["Worker"]["template"]
+    assert template["metadata"]["labels"]["torchlane/lead"] == "true"
+    container = template["spec"]["containers"][0]
+    assert container["name"] == "pytorch"
+    assert container["ports"] == [
+        {"name": "pytorchjob-port", "containerPort": 23456, "protocol": "TCP"}
+    ]
+    assert container["command"][3:] == ["torchlane", "torchrun", "train.py", "--epochs", "2"]
+    templates = [
+        {
+            "apiVersion": "v1",
+            "kind": "PodTemplate",
+            "metadata": {"name": f"{job['metadata']['name']}-worker"},
+            "template": template,
+        }
+    ]
     # The pod templates (trimmed from the CRD copy) against Kubernetes' own schema.
     pods = path.with_name("pod-templates.yaml")
     pods.write_text(yaml.safe_dump_all(templates))
-    _assert_valid(pods, 2)
-    assert "&id" not in path.read_text()  # the shared template is written out, not aliased
+    _assert_valid(pods, 1)
+    assert "&id" not in path.read_text()  # shared parts are written out, not aliased
 
 
 def test_crd_schema_catches_a_wrong_pytorchjob(cli, cluster_project: Project) -> None:
     _, (job,) = _render(cli, cluster_project, "train", "--", "torchrun", "train.py")
-    assert job["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"]["containers"][0][
+    assert job["spec"]["pytorchReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0][
         "command"
     ][3:] == ["torchlane", "torchrun", "train.py"]
     job["spec"]["elasticPolicy"]["minReplica"] = 1
@@ -245,6 +248,8 @@ def test_train_without_a_command_uses_the_configured_one(cli, project: Project) 
     jsonschema.Draft7Validator(pytorchjob_schema()).validate(job)
     replicas = job["spec"]["pytorchReplicaSpecs"]
     assert list(replicas) == ["Master"]
+    assert replicas["Master"]["replicas"] == 1  # the operator admits exactly one
+    assert replicas["Master"]["template"]["metadata"]["labels"]["torchlane/lead"] == "true"
     assert "elasticPolicy" not in job["spec"]
     command = replicas["Master"]["template"]["spec"]["containers"][0]["command"]
     assert command[3:] == ["torchlane", "python", "-m", "torch.distributed.run", "train.py"]

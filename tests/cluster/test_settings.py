@@ -58,6 +58,8 @@ def test_numbers_are_quantities(tmp_path: Path) -> None:
         ("[tool.torchlane.cluster]\ngpu = 1\n", "[tool.torchlane.cluster] gpu: unknown key"),
         ("[tool.torchlane.cluster.train.elastic]\nmin_replicas = 4\nmax_replicas = 2\n",
          "min_replicas must not exceed max_replicas"),
+        ("[tool.torchlane.cluster.train]\nworkers = 1\nelastic = {min_replicas = 2}\n",
+         "`workers` between min_replicas and max_replicas"),
         ("[tool.torchlane.cluster]\ntolerations = [{key = 'a', operator = 'Exists', value = 'b'}]\n",
          "operator 'Exists' takes no value"),
         ("[tool.torchlane.cluster]\nsecrets = [{name = 'w', key = 'k', env = '1X'}]\n",

@@ -59,6 +59,7 @@ def test_master_and_worker_pods_form_one_job(cli, project: Project, tmp_path: Pa
     # The image would install the lock first; here the environment is the one running the tests.
     installs = set(install_commands(load_config(project.root).config))
 
+    assert "torchlane/lead" not in replicas["Worker"]["template"]["metadata"]["labels"]
     port = _free_port()
     pods = []
     for rank, role in enumerate(("Master", "Worker")):

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from torchlane.errors import TorchlaneError
 
-JOB_NAME_LABEL = "training.kubeflow.org/job-name"
-REPLICA_TYPE_LABEL = "training.kubeflow.org/replica-type"
+JOB_NAME_LABEL = "training.kubeflow.org/job-name"  # set by the training operator
+REPLICA_INDEX_LABEL = "training.kubeflow.org/replica-index"
+LEAD_LABEL = "torchlane/lead"  # on the Master's template, or the Workers' in an elastic job
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,8 @@ def apply(kubectl: Kubectl, manifests: str, *, dry_run: bool) -> ApplyResult:
 
 
 def logs_command(kubectl: Kubectl, job: str, *, follow: bool, namespace: str | None) -> list[str]:
-    """`kubectl logs` for a Job (its main container) or a PyTorchJob (the master's pytorch
-    container, found by the label the training operator puts on its pods)."""
+    """`kubectl logs` for a Job (its main container) or a PyTorchJob (the `pytorch` container of
+    its lead pod: master-0, or worker-0 in an elastic job)."""
     kind, _, name = job.rpartition("/")
     kind = kind.lower() or ("pytorchjob" if "-train-" in name else "job")
     if kind not in ("job", "pytorchjob") or not name:
@@ -84,7 +85,7 @@ def logs_command(kubectl: Kubectl, job: str, *, follow: bool, namespace: str | N
         return kubectl.command(
             "logs", *follow_flag, f"job/{name}", "--container", "main", namespace=namespace
         )
-    selector = f"{JOB_NAME_LABEL}={name},{REPLICA_TYPE_LABEL}=master"
+    selector = f"{JOB_NAME_LABEL}={name},{REPLICA_INDEX_LABEL}=0,{LEAD_LABEL}=true"
     return kubectl.command(
         "logs", *follow_flag, "--selector", selector, "--container", "pytorch",
         namespace=namespace,

@@ -30,6 +30,7 @@ TORCHRUN_BRIDGE = (
     'if [ -n "${MASTER_ADDR:-}" ]; then export PET_MASTER_ADDR="${PET_MASTER_ADDR:-$MASTER_ADDR}"; fi',
     'if [ -n "${MASTER_PORT:-}" ]; then export PET_MASTER_PORT="${PET_MASTER_PORT:-$MASTER_PORT}"; fi',
 )
+LEAD_LABEL = "torchlane/lead"
 # The operator reads the Master's port from the `pytorch` container's port of this name.
 PYTORCH_PORT = {"name": "pytorchjob-port", "containerPort": 23456, "protocol": "TCP"}
 
@@ -183,23 +184,34 @@ def pytorch_job(
     cluster, train = config.cluster, config.cluster.train
     labels = _labels(target, "train", name)
     script = [*install_script(config), *TORCHRUN_BRIDGE, 'exec "$@"']
-    template = pod_template(
-        config,
-        target,
-        labels=labels,
-        container=PYTORCH_CONTAINER,
-        command=shell_command(script, _training_command(command)),
-        image=_image(config),
-    )
-    template["spec"]["containers"][0]["ports"] = [dict(PYTORCH_PORT)]
-    replicas: Manifest = {
-        "Master": {"replicas": 1, "restartPolicy": "OnFailure", "template": template}
-    }
+
+    def template(lead: bool) -> Manifest:
+        # `torchlane cluster logs` reads the lead pod: the Master, or in an elastic job (workers
+        # only, as the operator's rendezvous runs on worker-0) the first worker.
+        pod = pod_template(
+            config,
+            target,
+            labels={**labels, LEAD_LABEL: "true"} if lead else labels,
+            container=PYTORCH_CONTAINER,
+            command=shell_command(script, _training_command(command)),
+            image=_image(config),
+        )
+        pod["spec"]["containers"][0]["ports"] = [dict(PYTORCH_PORT)]
+        return pod
+
+    elastic = train.elastic is not None
+    replicas: Manifest = {}
+    if not elastic:
+        replicas["Master"] = {
+            "replicas": 1,
+            "restartPolicy": "OnFailure",
+            "template": template(True),
+        }
     if train.workers:
         replicas["Worker"] = {
             "replicas": train.workers,
             "restartPolicy": "OnFailure",
-            "template": template,
+            "template": template(elastic),
         }
     run_policy: Manifest = {"cleanPodPolicy": "None", "backoffLimit": cluster.backoff_limit}
     if cluster.ttl_seconds_after_finished is not None:

@@ -135,9 +135,10 @@ class ElasticPolicy(Section):
 
 
 class TrainSettings(Section):
-    """`torchlane cluster render train`: a Kubeflow PyTorchJob (Master + workers)."""
+    """`torchlane cluster render train`: a Kubeflow PyTorchJob, a Master and `workers` Workers;
+    with `elastic`, Workers only (the operator runs the rendezvous on worker-0)."""
 
-    workers: int = Field(default=1, ge=0, description="Worker replicas besides the Master")
+    workers: int = Field(default=1, ge=0, description="Worker replicas (besides the Master)")
     nproc_per_node: str = Field(default="auto", pattern=r"auto|cpu|gpu|[1-9][0-9]*")
     command: tuple[str, ...] = Field(
         default=(), description="training command when none is given after `--`"
@@ -146,8 +147,11 @@ class TrainSettings(Section):
 
     @model_validator(mode="after")
     def _workers_for_elastic(self) -> TrainSettings:
-        if self.elastic is not None and self.workers < 1:
-            raise ValueError("an elastic job needs at least one worker")
+        elastic = self.elastic
+        if elastic is not None and not elastic.min_replicas <= self.workers <= elastic.max_replicas:
+            raise ValueError(
+                "an elastic job starts with `workers` between min_replicas and max_replicas"
+            )
         return self
 
 
