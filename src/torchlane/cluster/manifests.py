@@ -16,7 +16,6 @@ from torchlane.config import TorchlaneConfig
 from torchlane.errors import TorchlaneError, usage_error
 
 Kind = Literal["eval", "run", "train", "quotas"]
-KINDS: tuple[Kind, ...] = ("eval", "run", "train", "quotas")
 MANAGED_BY = {"app.kubernetes.io/managed-by": "torchlane"}
 # PyTorchJob names become Service and pod names with '-master-0'/'-worker-N' appended (DNS-1035).
 MAX_NAME = 48

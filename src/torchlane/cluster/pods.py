@@ -8,7 +8,6 @@ Credentials come from Secrets by reference: the manifest names a Secret, never h
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from torchlane.ci.common import ENSURE_GIT, git_setup_commands, install_commands
@@ -173,7 +172,3 @@ def pod_template(
         },
         "spec": spec,
     }
-
-
-def describe_command(command: tuple[str, ...]) -> str:
-    return shlex.join(command)

@@ -132,7 +132,10 @@ def submit_command(
     for line in result.applied:
         render.say(line)
     if rendered.name and not dry_run:
-        render.say(f"follow it with: torchlane cluster logs {rendered.name} --follow", stderr=True)
+        scope = f" -n {namespace}" if namespace else ""
+        render.say(
+            f"follow it with: torchlane cluster logs {rendered.name}{scope} --follow", stderr=True
+        )
 
 
 @cluster_group.command("logs")
