@@ -7,6 +7,7 @@ error, not a rule silently ignored. Errors name the file, the key and what is al
 from __future__ import annotations
 
 import sys
+import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from torchlane.ci.settings import CiSettings
+from torchlane.cluster.settings import ClusterConfig
 from torchlane.env.spec import EnvSpec
 from torchlane.errors import TorchlaneError
 from torchlane.hooks.config import HooksConfig
@@ -92,6 +94,7 @@ class TorchlaneConfig(Section):
     repro: ReproConfig = ReproConfig()
     hooks: HooksConfig = HooksConfig()
     secrets: SecretsConfig = SecretsConfig()
+    cluster: ClusterConfig = ClusterConfig()
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,9 @@ def _allowed_keys(error: Any) -> list[str]:
         if typing.get_origin(annotation) is dict:  # a table of named sections: skip the name
             annotation = typing.get_args(annotation)[1]
             next(parts, None)
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # `Section | None`
+            models = [a for a in typing.get_args(annotation) if isinstance(a, type)]
+            annotation = next((a for a in models if issubclass(a, BaseModel)), None)
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation

@@ -1,0 +1,77 @@
+"""`torchlane cluster render`: pick the manifests for a kind of work, and write them out."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from torchlane.cluster.manifests import (
+    Kind,
+    Rendered,
+    batch_job,
+    job_name,
+    pytorch_job,
+    quota_documents,
+    to_yaml,
+)
+from torchlane.cluster.target import resolve_target
+from torchlane.errors import usage_error
+from torchlane.flow.context import FlowContext
+
+
+def render_manifests(
+    ctx: FlowContext,
+    kind: Kind,
+    *,
+    rev: str = "HEAD",
+    command: tuple[str, ...] = (),
+    allow_dirty: bool = False,
+    name: str | None = None,
+    namespace: str | None = None,
+) -> Rendered:
+    config = ctx.config
+    if kind == "quotas":
+        if command:
+            raise usage_error("`render quotas` takes no command.", "Drop what follows `--`.")
+        return Rendered("quotas", None, None, None, quota_documents(config))
+    if kind == "eval" and command:
+        raise usage_error(
+            "`render eval` runs `torchlane eval` and `torchlane gate`; it takes no command.",
+            "Use `torchlane cluster render run -- COMMAND...` to run your own command.",
+        )
+    if kind == "train" and not command:
+        command = config.cluster.train.command
+    if kind in ("run", "train") and not command:
+        raise usage_error(
+            f"`render {kind}` needs the command to run, after `--`.",
+            f"For example: torchlane cluster render {kind} -- "
+            + ("train.py --epochs 10" if kind == "train" else "python train.py")
+            + (" (or set [tool.torchlane.cluster.train] command)." if kind == "train" else "."),
+        )
+    target = resolve_target(ctx, rev, allow_dirty)
+    resolved_name = job_name(target, kind, command, name)
+    where = namespace or config.cluster.namespace
+    if kind == "train":
+        document = pytorch_job(config, target, command=command, name=resolved_name, namespace=where)
+    else:
+        document = batch_job(
+            config, target, kind, command=command, name=resolved_name, namespace=where
+        )
+    return Rendered(kind, resolved_name, target.commit, target.branch, [document])
+
+
+def write_manifests(rendered: Rendered, directory: Path) -> Rendered:
+    """Write DIRECTORY/NAME.yaml whole or not at all (a temporary file renamed into place)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{rendered.name or 'torchlane-quotas'}.yaml"
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(to_yaml(rendered))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return replace(rendered, path=path)

@@ -1,0 +1,212 @@
+"""`[tool.torchlane.cluster]`: how torchlane's jobs run on Kubernetes (and Kubeflow's PyTorchJob).
+
+Every value that ends up in a manifest is checked here, at load time, with Kubernetes' own rules
+(quantities, names, label values): a typo must fail `torchlane cluster render`, not the API server
+minutes later. Secrets are named by reference only; no field can hold a secret's value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from torchlane.section import Section
+
+# The Kubernetes resource.Quantity grammar (as in the API's OpenAPI pattern), without a sign:
+# a resource amount in a configuration is never negative.
+QUANTITY = re.compile(
+    r"(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?"
+)
+# RFC 1123 label (namespaces, volume and team names) and subdomain (Secrets, service accounts).
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A qualified name (label keys, resource names such as nvidia.com/gpu): optional DNS prefix + name.
+QUALIFIED_NAME = re.compile(
+    r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
+)
+LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+
+
+def _matching(pattern: re.Pattern[str], what: str, max_length: int) -> AfterValidator:
+    def check(value: str) -> str:
+        if len(value) > max_length or not pattern.fullmatch(value):
+            raise ValueError(f"not a valid {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _number_as_text(value: object) -> object:
+    # `cpu = 4` in TOML is as good as `cpu = "4"`; a float or bool is not a quantity's spelling.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+Quantity = Annotated[
+    str,
+    BeforeValidator(_number_as_text),
+    _matching(QUANTITY, "Kubernetes quantity (e.g. '4', '500m', '16Gi')", 64),
+]
+DnsLabel = Annotated[str, _matching(DNS_LABEL, "DNS label (lowercase letters, digits, '-')", 63)]
+DnsSubdomain = Annotated[str, _matching(DNS_SUBDOMAIN, "Kubernetes object name", 253)]
+QualifiedName = Annotated[str, _matching(QUALIFIED_NAME, "Kubernetes label key", 316)]
+LabelValue = Annotated[str, _matching(LABEL_VALUE, "Kubernetes label value", 63)]
+
+
+class Amounts(Section):
+    """CPU and memory, as Kubernetes quantities; unset means 'not stated'."""
+
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in (("cpu", self.cpu), ("memory", self.memory)) if v is not None}
+
+
+class SecretRef(Section):
+    """One key of a Kubernetes Secret, exposed to the job as an environment variable."""
+
+    name: DnsSubdomain
+    key: Annotated[str, _matching(SECRET_KEY, "Secret key", 253)]
+    env: Annotated[str, _matching(ENV_NAME, "environment variable name", 256)]
+
+
+class GitCredentials(Section):
+    """A Secret the checkout reads to clone (and `metrics push` to push) the repository.
+
+    https: the key holds a git-credentials file (`https://USER:TOKEN@github.com` lines).
+    ssh: the key holds a private key (a Secret of type kubernetes.io/ssh-auth uses 'ssh-privatekey').
+    """
+
+    name: DnsSubdomain  # the Secret's name
+    kind: Literal["https", "ssh"] = "https"
+    key: Annotated[str, _matching(SECRET_KEY, "Secret key", 253)] | None = None
+
+    @property
+    def secret_key(self) -> str:
+        return self.key or (".git-credentials" if self.kind == "https" else "ssh-privatekey")
+
+
+class Toleration(Section):
+    key: QualifiedName | None = None
+    operator: Literal["Equal", "Exists"] = "Equal"
+    value: LabelValue | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    toleration_seconds: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Toleration:
+        if self.operator == "Exists" and self.value is not None:
+            raise ValueError("a toleration with operator 'Exists' takes no value")
+        if self.key is None and self.operator != "Exists":
+            raise ValueError("a toleration without a key must use operator 'Exists'")
+        if self.toleration_seconds is not None and self.effect != "NoExecute":
+            raise ValueError("toleration_seconds applies only to effect 'NoExecute'")
+        return self
+
+    def manifest(self) -> dict[str, object]:
+        fields = {
+            "key": self.key,
+            "operator": self.operator,
+            "value": self.value,
+            "effect": self.effect,
+            "tolerationSeconds": self.toleration_seconds,
+        }
+        return {k: v for k, v in fields.items() if v is not None}
+
+
+class ElasticPolicy(Section):
+    """Kubeflow's elasticPolicy: workers may come and go between min and max replicas."""
+
+    min_replicas: int = Field(default=1, ge=1)
+    max_replicas: int = Field(default=4, ge=1)
+    rdzv_backend: Literal["c10d", "etcd", "etcd-v2"] = "c10d"
+    max_restarts: int = Field(default=3, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ElasticPolicy:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas must not exceed max_replicas")
+        return self
+
+
+class TrainSettings(Section):
+    """`torchlane cluster render train`: a Kubeflow PyTorchJob, a Master and `workers` Workers;
+    with `elastic`, Workers only (the operator runs the rendezvous on worker-0)."""
+
+    workers: int = Field(default=1, ge=0, description="Worker replicas (besides the Master)")
+    nproc_per_node: str = Field(default="auto", pattern=r"auto|cpu|gpu|[1-9][0-9]*")
+    command: tuple[str, ...] = Field(
+        default=(), description="training command when none is given after `--`"
+    )
+    elastic: ElasticPolicy | None = None
+
+    @model_validator(mode="after")
+    def _workers_for_elastic(self) -> TrainSettings:
+        elastic = self.elastic
+        if elastic is not None and not elastic.min_replicas <= self.workers <= elastic.max_replicas:
+            raise ValueError(
+                "an elastic job starts with `workers` between min_replicas and max_replicas"
+            )
+        return self
+
+
+class TeamQuota(Section):
+    """A team's namespace and what it may use at once (`torchlane cluster render quotas`)."""
+
+    name: DnsLabel
+    namespace: DnsLabel | None = Field(default=None, description="default: the team's name")
+    gpus: int = Field(default=0, ge=0, description="GPUs requested at once, all pods together")
+    cpu: Quantity = "32"
+    memory: Quantity = "128Gi"
+    # What a container gets when it states nothing: without defaults a quota on requests.cpu
+    # rejects every pod that does not state its requests.
+    default_request: Amounts = Amounts(cpu="1", memory="4Gi")
+    default_limit: Amounts = Amounts(cpu="2", memory="8Gi")
+
+    @property
+    def namespace_name(self) -> str:
+        return self.namespace or self.name
+
+
+class ClusterConfig(Section):
+    namespace: DnsLabel | None = Field(
+        default=None, description="default: the namespace of kubectl's current context"
+    )
+    image: str | None = Field(default=None, description="default: the CI image from [env]")
+    checkout_image: str | None = Field(
+        default=None, description="image of the clone step; default: the job's image"
+    )
+    gpus: int = Field(default=0, ge=0, description="GPUs per pod")
+    gpu_resource: QualifiedName = "nvidia.com/gpu"
+    requests: Amounts = Amounts(cpu="2", memory="8Gi")
+    limits: Amounts = Amounts(memory="16Gi")
+    shm_size: Quantity = Field(default="2Gi", description="/dev/shm for DataLoader workers")
+    node_selector: dict[QualifiedName, LabelValue] = Field(default_factory=dict)
+    tolerations: tuple[Toleration, ...] = ()
+    service_account: DnsSubdomain | None = None
+    image_pull_secrets: tuple[DnsSubdomain, ...] = ()
+    secrets: tuple[SecretRef, ...] = ()
+    git_credentials: GitCredentials | None = None
+    backoff_limit: int = Field(default=0, ge=0)
+    ttl_seconds_after_finished: int | None = Field(default=86400, ge=0)
+    active_deadline_seconds: int | None = Field(default=None, ge=1)
+    push_results: bool = Field(
+        default=True, description="push metrics and run notes back to the remote when done"
+    )
+    train: TrainSettings = TrainSettings()
+    teams: tuple[TeamQuota, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique(self) -> ClusterConfig:
+        envs = [s.env for s in self.secrets]
+        if len(set(envs)) != len(envs):
+            raise ValueError("two secrets set the same environment variable")
+        names = [t.namespace_name for t in self.teams]
+        if len(set(names)) != len(names):
+            raise ValueError("two teams share a namespace")
+        return self

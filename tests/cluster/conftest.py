@@ -1,0 +1,98 @@
+"""A project configured for a cluster, pushed to its origin; and the validators manifests face."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import Project, commit_file
+
+DATA = Path(__file__).parent / "data"
+
+CLUSTER_CONFIG = """\
+[tool.torchlane.env]
+python = "3.11"
+torch = "2.13.0"
+accelerator = "cuda12.8"
+
+[tool.torchlane.cluster]
+namespace = "vision"
+gpus = 2
+node_selector = { "nvidia.com/gpu.product" = "NVIDIA-A100-SXM4-80GB" }
+tolerations = [{ key = "nvidia.com/gpu", operator = "Exists", effect = "NoSchedule" }]
+service_account = "trainer"
+image_pull_secrets = ["registry"]
+secrets = [{ name = "wandb", key = "api-key", env = "WANDB_API_KEY" }]
+git_credentials = { name = "git-credentials" }
+backoff_limit = 2
+ttl_seconds_after_finished = 3600
+
+[tool.torchlane.cluster.requests]
+cpu = "8"
+memory = "32Gi"
+
+[tool.torchlane.cluster.limits]
+cpu = "16"
+memory = "64Gi"
+
+[tool.torchlane.cluster.train]
+workers = 3
+elastic = { min_replicas = 2, max_replicas = 6 }
+
+[[tool.torchlane.cluster.teams]]
+name = "vision"
+gpus = 16
+cpu = "256"
+memory = "2Ti"
+
+[[tool.torchlane.cluster.teams]]
+name = "nlp"
+namespace = "team-nlp"
+gpus = 8
+default_request = { cpu = "500m", memory = "2Gi" }
+"""
+
+
+@pytest.fixture
+def cluster_project(project: Project) -> Project:
+    """On feature/resnet-depth, with the cluster configuration committed and pushed."""
+    project.git.run("switch", "--quiet", "--create", "feature/resnet-depth", "develop")
+    commit_file(project.git, "pyproject.toml", CLUSTER_CONFIG, "Configure the cluster")
+    project.git.run("push", "--quiet", "--set-upstream", "origin", "feature/resnet-depth")
+    return project
+
+
+def kubernetes_validate(path: Path) -> subprocess.CompletedProcess[str]:
+    """The PyPI validator, strict (unknown fields are errors), with its bundled schemas."""
+    return subprocess.run(
+        [sys.executable, "-m", "kubernetes_validate", "--strict", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _strict(schema: Any) -> Any:
+    """Kubernetes' strict field validation: an object schema that lists its properties rejects
+    others (a structural CRD schema otherwise prunes them silently)."""
+    if isinstance(schema, dict):
+        schema = {key: _strict(value) for key, value in schema.items()}
+        if "properties" in schema and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+        return schema
+    if isinstance(schema, list):
+        return [_strict(item) for item in schema]
+    return schema
+
+
+def pytorchjob_schema() -> dict[str, Any]:
+    documents = list(yaml.safe_load_all((DATA / "kubeflow.org_pytorchjobs.yaml").read_text()))
+    (crd,) = documents
+    (v1,) = [version for version in crd["spec"]["versions"] if version["name"] == "v1"]
+    schema: dict[str, Any] = _strict(v1["schema"]["openAPIV3Schema"])
+    return schema
