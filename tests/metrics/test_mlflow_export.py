@@ -260,3 +260,21 @@ def test_missing_mlflow_package_gives_the_install_hint(project) -> None:
     assert result.returncode == 1
     assert "MLflow (the mlflow package) is not installed" in result.stderr
     assert "hint: pip install 'torchlane[mlflow]'" in result.stderr
+
+
+def test_report_sink_tags_the_candidate_like_the_export(mlflow_uri, client, monkeypatch) -> None:
+    from torchlane.report.sinks import send_to_mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_uri)
+    experiment = f"exp-{uuid.uuid4().hex[:8]}"
+    candidate = record(
+        "e" * 40, {"accuracy": 0.8, "loss": float("inf")}, "2026-01-01T00:00:00+00:00"
+    )
+
+    run_id = send_to_mlflow(candidate, experiment)
+
+    run = client.get_run(run_id)
+    assert run.data.metrics == {"accuracy": 0.8}
+    assert run.data.tags["torchlane.nonfinite.loss"] == "inf"
+    assert run.data.tags["mlflow.source.git.commit"] == "e" * 40
+    assert run.data.tags["torchlane.data_fingerprint"] == "d" * 64
