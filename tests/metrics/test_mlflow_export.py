@@ -18,6 +18,8 @@ from torchlane.metrics.record import EvaluationRecord
 from torchlane.metrics.store import append_record
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+# With `pytest -n`, every test here runs on one worker, so that one server serves them all.
+pytestmark = pytest.mark.xdist_group("mlflow-server")
 
 
 @pytest.fixture(scope="session")

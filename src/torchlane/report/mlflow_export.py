@@ -193,6 +193,18 @@ def _create_run(client: Any, experiment_id: str, item: ExportItem) -> str:
     return run_id
 
 
+@contextlib.contextmanager
+def _mlflow_defaults() -> Iterator[None]:
+    """MLflow reads these at each request; set the unset ones for the export's duration only."""
+    added = [name for name in _MLFLOW_DEFAULTS if name not in os.environ]
+    os.environ.update({name: _MLFLOW_DEFAULTS[name] for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 def _experiment_id(client: Any, experiment: str, uri: str, create: bool) -> str | None:
     found = client.get_experiment_by_name(experiment)
     if found is None:
@@ -236,8 +248,6 @@ def export_to_mlflow(
 ) -> ExportResult:
     require("mlflow", "mlflow", "MLflow (the mlflow package)")
     check_metric_names(items)
-    for name, value in _MLFLOW_DEFAULTS.items():
-        os.environ.setdefault(name, value)
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
@@ -245,7 +255,7 @@ def export_to_mlflow(
     experiment_id: str | None = None
     try:
         # Whatever MLflow prints goes to stderr: stdout carries torchlane's result (maybe JSON).
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(sys.stderr), _mlflow_defaults():
             client = MlflowClient(tracking_uri=tracking_uri)
             create = bool(items) and not dry_run
             experiment_id = _experiment_id(client, experiment, tracking_uri, create)
