@@ -171,6 +171,21 @@ def test_non_finite_metrics_are_tags_not_clamped_numbers(project, cli, mlflow_ur
     assert tags["torchlane.nonfinite.margin"] == "-inf"
 
 
+def test_more_metrics_than_one_mlflow_request_takes(project, cli, mlflow_uri, client) -> None:
+    (commit,) = develop_commits(project, 1)
+    finite = {f"class/{i:04d}/recall": i / 2000 for i in range(1100)}  # log-batch takes 1000
+    nonfinite = {f"class/{i:04d}/loss": float("nan") for i in range(105)}  # and 100 tags
+    append_record(project.git, record(commit, finite | nonfinite, "2026-01-01T00:00:00+00:00"))
+    experiment = f"exp-{uuid.uuid4().hex[:8]}"
+
+    export(cli, project, mlflow_uri, experiment)
+
+    (run,) = runs_of(client, experiment)
+    assert run.data.metrics == finite
+    assert sum(t.startswith("torchlane.nonfinite.") for t in run.data.tags) == 105
+    assert "torchlane.record" in run.data.tags
+
+
 def test_dry_run_on_a_new_experiment_creates_nothing(project, cli, mlflow_uri, client) -> None:
     (commit,) = develop_commits(project, 1)
     append_record(project.git, record(commit, {"accuracy": 0.5}, "2026-01-01T00:00:00+00:00"))

@@ -176,13 +176,17 @@ def _create_run(client: Any, experiment_id: str, item: ExportItem) -> str:
     record = item.record
     start = _millis(record.created_at)
     finite, nonfinite = split_metrics(record.metrics)
-    tags = {**run_tags(record), **nonfinite, "torchlane.on_develop": str(item.on_develop).lower()}
+    tags = {**run_tags(record), "torchlane.on_develop": str(item.on_develop).lower()}
     run = client.create_run(experiment_id, start_time=start, tags=tags, run_name=run_name(record))
     run_id = str(run.info.run_id)
     try:
         metrics = [Metric(n, v, start, item.step) for n, v in sorted(finite.items())]
         for batch in _chunks(metrics, _MAX_METRICS_PER_BATCH):
             client.log_batch(run_id, metrics=list(batch))
+        for batch in _chunks(
+            [RunTag(k, v) for k, v in sorted(nonfinite.items())], _MAX_TAGS_PER_BATCH
+        ):
+            client.log_batch(run_id, tags=list(batch))
         # Last: a run carrying the key is complete, so a later export may safely skip it.
         client.log_batch(run_id, tags=[RunTag(KEY_TAG, item.key)])
         client.set_terminated(run_id, "FINISHED", end_time=start)
