@@ -30,7 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("torchlane.commands.finish:publish_command", "Push the current branch and print the pull-request URL."),
     "check-name": ("torchlane.commands.flow:check_name_command", "Check a branch name against the conventions."),
     "ci": ("torchlane.commands.ci:ci_group", "Run the CI pipeline locally; generate CI workflows and branch protection."),
-    "metrics": ("torchlane.commands.metrics:metrics_group", "Show, compare and share evaluation records (git notes)."),
+    "metrics": ("torchlane.commands.metrics:metrics_group", "Show, compare, share and export evaluation records (git notes)."),
     "gate": ("torchlane.commands.gate:gate_command", "Fail if the model got credibly worse."),
     "report": ("torchlane.commands.report:report_command", "Report the gate's decision for a pull request, with charts."),
     "nb": ("torchlane.commands.nb:nb_group", "Strip, check and export Jupyter notebooks; install the git filter."),

@@ -29,7 +29,7 @@ def _problems(problems: list[object]) -> None:
 
 @click.group("metrics")
 def metrics_group() -> None:
-    """Evaluation records stored in git notes: show, log, diff, push, pull."""
+    """Evaluation records stored in git notes: show, log, diff, push, pull, export."""
 
 
 @metrics_group.command("show")
@@ -162,3 +162,44 @@ def pull_command(
 ) -> None:
     """Fetch the remote's records and keep every record of both sides."""
     _sync("pull", remote, notes_ref, repo, as_json)
+
+
+@metrics_group.command("export")
+@click.option("--mlflow", "tracking_uri", envvar="MLFLOW_TRACKING_URI", required=True,
+              metavar="URI", help="MLflow tracking server (default: $MLFLOW_TRACKING_URI).")  # fmt: skip
+@click.option("--experiment", envvar="MLFLOW_EXPERIMENT_NAME", default=None,
+              help="Experiment to export into (default: $MLFLOW_EXPERIMENT_NAME, else the repository's name).")  # fmt: skip
+@click.option("--branch", default=None, help="Only records of commits in this branch's history.")
+@click.option("--since", default=None, metavar="REV",
+              help="Only records of commits that REV does not reach (newer work).")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Say what would be created; create nothing.")
+@click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
+@repo_option
+@json_option
+def export_command(
+    *,
+    tracking_uri: str, experiment: str | None, branch: str | None, since: str | None,
+    dry_run: bool, notes_ref: str | None, repo: Path | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Mirror every record to an MLflow tracking server, one run per record, never twice."""
+    from torchlane.flow.context import open_flow
+    from torchlane.metrics.history import jsonable, notes_ref_of
+    from torchlane.report.mlflow_export import export_to_mlflow
+    from torchlane.report.mlflow_records import export_items, repository_name
+
+    ctx = open_flow(repo)
+    items, problems = export_items(ctx, notes_ref_of(ctx, notes_ref), branch, since)
+    name = experiment or repository_name(ctx)
+    result = export_to_mlflow(items, tracking_uri, name, dry_run=dry_run, problems=problems)
+    if as_json:
+        render.print_json(jsonable(result))
+        return
+    _problems(list(result.problems))
+    for run in result.runs:
+        if run.action != "skipped":
+            render.say(f"{run.action}: {run.commit[:12]} {run.created_at}  run {run.run_id or '—'}")
+    counts = f"{result.would_create} would be created" if dry_run else f"{result.created} created"
+    render.say(
+        f"MLflow experiment '{result.experiment}' at {result.tracking_uri}: "
+        f"{counts}, {result.skipped} already there."
+    )

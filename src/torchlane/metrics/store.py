@@ -95,10 +95,10 @@ def commits_with_records(git: Git, notes_ref: str = DEFAULT_NOTES_REF) -> set[st
     return {line.split()[1] for line in git.lines("notes", "--ref", ref, "list")}
 
 
-def read_many(
+def note_texts(
     git: Git, commits: Iterable[str], notes_ref: str = DEFAULT_NOTES_REF
-) -> dict[str, ReadResult]:
-    """Records of many commits with one git process (history views read hundreds)."""
+) -> dict[str, str]:
+    """The raw note of each of many commits that has one, with one git process."""
     ref = full_notes_ref(notes_ref)
     annotated = commits_with_records(git, ref)
     wanted = [c for c in dict.fromkeys(commits) if c in annotated]
@@ -113,9 +113,19 @@ def read_many(
         "--format=%H%x00%N%x1e",
         input="\n".join(wanted) + "\n",
     ).stdout
-    found: dict[str, ReadResult] = {}
+    found: dict[str, str] = {}
     for chunk in output.split("\x1e"):
         commit, sep, text = chunk.strip("\n").partition("\x00")
         if sep:
-            found[commit] = parse_note(commit, text)
+            found[commit] = text
     return found
+
+
+def read_many(
+    git: Git, commits: Iterable[str], notes_ref: str = DEFAULT_NOTES_REF
+) -> dict[str, ReadResult]:
+    """Records of many commits with one git process (history views read hundreds)."""
+    return {
+        commit: parse_note(commit, text)
+        for commit, text in note_texts(git, commits, notes_ref).items()
+    }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -60,14 +62,15 @@ def send_to_wandb(record: EvaluationRecord, project: str, directory: str | None 
 
 
 def send_to_mlflow(record: EvaluationRecord, experiment: str) -> str:
+    """Log one record to the default tracking URI, tagged like `metrics export --mlflow`."""
     mlflow = require("mlflow", "mlflow", "MLflow (the mlflow package)")
-    mlflow.set_experiment(experiment)
-    tags = {
-        "mlflow.source.git.commit": record.commit,
-        "torchlane.dirty": str(record.dirty).lower(),  # MLflow itself records no dirty flag
-        "torchlane.branch": record.branch or "",
-        "torchlane.run_id": wandb_run_id(record),
-    }
-    with mlflow.start_run(run_name=record.commit[:12], tags=tags) as run:
-        mlflow.log_metrics(dict(record.metrics))
-        return str(run.info.run_id)
+    from torchlane.report.mlflow_export import run_name, run_tags, split_metrics
+
+    finite, nonfinite = split_metrics(record.metrics)
+    tags = {**run_tags(record), **nonfinite, "torchlane.run_id": wandb_run_id(record)}
+    # MLflow prints run links on stdout, where the report itself may be going.
+    with contextlib.redirect_stdout(sys.stderr):
+        mlflow.set_experiment(experiment)
+        with mlflow.start_run(run_name=run_name(record), tags=tags) as run:
+            mlflow.log_metrics(finite)
+            return str(run.info.run_id)
