@@ -23,6 +23,7 @@ from torchlane.notebooks.settings import NotebooksConfig
 from torchlane.repro.config import ReproConfig
 from torchlane.secrets.config import SecretsConfig
 from torchlane.section import Section
+from torchlane.team.settings import TeamConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,6 +93,7 @@ class TorchlaneConfig(Section):
     repro: ReproConfig = ReproConfig()
     hooks: HooksConfig = HooksConfig()
     secrets: SecretsConfig = SecretsConfig()
+    team: TeamConfig = TeamConfig()
 
 
 @dataclass(frozen=True)
