@@ -22,6 +22,7 @@ from torchlane.team.settings import (
 )
 
 _QUOTA_KEYS = ("gpus", "memory", "shm_size", "cpus")
+_MIN_MEMORY = 6 * 1024 * 1024  # docker refuses a smaller memory limit
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,15 @@ def resolve_team(
             Quota(name, "group" if kind == "groups" else "member", members, gpus[(kind, name)],
                   settings.memory, memory_bytes(settings.memory), settings.cpus, settings.shm_size)
         )  # fmt: skip
+    for quota in plan.quotas:
+        share = len(quota.members)
+        if quota.memory_bytes // share < _MIN_MEMORY or _split(quota.cpus, share) < 0.01:
+            raise where.error(
+                f"{where('groups', quota.name, 'memory')}: {quota.memory} and {quota.cpus:g} CPU(s) "
+                f"split between {share} members leave under {format_memory(_MIN_MEMORY)} or "
+                "0.01 CPU each.",
+                "Raise the group's memory and cpus, or split the group.",
+            )
     by_name = {q.name if q.kind == "member" else f"group:{q.name}": q for q in plan.quotas}
     for member, settings in team.members.items():
         quota = by_name[f"group:{group_of[member]}" if member in group_of else member]

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from torchlane.section import Section
 
-_MEMORY = re.compile(r"(\d+)\s*([kmgt])i?b?", re.IGNORECASE)
+_MEMORY = re.compile(r"\s*(\d+)\s*([kmgt])(?:i?b)?\s*", re.IGNORECASE | re.ASCII)
 _UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 # Unix user names, which are also compose service names and environment-variable suffixes.
 _NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
@@ -28,11 +28,9 @@ Port = Annotated[int, Field(ge=1024, le=65535)]
 
 def memory_bytes(text: str) -> int:
     """Bytes in a docker-style size: '64g', '512m', '1t' (binary units; 'gb'/'GiB' accepted)."""
-    match = _MEMORY.fullmatch(text.strip())
+    match = _MEMORY.fullmatch(text)
     if match is None or int(match.group(1)) == 0:
-        raise ValueError(
-            f"write a size as a number and a unit k, m, g or t, e.g. '64g' or '512m' (got {text!r})"
-        )
+        raise ValueError("write a size as a number and a unit k, m, g or t, e.g. '64g' or '512m'")
     return int(match.group(1)) * _UNITS[match.group(2).lower()]
 
 
