@@ -31,6 +31,7 @@ cpus = 8
 jupyter_port = 8890
 tensorboard_port = 6010
 workdir = "/srv/alice/model"
+uid = 1001
 
 [tool.torchlane.team.members.bob]
 gpus = 2
@@ -59,13 +60,19 @@ cpus = 16
 """
 
 
-def compose_of(root: Path, member: str) -> dict:  # type: ignore[type-arg]
-    path = root / "shared" / f"compose.{member}.yaml"
+def validate_shared(root: Path) -> None:
+    """Every shared/compose.*.yaml against the compose-spec schema, in one validator run."""
+    paths = sorted(str(p) for p in (root / "shared").glob("compose.*.yaml"))
+    assert paths
     proc = subprocess.run(
-        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path)],
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", *paths],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def compose_of(root: Path, member: str) -> dict:  # type: ignore[type-arg]
+    path = root / "shared" / f"compose.{member}.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
@@ -76,10 +83,12 @@ def test_one_valid_compose_file_per_member_with_its_quota(repo: Repo, cli) -> No
     result = cli(["env", "generate", "--shared", "-C", str(repo.root)])
     assert result.code == 0, result.err
     assert (repo.root / "Dockerfile").is_file()  # the image every member's container builds
+    validate_shared(repo.root)
     alice = compose_of(repo.root, "alice")["services"]["alice"]
     assert alice["build"] == {"context": "..", "dockerfile": "Dockerfile"}
     assert alice["ports"] == ["127.0.0.1:8890:8888", "127.0.0.1:6010:6006"]
     assert alice["shm_size"] == "16g"
+    assert alice["user"] == "1001:1001"  # her files keep their owner; `gpus` sees her processes
     assert alice["volumes"] == ["/srv/alice/model:/workspace"]
     assert alice["environment"]["JUPYTER_TOKEN"] == (
         "${JUPYTER_TOKEN_ALICE:?set JUPYTER_TOKEN_ALICE}"
@@ -106,10 +115,14 @@ def test_one_valid_compose_file_per_member_with_its_quota(repo: Repo, cli) -> No
         assert service["labels"]["org.torchlane.quota"] == "vision"
     dave = compose_of(repo.root, "dave")["services"]["dave"]
     assert dave["volumes"] == ["/home/dmeyer/work:/workspace"]
+    assert "user" not in dave  # the image's own user
     # No token is ever written into a file.
     for path in (repo.root / "shared").iterdir():
         text = path.read_text(encoding="utf-8")
         assert 'JUPYTER_TOKEN: "${' in text
+    repo.commit()
+    code, report = repo.check()
+    assert code == 0, report["findings"]
     # Regenerating changes nothing; a hand edit is refused like any generated file's.
     again = cli(["env", "generate", "--shared", "--json", "-C", str(repo.root)])
     assert again.code == 0
@@ -130,6 +143,8 @@ def test_a_removed_member_leaves_a_warning_and_shared_needs_a_team(repo: Repo, c
     result = cli(["env", "generate", "--shared", "-C", str(repo.root)])
     assert result.code == 0, result.err
     assert "shared/compose.zoe.yaml belongs to no member any more" in result.err
+    (repo.root / "shared/compose.zoe.yaml").unlink()
+    validate_shared(repo.root)
     bob = compose_of(repo.root, "bob")["services"]["bob"]
     assert "reservations" not in bob["deploy"]["resources"]
     repo.write("pyproject.toml", ENV)

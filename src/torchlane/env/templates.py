@@ -155,6 +155,9 @@ def shared_compose(plan: Plan, seat: Seat) -> str:
               device_ids: [{ids}]
               capabilities: [gpu]
 """
+    run_as = ""
+    if seat.run_as:
+        run_as = f'    user: "{seat.run_as}"\n'
     quota = "own quota" if seat.quota == seat.member else f"group {seat.quota}'s quota, shared"
     return f"""\
 # {seat.member} on the shared GPU server ({quota}), from [tool.torchlane.team].
@@ -168,7 +171,7 @@ services:
       context: ..
       dockerfile: Dockerfile
     command: ["sleep", "infinity"]
-    labels:
+{run_as}    labels:
       org.torchlane.member: "{seat.member}"
       org.torchlane.quota: "{seat.quota}"
     shm_size: "{seat.shm_size}"
@@ -177,6 +180,7 @@ services:
       - "127.0.0.1:{seat.tensorboard_port}:{plan.tensorboard_port}"
     environment:
       JUPYTER_TOKEN: "${{{seat.token_variable}:?set {seat.token_variable}}}"
+      HOME: "{WORKDIR}"
     volumes:
       - "{workdir}:{WORKDIR}"
     deploy:

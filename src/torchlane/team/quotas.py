@@ -53,6 +53,7 @@ class Seat:
     jupyter_port: int
     tensorboard_port: int
     workdir: str | None  # None: /home/<user>/<project>
+    run_as: str | None  # "uid:gid" for compose's `user:`; None: the image's user
     token_variable: str  # the environment variable holding this member's Jupyter token
 
 
@@ -215,6 +216,12 @@ def _split(total: float, parts: int) -> float:
     return int(total * 100 / parts) / 100
 
 
+def _run_as(settings: MemberSettings) -> str | None:
+    if settings.uid is None:
+        return None
+    return f"{settings.uid}:{settings.uid if settings.gid is None else settings.gid}"
+
+
 def resolve_team(
     team: TeamConfig, source: str = "pyproject.toml", table: str = "tool.torchlane"
 ) -> TeamPlan:
@@ -252,7 +259,7 @@ def resolve_team(
             Seat(member, settings.user or member, quota.name, quota.gpus,
                  format_memory(quota.memory_bytes // share), _split(quota.cpus, share),
                  quota.shm_size, settings.jupyter_port, settings.tensorboard_port,
-                 settings.workdir, token_variable(member))
+                 settings.workdir, _run_as(settings), token_variable(member))
         )  # fmt: skip
     return plan
 

@@ -57,6 +57,10 @@ class MemberSettings(Section):
     cpus: float = Field(default=4, gt=0, le=1024)
     jupyter_port: Port
     tensorboard_port: Port
+    # The member's uid (and gid, the uid by default) on the server: their container runs as them,
+    # so files in `workdir` keep their owner and `torchlane gpus` knows their processes.
+    uid: int | None = Field(default=None, ge=0)
+    gid: int | None = Field(default=None, ge=0)
     workdir: str | None = Field(
         default=None,
         description="host directory mounted at /workspace; /home/<user>/<project> by default",
