@@ -43,9 +43,18 @@ def _devices(pid: int) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
-def _team(gpus: list[int]) -> TeamConfig:
+def _team(gpus: list[int], server_gpus: int | None = None) -> TeamConfig:
     member = {"user": ME, "gpus": gpus, "jupyter_port": 8890, "tensorboard_port": 6010}
-    return TeamConfig.model_validate({"members": {"me": member}})
+    return TeamConfig.model_validate({"members": {"me": member}, "server_gpus": server_gpus})
+
+
+def test_a_server_size_that_does_not_match_the_machine_is_pointed_out() -> None:
+    usage = gpu_usage(FakeNvml(_devices(os.getpid())), resolve_team(_team([1], server_gpus=8)))
+    assert usage.warnings == [
+        "[tool.torchlane.team] declares server_gpus = 8, but NVML sees 2 GPU(s) here: "
+        "is this the shared server?"
+    ]
+    assert usage.outside_quota == []
 
 
 def test_this_machine_without_gpus_says_so_and_exits_0(tmp_path: Path) -> None:
@@ -84,6 +93,7 @@ def test_busy_gpus_name_process_user_and_memory() -> None:
 
 def test_a_member_outside_their_quota_is_flagged() -> None:
     usage = gpu_usage(FakeNvml(_devices(os.getpid())), resolve_team(_team([0])))
+    assert usage.warnings == []
     assert usage.devices[1].processes[0].outside_quota
     assert usage.outside_quota == [
         f"me (user {ME}) uses GPU 1 (pid {os.getpid()}), outside their quota 'me' (GPUs: 0)"

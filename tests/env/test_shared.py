@@ -224,6 +224,11 @@ BAD_TABLES = [
         "One member per Unix user",
     ),
     (
+        _member("alice", 8890, 'memory = "4m"\n'),
+        "[tool.torchlane.team.members.alice] memory: 4m and 4 CPU(s) leave under 6m",
+        "docker refuses a smaller limit",
+    ),
+    (
         _member("alice", 8890, "gpus = [2, 2]\n"),
         "[tool.torchlane.team.members.alice] gpus: a GPU is listed twice",
         "once",

@@ -46,6 +46,6 @@ def gpus_command(repo: Path | None, as_json: bool) -> int:
                 head = ["", "", "", ""]
         columns = ["GPU", "Name", "Memory", "Util", "PID", "Uses", "User", "Container", "Member"]
         render.print_table(None, columns, rows)
-        for line in usage.outside_quota:
+        for line in [*usage.warnings, *usage.outside_quota]:
             render.say(f"warning: {line}", stderr=True)
     return 1 if usage.outside_quota else 0

@@ -245,11 +245,13 @@ def resolve_team(
     for quota in plan.quotas:
         share = len(quota.members)
         if quota.memory_bytes // share < _MIN_MEMORY or _split(quota.cpus, share) < 0.01:
+            kind = "groups" if quota.kind == "group" else "members"
+            each = f" split between {share} members" if share > 1 else ""
             raise where.error(
-                f"{where('groups', quota.name, 'memory')}: {quota.memory} and {quota.cpus:g} CPU(s) "
-                f"split between {share} members leave under {format_memory(_MIN_MEMORY)} or "
-                "0.01 CPU each.",
-                "Raise the group's memory and cpus, or split the group.",
+                f"{where(kind, quota.name, 'memory')}: {quota.memory} and {quota.cpus:g} CPU(s)"
+                f"{each} leave under {format_memory(_MIN_MEMORY)} or 0.01 CPU per container.",
+                "Raise memory and cpus (docker refuses a smaller limit)"
+                + (", or split the group." if share > 1 else "."),
             )
     by_name = {q.name if q.kind == "member" else f"group:{q.name}": q for q in plan.quotas}
     for member, settings in team.members.items():

@@ -44,6 +44,7 @@ class GpuUsage:
     reason: str | None  # why there is nothing to show
     devices: list[GpuDevice] = field(default_factory=list)
     outside_quota: list[str] = field(default_factory=list)  # one sentence per offending process
+    warnings: list[str] = field(default_factory=list)
 
 
 def load_nvml() -> Any:
@@ -107,6 +108,11 @@ def gpu_usage(nvml: Any, team: TeamPlan | None = None, proc: Path = Path("/proc"
     try:
         count = int(nvml.nvmlDeviceGetCount())
         usage = GpuUsage(count > 0, None if count else "NVML sees no GPU on this machine")
+        if team and team.server_gpus is not None and count and count != team.server_gpus:
+            usage.warnings.append(
+                f"[tool.torchlane.team] declares server_gpus = {team.server_gpus}, "
+                f"but NVML sees {count} GPU(s) here: is this the shared server?"
+            )
         for index in range(count):
             handle = nvml.nvmlDeviceGetHandleByIndex(index)
             memory = nvml.nvmlDeviceGetMemoryInfo(handle)
