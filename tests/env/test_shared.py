@@ -293,8 +293,10 @@ def test_quotas_are_what_a_cluster_reads() -> None:
     assert quotas["nlp"].kind == "group"
     assert quotas["nlp"].members == ("ann",)
     assert quotas["nlp"].memory_bytes == 1024**4
+    assert quotas["nlp"].memory_quantity == "1024Gi"
     assert quotas["ben"].gpus == (1,)
     assert quotas["ben"].memory == "32g"  # the member default
+    assert quotas["ben"].memory_quantity == "32Gi"
     with pytest.raises(TorchlaneError, match=r"\.torchlane\.toml: \[team\.members\.ben\] gpus"):
         resolve_team(team.model_copy(update={"server_gpus": 1}), source=".torchlane.toml", table="")
 

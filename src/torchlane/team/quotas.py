@@ -38,6 +38,12 @@ class Quota:
     cpus: float  # a group's total
     shm_size: str  # per container
 
+    @property
+    def memory_quantity(self) -> str:
+        """The memory as a Kubernetes quantity ("64Gi"), for a namespace quota."""
+        mib = self.memory_bytes // 1024**2
+        return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
+
 
 @dataclass(frozen=True)
 class Seat:
