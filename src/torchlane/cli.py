@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hooks": ("torchlane.commands.hooks:hooks_group", "Install or remove torchlane's git hooks."),
     "jupyter": ("torchlane.commands.jupyter:jupyter_command", "Start Jupyter bound to localhost with a private token."),
     "env": ("torchlane.commands.env:env_group", "Check, generate and lock the environment."),
+    "gpus": ("torchlane.commands.gpus:gpus_command", "Which GPUs are busy, by which process, user and container; quota overruns."),
     "status": ("torchlane.commands.status:status_command", "Every branch's drift, age, merge conflicts, naming and staleness."),
     "verify": ("torchlane.commands.status:verify_command", "Check (for CI) that history followed the branch model; exit 1 if not."),
     "cluster": ("torchlane.commands.cluster:cluster_group", "Run eval, commands and training on Kubernetes / Kubeflow; team quotas."),

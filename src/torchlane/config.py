@@ -25,6 +25,7 @@ from torchlane.notebooks.settings import NotebooksConfig
 from torchlane.repro.config import ReproConfig
 from torchlane.secrets.config import SecretsConfig
 from torchlane.section import Section
+from torchlane.team.settings import TeamConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -95,6 +96,7 @@ class TorchlaneConfig(Section):
     hooks: HooksConfig = HooksConfig()
     secrets: SecretsConfig = SecretsConfig()
     cluster: ClusterConfig = ClusterConfig()
+    team: TeamConfig = TeamConfig()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,11 @@ Each generated text file carries a header line with the sha256 of its body. On r
   alone if nothing changed);
 - the body no longer matches (hand edited) or there is no header (hand written): refused,
   unless `force`. The caller shows the unified diff either way.
+
+The header travels with the file, so this works in every clone. One exception: strict JSON has no
+comments (and the files torchlane writes are API request bodies, where an extra field would be
+rejected), so for JSON the digest is kept in a per-clone sidecar under .git instead. JSON read by
+tools that accept comments (devcontainer.json is JSONC) is generated with a `//` header.
 """
 
 from __future__ import annotations
@@ -37,7 +42,9 @@ class WriteStatus(str, Enum):
 class GeneratedFile:
     path: Path
     body: str
-    comment: str = "#"  # the line-comment syntax of the file's language; "" for formats without one
+    # The line-comment syntax of the file's language ("#", "//" for JSONC such as devcontainer.json).
+    # "" for formats without comments (strict JSON sent to an API): a sidecar records the hash.
+    comment: str = "#"
 
 
 @dataclass(frozen=True)
@@ -111,13 +118,14 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def write_generated(
-    file: GeneratedFile, root: Path, *, force: bool = False, dry_run: bool = False
-) -> WriteOutcome:
+def plan_write(file: GeneratedFile, root: Path, *, force: bool = False) -> WriteOutcome:
+    """What writing `file` would do (CREATED, UPDATED, UNCHANGED, REFUSED or FORCED); writes nothing."""
     new_text = render(file)
     target = root / file.path
     old_text = target.read_text(encoding="utf-8") if target.is_file() else None
     relative = file.path.as_posix()
+    if old_text == new_text:
+        return WriteOutcome(file.path, WriteStatus.UNCHANGED, "")
     diff = "".join(
         difflib.unified_diff(
             (old_text or "").splitlines(keepends=True),
@@ -126,24 +134,30 @@ def write_generated(
             tofile=f"b/{relative}",
         )
     )
-    if old_text == new_text:
-        if not file.comment and not dry_run:
-            _record_sidecar(root, relative, new_text)
-        return WriteOutcome(file.path, WriteStatus.UNCHANGED, "")
     if old_text is None:
-        status = WriteStatus.CREATED
-    elif _edited(file, root, old_text):
-        if not force:
-            return WriteOutcome(file.path, WriteStatus.REFUSED, diff)
-        status = WriteStatus.FORCED
-    else:
-        status = WriteStatus.UPDATED
+        return WriteOutcome(file.path, WriteStatus.CREATED, diff)
+    if _edited(file, root, old_text):
+        return WriteOutcome(file.path, WriteStatus.FORCED if force else WriteStatus.REFUSED, diff)
+    return WriteOutcome(file.path, WriteStatus.UPDATED, diff)
+
+
+def write_generated(
+    file: GeneratedFile, root: Path, *, force: bool = False, dry_run: bool = False
+) -> WriteOutcome:
+    outcome = plan_write(file, root, force=force)
+    new_text = render(file)
+    if outcome.status is WriteStatus.UNCHANGED:
+        if not file.comment and not dry_run:
+            _record_sidecar(root, file.path.as_posix(), new_text)
+        return outcome
+    if outcome.status is WriteStatus.REFUSED:
+        return outcome
     if dry_run:
-        return WriteOutcome(file.path, WriteStatus.PLANNED, diff)
-    _atomic_write(target, new_text)
+        return WriteOutcome(file.path, WriteStatus.PLANNED, outcome.diff)
+    _atomic_write(root / file.path, new_text)
     if not file.comment:
-        _record_sidecar(root, relative, new_text)
-    return WriteOutcome(file.path, status, diff)
+        _record_sidecar(root, file.path.as_posix(), new_text)
+    return outcome
 
 
 def write_all(

@@ -30,23 +30,38 @@ def check_command(no_cache: bool, repo: Path | None, as_json: bool) -> int:
 @env_group.command("generate")
 @click.option("--force", is_flag=True, help="Overwrite files that were edited by hand.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option(
+    "--shared",
+    is_flag=True,
+    help="Also write shared/compose.<member>.yaml from [tool.torchlane.team].",
+)
 @repo_option
 @json_option
-def generate_command(force: bool, dry_run: bool, repo: Path | None, as_json: bool) -> None:
+def generate_command(
+    force: bool, dry_run: bool, shared: bool, repo: Path | None, as_json: bool
+) -> None:
     """Write Dockerfile, .dockerignore, compose.yaml and .devcontainer/ from [tool.torchlane.env]."""
     from torchlane.config import load_config
     from torchlane.env.fastcheck import find_repo
     from torchlane.env.generate import generate
+    from torchlane.errors import TorchlaneError
+    from torchlane.team.quotas import load_team
 
     root = Path(find_repo(str(repo or Path.cwd()))[0])
     spec = load_config(root).config.env
-    preview = generate(root, spec, dry_run=True)
+    team = load_team(root) if shared else None
+    if shared and team is None:
+        raise TorchlaneError(
+            "--shared needs a [tool.torchlane.team] table with at least one member.",
+            "Declare the server's members: see 'Shared GPU server' in docs/environments.md.",
+        )
+    preview = generate(root, spec, dry_run=True, team=team)
     if not as_json:
         for warning in preview.warnings:
             render.say(f"warning: {warning}", stderr=True)
         for planned in preview.files:
             sys.stdout.write(planned.diff)
-    result = preview if dry_run else generate(root, spec, force=force)
+    result = preview if dry_run else generate(root, spec, force=force, team=team)
     if as_json:
         render.print_json(result)
         return
@@ -56,6 +71,8 @@ def generate_command(force: bool, dry_run: bool, repo: Path | None, as_json: boo
             verb = "overwrote hand edits in"
         render.say(f"{verb:<24} {planned.path}")
     render.say(f"base image: {result.base_image}")
+    for warning in team.warnings if team else []:
+        render.say(f"warning: {warning}", stderr=True)
 
 
 @env_group.command("lock")

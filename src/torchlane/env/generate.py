@@ -3,19 +3,26 @@ declaration, shown as a diff, never overwriting a hand edit without --force."""
 
 from __future__ import annotations
 
-import difflib
-import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from torchlane.env.matrix import load_matrix
 from torchlane.env.spec import EnvSpec
-from torchlane.env.templates import SEAL, TEMPLATES, Plan
+from torchlane.env.templates import SHARED_DIR, TEMPLATES, Plan, shared_compose
 from torchlane.errors import TorchlaneError
-from torchlane.fingerprint import sha256_text
+from torchlane.generated import GeneratedFile, WriteStatus, plan_write, write_all
 
-_SEALED = re.compile(re.escape(SEAL) + r"([0-9a-f]{64})")
+if TYPE_CHECKING:
+    from torchlane.team.quotas import TeamPlan
+
+# What each file would undergo, in the words `env generate` has always printed.
+_STATUS = {
+    WriteStatus.CREATED: "create",
+    WriteStatus.UPDATED: "update",
+    WriteStatus.UNCHANGED: "unchanged",
+    WriteStatus.REFUSED: "hand-edited",
+}
 
 
 @dataclass(frozen=True)
@@ -32,20 +39,6 @@ class GenerateResult:
     written: list[str] = field(default_factory=list)
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
-
-
-def seal(text: str) -> str:
-    """Fill the template's seal slot with the hash of the text around it."""
-    unsealed = text.replace(SEAL + "{seal}", SEAL)
-    return text.replace(SEAL + "{seal}", SEAL + sha256_text(unsealed))
-
-
-def is_own_output(text: str) -> bool:
-    """True when `text` is an unmodified earlier output of `env generate`."""
-    match = _SEALED.search(text)
-    if match is None:
-        return False
-    return sha256_text(text.replace(match.group(0), SEAL, 1)) == match.group(1)
 
 
 def _validate(spec: EnvSpec, warnings: list[str]) -> None:
@@ -115,16 +108,34 @@ def base_image(spec: EnvSpec, warnings: list[str]) -> str:
     return f"pytorch/pytorch:{spec.torch}-cuda{cuda}-cudnn{cudnn}-{spec.flavor}"
 
 
-def _diff(path: str, old: str | None, new: str) -> str:
-    before = [] if old is None else old.splitlines(keepends=True)
-    return "".join(
-        difflib.unified_diff(before, new.splitlines(keepends=True), f"a/{path}", f"b/{path}")
-    )
+def _shared_files(
+    root: Path, plan: Plan, team: TeamPlan, warnings: list[str]
+) -> list[GeneratedFile]:
+    files = [
+        GeneratedFile(Path(SHARED_DIR) / f"compose.{seat.member}.yaml", shared_compose(plan, seat))
+        for seat in team.seats
+    ]
+    if not plan.cuda and any(seat.gpus for seat in team.seats):
+        warnings.append(
+            "the environment is cpu: members' GPUs are reserved, but the image's torch cannot use them"
+        )
+    planned = {f.path.name for f in files}
+    for stale in sorted((root / SHARED_DIR).glob("compose.*.yaml")):
+        if stale.name not in planned:
+            warnings.append(f"{SHARED_DIR}/{stale.name} belongs to no member any more: delete it")
+    return files
 
 
 def generate(
-    root: Path, spec: EnvSpec, *, force: bool = False, dry_run: bool = False
+    root: Path,
+    spec: EnvSpec,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    team: TeamPlan | None = None,
 ) -> GenerateResult:
+    """The declared environment's files; with `team`, also one compose file per member of the
+    shared GPU server. All are written, or none (a hand edit refuses the whole set)."""
     warnings: list[str] = []
     image = base_image(spec, warnings)
     lock = root / spec.lock
@@ -135,43 +146,29 @@ def generate(
     )
     plan = Plan(image, spec.cuda_version is not None, spec.python, spec.lock, has_hashes,
                 spec.jupyter_port, spec.tensorboard_port, spec.shm_size, spec.memory, root.name)  # fmt: skip
-    planned: list[tuple[PlannedFile, str]] = []
-    for path, template in TEMPLATES.items():
-        content = seal(template(plan))
-        target = root / path
-        old = target.read_text(encoding="utf-8") if target.is_file() else None
-        if old is None:
-            status = "create"
-        elif old == content:
-            status = "unchanged"
-        elif is_own_output(old):
-            status = "update"
-        else:
-            status = "hand-edited"
-        planned.append(
-            (
-                PlannedFile(
-                    path, status, _diff(path, old, content) if status != "unchanged" else ""
-                ),
-                content,
-            )
-        )
-    result = GenerateResult(image, [p for p, _ in planned], dry_run=dry_run, warnings=warnings)
+    files = [
+        GeneratedFile(Path(path), template(plan), comment)
+        for path, (template, comment) in TEMPLATES.items()
+    ]
+    if team is not None:
+        files += _shared_files(root, plan, team, warnings)
+    outcomes = [plan_write(f, root) for f in files]
+    result = GenerateResult(
+        image,
+        [PlannedFile(o.path.as_posix(), _STATUS[o.status], o.diff) for o in outcomes],
+        dry_run=dry_run,
+        warnings=warnings,
+    )
     edited = [p.path for p in result.files if p.status == "hand-edited"]
     if edited and not force and not dry_run:
+        one = len(edited) == 1
         raise TorchlaneError(
-            f"{', '.join(edited)} changed since torchlane generated {'it' if len(edited) == 1 else 'them'} (or {'was' if len(edited) == 1 else 'were'} written by hand); nothing was written.",
+            f"{', '.join(edited)} changed since torchlane generated {'it' if one else 'them'} "
+            f"(or {'was' if one else 'were'} written by hand); nothing was written.",
             "Review the diff with `torchlane env generate --dry-run`, then rerun with --force to overwrite.",
         )
     if dry_run:
         return result
-    for planned_file, content in planned:
-        if planned_file.status == "unchanged":
-            continue
-        target = root / planned_file.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        temporary.write_text(content, encoding="utf-8")
-        os.replace(temporary, target)
-        result.written.append(planned_file.path)
+    written = write_all(files, root, force=force)
+    result.written = [o.path.as_posix() for o in written if o.status is not WriteStatus.UNCHANGED]
     return result
