@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "torchlane.commands.flow:check_name_command",
         "Check a branch name against the conventions.",
     ),
+    "eval": ("torchlane.commands.eval:eval_command", "Evaluate the model and record its metrics."),
 }
 
 

@@ -74,11 +74,15 @@ class FlowConfig(Section):
     adopted_at: str | None = None
 
 
+from torchlane.evaluate.config import EvalConfig  # noqa: E402  (it subclasses Section above)
+
+
 class TorchlaneConfig(Section):
     branches: BranchesConfig = BranchesConfig()
     prefixes: PrefixesConfig = PrefixesConfig()
     naming: NamingConfig = NamingConfig()
     flow: FlowConfig = FlowConfig()
+    eval: EvalConfig = EvalConfig()
 
 
 @dataclass(frozen=True)
