@@ -8,8 +8,9 @@ Python's module cache would otherwise hand the second evaluation the first one's
 from __future__ import annotations
 
 import importlib
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,16 @@ from torchlane.errors import TorchlaneError
 _INSTALLED = {"site-packages", "dist-packages"}
 
 
-def _is_under(path: str | None, root: Path) -> bool:
-    """Whether a module file is project code (a virtual environment inside the root is not)."""
-    if not path:
+def _is_under(path: str | None, prefix: str) -> bool:
+    """Whether a module file is project code (a virtual environment inside the root is not).
+
+    A plain string test: it runs over every loaded module, and resolving thousands of paths
+    would cost the evaluation a second. Project modules' paths start with the root we put on
+    sys.path, which is already resolved.
+    """
+    if not path or not path.startswith(prefix):
         return False
-    try:
-        relative = Path(path).resolve().relative_to(root)
-    except ValueError:
-        return False
-    return not _INSTALLED.intersection(relative.parts)
+    return not _INSTALLED.intersection(Path(path[len(prefix) :]).parts)
 
 
 class ProjectImporter:
@@ -38,23 +40,26 @@ class ProjectImporter:
         self.config_key = config_key
         self.loaded_files: set[Path] = set()
 
-    def _project_modules(self) -> dict[str, Any]:
+    def _project_modules(self, names: Iterable[str]) -> dict[str, Any]:
+        prefix = str(self.root) + os.sep
+        modules = {name: sys.modules.get(name) for name in names}
         return {
             name: module
-            for name, module in list(sys.modules.items())
-            if _is_under(getattr(module, "__file__", None), self.root)
+            for name, module in modules.items()
+            if _is_under(getattr(module, "__file__", None), prefix)
         }
 
     @contextmanager
     def imported_from(self) -> Iterator[ProjectImporter]:
-        for name in self._project_modules():
+        for name in self._project_modules(list(sys.modules)):
             del sys.modules[name]
+        before = set(sys.modules)
         sys.path.insert(0, str(self.root))
         importlib.invalidate_caches()
         try:
             yield self
         finally:
-            for name, module in self._project_modules().items():
+            for name, module in self._project_modules(set(sys.modules) - before).items():
                 self.loaded_files.add(Path(module.__file__).resolve())
                 del sys.modules[name]
             if str(self.root) in sys.path:

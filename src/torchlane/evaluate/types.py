@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from torchlane.errors import TorchlaneError
 from torchlane.fingerprint import sha256_text
 from torchlane.metrics.record import PerExample
 
@@ -74,6 +74,9 @@ class EvalResult:
     examples: ExampleResults | None = None
 
 
+_RETURN_HINT = "Return torchlane.evaluate.types.EvalResult, or a dict of metric names to numbers."
+
+
 def normalise_result(value: object, where: str) -> EvalResult:
     """Accept an EvalResult or a plain {name: number} mapping from a project's function."""
     if isinstance(value, EvalResult):
@@ -81,17 +84,15 @@ def normalise_result(value: object, where: str) -> EvalResult:
     elif isinstance(value, Mapping):
         result = EvalResult(dict(value))
     else:
-        raise TypeError(f"{where} returned {type(value).__name__}, not metrics")
+        raise TorchlaneError(f"{where} returned {type(value).__name__}, not metrics.", _RETURN_HINT)
     metrics: dict[str, float] = {}
     for name, number in result.metrics.items():
         try:
             metrics[str(name)] = float(number)
         except (TypeError, ValueError):
-            raise TypeError(f"{where}: metric {name!r} is {number!r}, not a number") from None
+            raise TorchlaneError(
+                f"{where}: metric {name!r} is {number!r}, not a number.", _RETURN_HINT
+            ) from None
     if not metrics:
-        raise TypeError(f"{where} returned no metrics")
+        raise TorchlaneError(f"{where} returned no metrics.", _RETURN_HINT)
     return EvalResult(metrics, result.examples)
-
-
-def is_finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -19,6 +20,7 @@ def preprocess(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images.astype(np.float32) / PIXEL_MAX)
 
 
+@functools.cache
 def _split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     digits = load_digits()
     order = np.random.RandomState(SPLIT_SEED).permutation(len(digits.target))
