@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import tomlkit
 
+from torchlane.config import FALLBACK_FILE, find_config_source
 from torchlane.metrics.store import read_records
 
 if TYPE_CHECKING:
@@ -39,18 +40,26 @@ def copy_sample_project(repo: Path) -> list[str]:
     ignore.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     sample = tomlkit.parse((SAMPLE_DIR / "pyproject.toml").read_text("utf-8"))
+    eval_table = sample["tool"]["torchlane"]["eval"]
     pyproject = repo / "pyproject.toml"
-    document = tomlkit.parse(pyproject.read_text("utf-8")) if pyproject.exists() else None
-    if document is None:
-        document = sample
+    exists = pyproject.exists()
+    document = tomlkit.parse(pyproject.read_text("utf-8")) if exists else tomlkit.document()
+    if "project" not in document:
+        document["project"] = sample["project"]
+    written = [*SAMPLE_CODE, ".gitignore", "pyproject.toml"]
+    config_path, _, _ = find_config_source(repo)
+    if config_path is not None and config_path.name == FALLBACK_FILE:
+        # `torchlane init` kept the settings in .torchlane.toml: the eval section goes there.
+        settings = tomlkit.parse(config_path.read_text("utf-8"))
+        settings["eval"] = eval_table
+        config_path.write_text(tomlkit.dumps(settings), encoding="utf-8")
+        written.append(FALLBACK_FILE)
     else:
-        if "project" not in document:
-            document["project"] = sample["project"]
         tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
         torchlane = tool.setdefault("torchlane", tomlkit.table(is_super_table=True))
-        torchlane["eval"] = sample["tool"]["torchlane"]["eval"]
+        torchlane["eval"] = eval_table
     pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
-    return [*SAMPLE_CODE, ".gitignore", "pyproject.toml"]
+    return written
 
 
 def _set_constant(path: Path, name: str, value: str) -> None:

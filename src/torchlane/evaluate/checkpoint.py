@@ -106,6 +106,15 @@ def load_state_dict(path: Path, key: str | None) -> dict[str, Any]:
                 "Correct [tool.torchlane.eval] state_dict_key.",
             )
         loaded = loaded[key]
+    nested = (
+        [k for k, v in loaded.items() if isinstance(v, dict)] if isinstance(loaded, dict) else []
+    )
+    if nested and not any(isinstance(v, torch.Tensor) for v in loaded.values()):
+        raise TorchlaneError(
+            f"The checkpoint {path} holds a training checkpoint (entries: "
+            f"{', '.join(sorted(map(str, loaded)))}), not a state_dict.",
+            f"Name the model's entry: [tool.torchlane.eval] state_dict_key = {nested[0]!r}.",
+        )
     if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
         raise TorchlaneError(
             f"The checkpoint {path} does not hold a state_dict (got {type(loaded).__name__}).",
