@@ -47,7 +47,7 @@ def device_name(device: str) -> str:
 
     if device.startswith("cuda"):
         return str(torch.cuda.get_device_name(torch.device(device)))
-    return platform.processor() or platform.machine()
+    return platform.machine()
 
 
 def autocast_context(device: str, dtype_name: str) -> contextlib.AbstractContextManager[Any]:

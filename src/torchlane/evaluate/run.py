@@ -146,7 +146,8 @@ def evaluate_checkout(
 
     with importer.imported_from():
         data_fp = _data_fingerprint(config, root, importer, cache)
-        parts = components(cache.code_files(root, declared, settings_key), data_fp)
+        looked_up = cache.code_files(root, declared, settings_key)
+        parts = components(looked_up, data_fp)
         key = cache.key(parts)
         hit = cache.get(key) if use_cache and config.cache else None
         if hit is None:
@@ -160,14 +161,15 @@ def evaluate_checkout(
     if hit is not None:
         return CheckoutEvaluation(hit.metrics, hit.per_example, checkpoint, checkpoint_sha,
                                   data_fp, environment, key, parts, True, hit.duration_s)  # fmt: skip
-    code_files = sorted({*declared, *importer.loaded_files})
-    code_files = [f for f in code_files if f.exists()]
-    parts = components(code_files, data_fp)
-    key = cache.key(parts)
+    code_files = sorted(f.resolve() for f in {*declared, *importer.loaded_files} if f.exists())
+    if code_files != looked_up:  # the evaluation imported code the lookup did not know about
+        parts = components(code_files, data_fp)
+        key = cache.key(parts)
+        if config.cache:
+            cache.remember_code_files(root, code_files, settings_key)
     per_example = result.examples.to_per_example() if result.examples else None
     metrics = dict(result.metrics)
     if config.cache:
-        cache.remember_code_files(root, code_files, settings_key)
         cache.put(key, parts, metrics, per_example, duration)
         cache.memo.save()
     return CheckoutEvaluation(metrics, per_example, checkpoint, checkpoint_sha, data_fp,

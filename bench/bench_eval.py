@@ -1,0 +1,126 @@
+"""Evaluation: the harness's overhead over a hand-written loop, and a cached re-run's cost.
+
+Both sides run in this process on the same model, checkpoint and DataLoader, alternating, best
+of several repeats (bench/common.py explains why).
+
+- harness overhead: `evaluate_checkout(..., use_cache=False)` (find + hash the checkpoint, import
+  the project's model/data modules, build, load, run the loop under inference_mode, compute
+  accuracy, loss and per-example correctness, write the cache) vs a plain loop a user would
+  write (build, load, loop under inference_mode, accuracy). Target <= 1.05x.
+- cached re-run: `evaluate_checkout(...)` answered from the cache (hash lookups, code and data
+  fingerprints, environment, reading the stored result) vs the fresh evaluation. Target <= 0.05x.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import BenchResult, best_time
+
+MODEL = """
+from torch import nn
+
+
+def build_model():
+    return nn.Sequential(nn.Linear(256, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(),
+                         nn.Linear(1024, 10))
+"""
+
+DATA = """
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+N_EXAMPLES = {n}
+
+
+def validation_loader(batch_size=512):
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(N_EXAMPLES, 256, generator=generator)
+    labels = torch.randint(0, 10, (N_EXAMPLES,), generator=generator)
+    return DataLoader(TensorDataset(inputs, labels), batch_size=batch_size)
+"""
+
+CONFIG = """
+[tool.torchlane.eval]
+model = "model:build_model"
+data = "data:validation_loader"
+checkpoint = "checkpoints/model.pt"
+device = "cpu"
+batch_size = 512
+"""
+
+
+def _project(root: Path, n_examples: int) -> None:
+    import torch
+
+    (root / "model.py").write_text(MODEL, "utf-8")
+    (root / "data.py").write_text(DATA.format(n=n_examples), "utf-8")
+    (root / "pyproject.toml").write_text(CONFIG, "utf-8")
+    checkpoint = root / "checkpoints" / "model.pt"
+    checkpoint.parent.mkdir()
+    torch.manual_seed(0)
+    exec(compile(MODEL, "model.py", "exec"), namespace := {})
+    torch.save(namespace["build_model"]().state_dict(), checkpoint)
+    # A checkpoint trained a minute ago, as they usually are: older than the hash memo's
+    # two-second "may still be being written" window.
+    past = time.time() - 60
+    os.utime(checkpoint, (past, past))
+
+
+def _hand_written(root: Path) -> float:
+    import sys
+
+    import torch
+
+    sys.path.insert(0, str(root))
+    try:
+        from data import validation_loader
+        from model import build_model
+    finally:
+        sys.path.remove(str(root))
+    model = build_model()
+    model.load_state_dict(torch.load(root / "checkpoints" / "model.pt", weights_only=True))
+    model.eval()
+    correct = total = 0
+    with torch.inference_mode():
+        for inputs, labels in validation_loader(batch_size=512):
+            correct += int((model(inputs).argmax(dim=1) == labels).sum())
+            total += len(labels)
+    for name in ("data", "model"):
+        sys.modules.pop(name, None)
+    return correct / total
+
+
+def run() -> list[BenchResult]:
+    from torchlane.config import load_config
+    from torchlane.evaluate.run import evaluate_checkout
+
+    n_examples = int(os.environ.get("BENCH_EVAL_EXAMPLES", "8192"))
+    with tempfile.TemporaryDirectory(prefix="bench-eval-") as folder:
+        root = Path(folder) / "project"
+        root.mkdir()
+        _project(root, n_examples)
+        state = Path(folder) / "state"
+        config = load_config(root).config.eval
+
+        def fresh() -> object:
+            return evaluate_checkout(root, config, state, use_cache=False)
+
+        def cached() -> object:
+            result = evaluate_checkout(root, config, state)
+            assert result.cached
+            return result
+
+        fresh()
+        hand = harness = float("inf")
+        for _ in range(4):  # alternate, so both sides see the same machine load
+            hand = min(hand, best_time(lambda: _hand_written(root), repeat=2))
+            harness = min(harness, best_time(fresh, repeat=2))
+        hit = best_time(cached, repeat=10)
+    return [
+        BenchResult("eval harness (fresh, in-process)", harness, hand, "hand-written loop", 1.05),
+        BenchResult("eval cached re-run (in-process)", hit, harness, "fresh evaluation", 0.05),
+    ]
