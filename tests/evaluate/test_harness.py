@@ -155,3 +155,37 @@ def test_project_modules_do_not_leak_between_checkouts(
     assert second.metrics == {"accuracy": -1.0, "macro_f1": -2.0}
     assert "model" not in sys.modules
     assert str(other) not in sys.path
+
+
+def test_autocast_runs_in_bfloat16(sample_repo: SampleRepo, tmp_path: Path) -> None:
+    full = evaluate_in(sample_repo.root, tmp_path / "a")
+    write_eval_config(sample_repo.root, autocast="bfloat16")
+    half = evaluate_in(sample_repo.root, tmp_path / "b")
+    assert half.components["autocast"] == "bfloat16"
+    assert half.metrics["accuracy"] == pytest.approx(full.metrics["accuracy"], abs=0.03)
+
+
+LOSSES = """
+import torch.nn.functional as F
+
+
+def per_example(outputs, targets):
+    return F.cross_entropy(outputs, targets, reduction="none")
+"""
+
+
+def test_regression_task_records_per_example_losses(
+    sample_repo: SampleRepo, tmp_path: Path
+) -> None:
+    (sample_repo.root / "losses.py").write_text(LOSSES, "utf-8")
+    write_eval_config(
+        sample_repo.root, task="regression", metrics={}, per_example_loss="losses:per_example"
+    )
+    result = evaluate_in(sample_repo.root, tmp_path)
+    assert set(result.metrics) == {"loss"}
+    assert result.per_example.kind == "score"
+    assert result.per_example.higher_is_better is False
+    values = result.per_example.values
+    assert len(values) == 450
+    assert sum(values) / len(values) == pytest.approx(result.metrics["loss"], rel=1e-5)
+    assert min(values) >= 0

@@ -59,7 +59,7 @@ def eval_command(  # noqa: PLR0917  (click passes options positionally)
         return
     record = outcome.record
     render.print_table(
-        f"{record.commit[:12]}{' (dirty)' if record.dirty else ''}",
+        f"Evaluation of {record.commit[:12]}{' (dirty)' if record.dirty else ''}",
         ["metric", "value"],
         [(name, f"{value:.6g}") for name, value in record.metrics.items()],
     )

@@ -54,8 +54,12 @@ def _seeded(seed: int, deterministic: bool, device: str) -> Iterator[None]:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     random.seed(seed)
     torch.manual_seed(seed)
-    if "numpy" in sys.modules:
-        sys.modules["numpy"].random.seed(seed % 2**32)
+    try:
+        import numpy
+
+        numpy.random.seed(seed % 2**32)
+    except ImportError:
+        pass
     torch.use_deterministic_algorithms(deterministic, warn_only=True)
     # Deterministic mode also fills every new tensor with NaN to expose reads of uninitialised
     # memory; that debugging aid changes no correct result and costs inference about 10%.
