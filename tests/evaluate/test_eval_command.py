@@ -146,12 +146,12 @@ def test_missing_gpu_is_a_clear_error(cli, sample_repo: SampleRepo) -> None:
     assert "sees no CUDA GPU" in result.err
 
 
-def test_no_evaluation_configured(cli, sample_repo: SampleRepo, place_checkpoint) -> None:
-    write_eval_config(sample_repo.root, model=None, data=None, checkpoint_command=None)
-    place_checkpoint(sample_repo.root)
+def test_no_evaluation_configured(cli, sample_repo: SampleRepo) -> None:
+    write_eval_config(sample_repo.root, model=None, data=None)
     result = cli(["eval"], cwd=sample_repo.root)
     assert result.code == EXIT_FAILURE
     assert "names neither an evaluation entry point nor a model and data" in result.err
+    assert not sample_repo.checkpoint.exists()  # checked before running the command
 
 
 def test_human_output(cli, sample_repo: SampleRepo) -> None:

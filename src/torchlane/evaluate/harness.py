@@ -21,6 +21,15 @@ from torchlane.evaluate.types import EvalContext, EvalResult, ExampleResults
 _WHERE = "[tool.torchlane.eval]"
 
 
+def require_evaluation(config: EvalConfig) -> None:
+    if config.entry is None and (config.model is None or config.data is None):
+        raise TorchlaneError(
+            f"{_WHERE} names neither an evaluation entry point nor a model and data.",
+            "Set entry = 'module:function', or model = 'module:build_model' and "
+            "data = 'module:validation_loader' (see docs/evaluation.md).",
+        )
+
+
 def _to_device(value: Any, device: str) -> Any:
     import torch
 
@@ -104,12 +113,9 @@ def run_harness(config: EvalConfig, ctx: EvalContext, importer: ProjectImporter)
     import torch
     import torch.nn.functional as F  # noqa: N812  (the conventional name)
 
-    if config.model is None or config.data is None:
-        raise TorchlaneError(
-            f"{_WHERE} names neither an evaluation entry point nor a model and data.",
-            "Set entry = 'module:function', or model = 'module:build_model' and "
-            "data = 'module:validation_loader'.",
-        )
+    require_evaluation(config)
+    assert config.model is not None  # for mypy: require_evaluation checked both
+    assert config.data is not None
     build_model = importer.resolve(config.model, "model")
     data_factory = importer.resolve(config.data, "data")
     metric_functions = {

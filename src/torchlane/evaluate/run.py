@@ -18,7 +18,7 @@ from torchlane.evaluate.cache import EvalCache
 from torchlane.evaluate.checkpoint import find_checkpoint, run_checkpoint_command
 from torchlane.evaluate.config import EvalConfig
 from torchlane.evaluate.device import device_name, resolve_device
-from torchlane.evaluate.harness import run_harness
+from torchlane.evaluate.harness import require_evaluation, run_harness
 from torchlane.evaluate.project_code import ProjectImporter, module_files
 from torchlane.evaluate.types import EvalContext, Progress, no_progress, normalise_result
 from torchlane.fingerprint import environment_fingerprint, sha256_json, sha256_tree
@@ -120,6 +120,7 @@ def evaluate_checkout(
     use_cache: bool = True,
     progress: Progress | None = None,
 ) -> CheckoutEvaluation:
+    require_evaluation(config)
     if config.checkpoint_command is not None:
         run_checkpoint_command(config.checkpoint_command, root, config.command_timeout_s)
     checkpoint = find_checkpoint(root, config.checkpoint)
