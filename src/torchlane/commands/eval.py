@@ -68,6 +68,8 @@ def eval_command(  # noqa: PLR0917  (click passes options positionally)
         f"checkpoint {record.checkpoint_path} (sha256 {str(record.checkpoint_sha256)[:12]}), "
         f"device {record.environment.get('device')}, evaluated: {source}"
     )
+    if outcome.in_worktree:
+        render.say(f"Evaluated {record.commit[:12]} in a temporary worktree (removed).")
     if outcome.recorded:
         render.say(f"Recorded in git notes for {record.commit[:12]}.")
     elif not no_record:

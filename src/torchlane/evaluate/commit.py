@@ -26,8 +26,7 @@ class EvalOutcome:
     record: EvaluationRecord
     cached: bool
     recorded: bool  # False with --no-record, or when the commit already has this evaluation
-    in_worktree: bool  # evaluated in a temporary worktree at the revision
-    checkpoint: Path
+    in_worktree: bool  # evaluated in a temporary worktree at the revision (now removed)
 
 
 @contextmanager
@@ -118,7 +117,7 @@ def evaluate_commit(
     if record and not _has_same_evaluation(git, commit, evaluation.key, dirty):
         append_record(git, result)
         recorded = True
-    return EvalOutcome(result, evaluation.cached, recorded, not in_place, evaluation.checkpoint)
+    return EvalOutcome(result, evaluation.cached, recorded, not in_place)
 
 
 def _evaluate_at(

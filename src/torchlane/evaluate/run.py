@@ -20,7 +20,13 @@ from torchlane.evaluate.config import EvalConfig
 from torchlane.evaluate.device import device_name, resolve_device
 from torchlane.evaluate.harness import require_evaluation, run_harness
 from torchlane.evaluate.project_code import ProjectImporter, module_files
-from torchlane.evaluate.types import EvalContext, Progress, no_progress, normalise_result
+from torchlane.evaluate.types import (
+    EvalContext,
+    EvalResult,
+    Progress,
+    no_progress,
+    normalise_result,
+)
 from torchlane.fingerprint import environment_fingerprint, sha256_json, sha256_tree
 from torchlane.metrics.record import PerExample
 
@@ -104,11 +110,25 @@ def _call_project(function: Any, what: str, *args: Any) -> Any:
         ) from exc
 
 
-def _evaluate(config: EvalConfig, ctx: EvalContext, importer: ProjectImporter) -> Any:
+def _evaluate(config: EvalConfig, ctx: EvalContext, importer: ProjectImporter) -> EvalResult:
     if config.entry:
         function = importer.resolve(config.entry, "entry")
         return normalise_result(_call_project(function, config.entry, ctx), config.entry)
-    return _call_project(lambda: run_harness(config, ctx, importer), "harness")
+    result: EvalResult = _call_project(lambda: run_harness(config, ctx, importer), "harness")
+    return result
+
+
+def _declared_code(root: Path, config: EvalConfig) -> list[Path]:
+    """The evaluation code known before running it: the modules named, and `code_paths`."""
+    declared = [f for target in config.entry_points() for f in module_files(root, target)]
+    for name in config.code_paths:
+        if not (root / name).exists():
+            raise TorchlaneError(
+                f"[tool.torchlane.eval] code_paths: {root / name} does not exist.",
+                "List files or directories of the evaluation code, relative to the project root.",
+            )
+        declared.append(root / name)
+    return declared
 
 
 def evaluate_checkout(
@@ -130,14 +150,7 @@ def evaluate_checkout(
     environment = environment_fingerprint(resolved_device.partition(":")[0])
     settings = config.model_dump(include=set(_RESULT_SETTINGS), mode="json")
     settings_key = sha256_json(settings)
-    declared = [f for target in config.entry_points() for f in module_files(root, target)]
-    for name in config.code_paths:
-        if not (root / name).exists():
-            raise TorchlaneError(
-                f"[tool.torchlane.eval] code_paths: {root / name} does not exist.",
-                "List files or directories of the evaluation code, relative to the project root.",
-            )
-        declared.append(root / name)
+    declared = _declared_code(root, config)
     importer = ProjectImporter(root)
 
     def components(code_files: list[Path], data_fp: str | None) -> dict[str, Any]:
