@@ -189,3 +189,23 @@ def test_regression_task_records_per_example_losses(
     assert len(values) == 450
     assert sum(values) / len(values) == pytest.approx(result.metrics["loss"], rel=1e-5)
     assert min(values) >= 0
+
+
+def test_a_loaded_module_of_the_same_name_is_set_aside_and_restored(
+    sample_repo: SampleRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import sys
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "data.py").write_text("ORIGIN = 'elsewhere'\n", "utf-8")
+    monkeypatch.syspath_prepend(str(elsewhere))
+    monkeypatch.delitem(sys.modules, "data", raising=False)
+    foreign = importlib.import_module("data")
+    try:
+        result = evaluate_in(sample_repo.root, tmp_path / "state")
+        assert result.metrics["accuracy"] > 0.5  # the project's data.py was used
+        assert sys.modules["data"] is foreign
+    finally:
+        sys.modules.pop("data", None)

@@ -49,9 +49,23 @@ class ProjectImporter:
             if _is_under(getattr(module, "__file__", None), prefix)
         }
 
+    def _top_level_names(self) -> set[str]:
+        names: set[str] = set()
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py"):
+                    names.add(entry.name[:-3])
+                elif entry.is_dir() and os.path.exists(os.path.join(entry.path, "__init__.py")):
+                    names.add(entry.name)
+        return names
+
     @contextmanager
     def imported_from(self) -> Iterator[ProjectImporter]:
-        for name in self._project_modules(list(sys.modules)):
+        # Set aside every loaded module that a project module would shadow (a `model` from
+        # another checkout, or an installed package named `data`), and put it back afterwards.
+        top = self._top_level_names()
+        shadowed = {n: sys.modules[n] for n in list(sys.modules) if n.partition(".")[0] in top}
+        for name in shadowed:
             del sys.modules[name]
         before = set(sys.modules)
         sys.path.insert(0, str(self.root))
@@ -64,6 +78,8 @@ class ProjectImporter:
                 del sys.modules[name]
             if str(self.root) in sys.path:
                 sys.path.remove(str(self.root))
+            for name, module in shadowed.items():
+                sys.modules.setdefault(name, module)
 
     def resolve(self, target: str, key: str) -> Callable[..., Any]:
         module_name, _, attribute = target.partition(":")

@@ -50,7 +50,7 @@ class ExampleResults:
             raise ValueError(f"per-example kind must be 'correct' or 'score', not {self.kind!r}")
         if self.ids is not None and len(self.ids) != len(self.values):
             raise ValueError(f"{len(self.ids)} example ids for {len(self.values)} results")
-        if self.kind == "correct" and any(v not in (0.0, 1.0) for v in self.values):
+        if self.kind == "correct" and not set(self.values) <= {0.0, 1.0}:
             raise ValueError("'correct' results must be 0 or 1 per example")
 
     def ids_fingerprint(self) -> str:
@@ -60,7 +60,7 @@ class ExampleResults:
     def to_per_example(self) -> PerExample:
         return PerExample(
             self.kind,
-            tuple(float(v) for v in self.values),
+            tuple(map(float, self.values)),
             self.ids_fingerprint(),
             self.higher_is_better,
         )
