@@ -55,7 +55,7 @@ class ExampleResults:
 
     def ids_fingerprint(self) -> str:
         ids = self.ids if self.ids is not None else range(len(self.values))
-        return sha256_text("\n".join(str(i) for i in ids))
+        return sha256_text("\n".join(map(str, ids)))
 
     def to_per_example(self) -> PerExample:
         return PerExample(
