@@ -58,8 +58,9 @@ def eval_command(  # noqa: PLR0917  (click passes options positionally)
         )
         return
     record = outcome.record
+    render.say(f"Evaluation of {record.commit[:12]}{' (dirty)' if record.dirty else ''}:")
     render.print_table(
-        f"Evaluation of {record.commit[:12]}{' (dirty)' if record.dirty else ''}",
+        None,
         ["metric", "value"],
         [(name, f"{value:.6g}") for name, value in record.metrics.items()],
     )
