@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.evaluate.helpers import FETCH_SCRIPT, write_eval_config
+from tests.evaluate.helpers import FETCH_SCRIPT, sample_training, write_eval_config
 from torchlane.demo.quality import copy_sample_project
-from torchlane.evaluate.project_code import ProjectImporter
 from torchlane.git import Git
 
 
@@ -22,8 +21,8 @@ def trained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("trained")
     copy_sample_project(folder)
     checkpoint = folder / "checkpoints" / "model.pt"
-    with ProjectImporter(folder).imported_from() as importer:
-        importer.resolve("train:train", "train")(checkpoint=checkpoint, epochs=4)
+    with sample_training(folder) as train:
+        train(checkpoint=checkpoint, epochs=4)
     return checkpoint
 
 

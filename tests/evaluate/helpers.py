@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +37,19 @@ def evaluate_in(root: Path, state_dir: Path, **kwargs: Any) -> Any:
     from torchlane.evaluate.run import evaluate_checkout
 
     return evaluate_checkout(root, load_config(root).config.eval, state_dir, **kwargs)
+
+
+@contextmanager
+def sample_training(root: Path) -> Iterator[Callable[..., Path]]:
+    """The sample's train() imported from `root`; torch's global deterministic mode, which the
+    sample's training switches on, is put back afterwards so other tests are not affected."""
+    import torch
+
+    from torchlane.evaluate.project_code import ProjectImporter
+
+    was = torch.are_deterministic_algorithms_enabled()
+    try:
+        with ProjectImporter(root).imported_from() as project:
+            yield project.resolve("train:train", "train")
+    finally:
+        torch.use_deterministic_algorithms(was)

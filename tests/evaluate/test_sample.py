@@ -9,10 +9,9 @@ import pytest
 import tomlkit
 
 from tests.evaluate.conftest import SampleRepo
-from tests.evaluate.helpers import evaluate_in
+from tests.evaluate.helpers import evaluate_in, sample_training
 from torchlane.config import load_config
 from torchlane.demo.quality import break_preprocessing, copy_sample_project, widen_model
-from torchlane.evaluate.project_code import ProjectImporter
 from torchlane.fingerprint import sha256_file
 from torchlane.flow.init import init_repository
 from torchlane.git import Git
@@ -49,8 +48,7 @@ def test_copy_puts_eval_settings_next_to_torchlane_init_settings(tmp_path: Path)
 
 def test_training_is_deterministic(tmp_path: Path) -> None:
     copy_sample_project(tmp_path)
-    with ProjectImporter(tmp_path).imported_from() as project:
-        train = project.resolve("train:train", "train")
+    with sample_training(tmp_path) as train:
         # Same file name: torch.save names the archive's folder after it.
         first = sha256_file(train(checkpoint=tmp_path / "a" / "model.pt", epochs=1))
         second = sha256_file(train(checkpoint=tmp_path / "b" / "model.pt", epochs=1))
@@ -81,3 +79,10 @@ def test_a_missing_constant_is_reported(tmp_path: Path) -> None:
     (tmp_path / "data.py").write_text("SCALE = 16\n", "utf-8")
     with pytest.raises(RuntimeError, match=re.escape("data.py has no line `PIXEL_MAX = ...`")):
         break_preprocessing(tmp_path)
+
+
+def test_training_leaves_torch_global_state_alone(trained_checkpoint: Path) -> None:
+    import torch
+
+    assert trained_checkpoint.exists()
+    assert not torch.are_deterministic_algorithms_enabled()
