@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("torchlane.commands.status:status_command", "Every branch's drift, age, merge conflicts, naming and staleness."),
     "verify": ("torchlane.commands.status:verify_command", "Check (for CI) that history followed the branch model; exit 1 if not."),
     "cluster": ("torchlane.commands.cluster:cluster_group", "Run eval, commands and training on Kubernetes / Kubeflow; team quotas."),
+    "eval": ("torchlane.commands.eval:eval_command", "Evaluate the model and record its metrics."),
 }
 # fmt: on
 

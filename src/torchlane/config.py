@@ -19,6 +19,7 @@ from torchlane.ci.settings import CiSettings
 from torchlane.cluster.settings import ClusterConfig
 from torchlane.env.spec import EnvSpec
 from torchlane.errors import TorchlaneError
+from torchlane.evaluate.config import EvalConfig
 from torchlane.hooks.config import HooksConfig
 from torchlane.metrics.settings import GateConfig, MetricsConfig
 from torchlane.notebooks.settings import NotebooksConfig
@@ -97,6 +98,7 @@ class TorchlaneConfig(Section):
     secrets: SecretsConfig = SecretsConfig()
     cluster: ClusterConfig = ClusterConfig()
     team: TeamConfig = TeamConfig()
+    eval: EvalConfig = EvalConfig()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def sha256_tree(paths: Iterable[Path], root: Path | None = None) -> str:
+def sha256_tree(
+    paths: Iterable[Path], root: Path | None = None, memo: HashMemo | None = None
+) -> str:
     """One hash over files (and every file under directories), independent of listing order.
 
     Names are hashed relative to `root` so that the same data in another checkout hashes alike.
@@ -37,7 +39,8 @@ def sha256_tree(paths: Iterable[Path], root: Path | None = None) -> str:
     digest = hashlib.sha256()
     for file in sorted(set(files)):
         name = file.relative_to(root).as_posix() if root else file.as_posix()
-        digest.update(name.encode("utf-8") + b"\0" + sha256_file(file).encode("ascii") + b"\n")
+        content = memo.sha256(file) if memo else sha256_file(file)
+        digest.update(name.encode("utf-8") + b"\0" + content.encode("ascii") + b"\n")
     return digest.hexdigest()
 
 
@@ -77,3 +80,69 @@ def expand_globs(root: Path, patterns: Iterable[str]) -> list[Path]:
 def file_hashes(files: Iterable[Path], root: Path) -> dict[str, str]:
     """{path relative to root (posix): sha256} for each file."""
     return {file.relative_to(root).as_posix(): sha256_file(file) for file in sorted(files)}
+
+
+def sha256_json(value: object) -> str:
+    """A hash of a JSON-able value that does not depend on dict ordering."""
+    import json
+
+    return sha256_text(json.dumps(value, sort_keys=True, separators=(",", ":"), default=str))
+
+
+class HashMemo:
+    """Remembers file hashes by (size, mtime_ns, inode) so unchanged multi-gigabyte checkpoints and
+    data sets are not re-read on every cache lookup (the idea of git's index stat data).
+
+    A file whose mtime is within `_RACY_S` of the moment it was hashed is not remembered: it may
+    still be being written, and a same-size rewrite within the clock's resolution would go unseen.
+    """
+
+    _RACY_S = 2.0
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._entries: dict[str, list[object]] = {}
+        self._changed = False
+        try:
+            import json
+
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(loaded, dict):
+                self._entries = loaded
+        except (OSError, ValueError):
+            self._entries = {}
+
+    @staticmethod
+    def _stat_key(path: Path) -> list[object]:
+        stat = path.stat()
+        return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+
+    def sha256(self, path: Path) -> str:
+        import time
+
+        name = str(path.resolve())
+        key = self._stat_key(path)
+        entry = self._entries.get(name)
+        if isinstance(entry, list) and len(entry) == 4 and entry[:3] == key:
+            return str(entry[3])
+        digest = sha256_file(path)
+        if time.time_ns() - int(str(key[1])) > self._RACY_S * 1e9:
+            self._entries[name] = [*key, digest]
+            self._changed = True
+        return digest
+
+    def save(self) -> None:
+        """Write the memo atomically; a memo that cannot be written only costs re-hashing."""
+        import json
+        import os
+
+        if not self._changed:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(self._entries), encoding="utf-8")
+            os.replace(temporary, self.path)
+            self._changed = False
+        except OSError:
+            pass

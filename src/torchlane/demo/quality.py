@@ -1,0 +1,121 @@
+"""The model-quality chapters of the demo, on the bundled digits classifier (demo/sample/).
+
+Each chapter runs the real `torchlane eval` through the Story's command runner; the lead's
+story.py strings them together with the branch-model and gate chapters:
+
+    copy_sample_project(story.repo) ; commit          (done by baseline())
+    baseline(story)      develop: train + evaluate + record           (about 95% accuracy)
+    improvement(story)   feature/wider-hidden-layer: 64 units, 20 epochs (about 98%)
+    regression(story)    bugfix/...: preprocessing divides by 255, not 16 (about 84%)
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import tomlkit
+
+from torchlane.config import FALLBACK_FILE, find_config_source
+from torchlane.metrics.store import read_records
+
+if TYPE_CHECKING:
+    from torchlane.demo.story import Story
+
+SAMPLE_DIR = Path(__file__).parent / "sample"
+SAMPLE_CODE = ("model.py", "data.py", "train.py", "evaluate.py")
+
+
+def copy_sample_project(repo: Path) -> list[str]:
+    """Copy the sample's code into `repo`, and merge its settings into pyproject.toml and
+    .gitignore (keeping whatever is there, e.g. `torchlane init`'s settings). Returns the paths."""
+    for name in SAMPLE_CODE:
+        (repo / name).write_text((SAMPLE_DIR / name).read_text("utf-8"), encoding="utf-8")
+    ignore = repo / ".gitignore"
+    lines = ignore.read_text("utf-8").splitlines() if ignore.exists() else []
+    lines += [
+        x for x in (SAMPLE_DIR / "gitignore").read_text("utf-8").splitlines() if x not in lines
+    ]
+    ignore.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    sample = tomlkit.parse((SAMPLE_DIR / "pyproject.toml").read_text("utf-8"))
+    eval_table = sample["tool"]["torchlane"]["eval"]
+    pyproject = repo / "pyproject.toml"
+    exists = pyproject.exists()
+    document = tomlkit.parse(pyproject.read_text("utf-8")) if exists else tomlkit.document()
+    if "project" not in document:
+        document["project"] = sample["project"]
+    written = [*SAMPLE_CODE, ".gitignore", "pyproject.toml"]
+    config_path, _, _ = find_config_source(repo)
+    if config_path is not None and config_path.name == FALLBACK_FILE:
+        # `torchlane init` kept the settings in .torchlane.toml: the eval section goes there.
+        settings = tomlkit.parse(config_path.read_text("utf-8"))
+        settings["eval"] = eval_table
+        config_path.write_text(tomlkit.dumps(settings), encoding="utf-8")
+        written.append(FALLBACK_FILE)
+    else:
+        tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
+        torchlane = tool.setdefault("torchlane", tomlkit.table(is_super_table=True))
+        torchlane["eval"] = eval_table
+    pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
+    return written
+
+
+def _set_constant(path: Path, name: str, value: str) -> None:
+    text = path.read_text("utf-8")
+    changed, count = re.subn(rf"^{name} = .*$", f"{name} = {value}", text, flags=re.MULTILINE)
+    if count != 1:
+        raise RuntimeError(f"demo: {path.name} has no line `{name} = ...`")
+    path.write_text(changed, encoding="utf-8")
+
+
+def widen_model(repo: Path) -> list[str]:
+    """The improving change: more hidden units, trained for more epochs."""
+    _set_constant(repo / "model.py", "HIDDEN_UNITS", "64")
+    _set_constant(repo / "train.py", "EPOCHS", "20")
+    return ["model.py", "train.py"]
+
+
+def break_preprocessing(repo: Path) -> list[str]:
+    """The breaking change: scaling as if pixels were 8-bit (0..255); digits pixels are 0..16."""
+    _set_constant(repo / "data.py", "PIXEL_MAX", "255.0  # 8-bit images")
+    return ["data.py"]
+
+
+def _commit(story: Story, paths: list[str], message: str) -> None:
+    story.git.run("add", "--", *paths)
+    story.git.run("commit", "--quiet", "-m", message)
+    print(f"$ git commit -m {message!r}")
+
+
+def _accuracy(story: Story) -> float:
+    records = read_records(story.git, "HEAD").records
+    return records[-1].metrics["accuracy"] if records else float("nan")
+
+
+def baseline(story: Story) -> float:
+    """On develop: add the classifier, then train, evaluate and record it. Returns accuracy."""
+    story.chapter("A model on develop: train, evaluate, record the baseline")
+    story.git.run("checkout", "--quiet", "develop")
+    _commit(story, copy_sample_project(story.repo), "Add the digits classifier")
+    story.torchlane("eval")
+    story.chapter("Nothing changed: the evaluation cache answers")
+    story.torchlane("eval")
+    return _accuracy(story)
+
+
+def improvement(story: Story, branch: str = "feature/wider-hidden-layer") -> float:
+    story.chapter("An improving change on a feature branch")
+    story.git.run("checkout", "--quiet", "-b", branch, "develop")
+    _commit(story, widen_model(story.repo), "Widen the hidden layer to 64 units, train 20 epochs")
+    story.torchlane("eval")
+    return _accuracy(story)
+
+
+def regression(story: Story, branch: str = "feature/normalise-pixels") -> float:
+    story.chapter("A breaking change: a preprocessing bug")
+    story.git.run("checkout", "--quiet", "-b", branch, "develop")
+    _commit(story, break_preprocessing(story.repo), "Normalise pixels to [0, 1]")
+    story.torchlane("eval")
+    return _accuracy(story)

@@ -1,0 +1,138 @@
+"""Finding, producing and loading checkpoints, and the errors when they are wrong."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.evaluate.conftest import SampleRepo
+from tests.evaluate.helpers import evaluate_in, write_eval_config
+from torchlane.errors import TorchlaneError
+from torchlane.evaluate.checkpoint import find_checkpoint, run_checkpoint_command
+from torchlane.fingerprint import sha256_file
+
+
+def _touch(path: Path, mtime: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(path.name.encode())
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def test_glob_picks_the_newest_file(tmp_path: Path) -> None:
+    _touch(tmp_path / "runs" / "a" / "epoch-9.pt", 1_000_000)
+    newest = _touch(tmp_path / "runs" / "b" / "epoch-2.pt", 3_000_000)
+    _touch(tmp_path / "runs" / "c" / "epoch-5.pt", 2_000_000)
+    assert find_checkpoint(tmp_path, "runs/**/*.pt") == newest
+    os.utime(tmp_path / "runs" / "a" / "epoch-9.pt", (4_000_000, 4_000_000))
+    assert find_checkpoint(tmp_path, "runs/**/*.pt") == tmp_path / "runs" / "a" / "epoch-9.pt"
+
+
+def test_glob_matching_nothing_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(TorchlaneError, match=r"No checkpoint matches 'checkpoints/\*\.pt'"):
+        find_checkpoint(tmp_path, "checkpoints/*.pt")
+
+
+def test_missing_checkpoint_names_the_path(sample_repo: SampleRepo, tmp_path: Path) -> None:
+    write_eval_config(sample_repo.root, checkpoint_command=None, checkpoint="weights/best.pt")
+    with pytest.raises(TorchlaneError, match=r"weights/best\.pt does not exist") as error:
+        evaluate_in(sample_repo.root, tmp_path)
+    assert "checkpoint_command" in str(error.value.hint)
+
+
+@pytest.mark.parametrize("as_string", [False, True])
+def test_checkpoint_command_runs_in_the_project_root(
+    sample_repo: SampleRepo, tmp_path: Path, as_string: bool
+) -> None:
+    command = [sys.executable, "fetch.py"]
+    write_eval_config(
+        sample_repo.root, checkpoint_command=shlex.join(command) if as_string else command
+    )
+    assert not sample_repo.checkpoint.exists()
+    result = evaluate_in(sample_repo.root, tmp_path)
+    assert sample_repo.checkpoint.exists()
+    assert result.checkpoint_sha256 == sha256_file(sample_repo.checkpoint)
+
+
+def test_checkpoint_command_failure_shows_exit_code_and_output(tmp_path: Path) -> None:
+    script = "print('downloading shard 1'); print('shard 2: HTTP 403'); raise SystemExit(3)"
+    with pytest.raises(TorchlaneError) as error:
+        run_checkpoint_command([sys.executable, "-c", script], tmp_path, timeout_s=60)
+    message = error.value.message
+    assert "failed with exit code 3" in message
+    assert "downloading shard 1" in message
+    assert "shard 2: HTTP 403" in message
+
+
+def test_checkpoint_command_that_cannot_start(tmp_path: Path) -> None:
+    with pytest.raises(TorchlaneError, match="could not start"):
+        run_checkpoint_command([str(tmp_path / "no-such-program")], tmp_path, timeout_s=60)
+
+
+def test_checkpoint_command_timeout(tmp_path: Path) -> None:
+    with pytest.raises(TorchlaneError, match=r"did not finish within 0.5 s"):
+        run_checkpoint_command(
+            [sys.executable, "-c", "import time; time.sleep(30)"], tmp_path, timeout_s=0.5
+        )
+
+
+def _truncated(path: Path, good: Path) -> None:
+    data = good.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _text(path: Path, good: Path) -> None:
+    path.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\n", "utf-8")
+
+
+def _other_model(path: Path, good: Path) -> None:
+    torch.save({"encoder.weight": torch.zeros(3, 3)}, path)
+
+
+def _not_a_state_dict(path: Path, good: Path) -> None:
+    torch.save(torch.zeros(3), path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_truncated, "cannot be read as PyTorch weights"),
+        (_text, "cannot be read as PyTorch weights"),
+        (_other_model, "does not fit the model"),
+        (_not_a_state_dict, "does not hold a state_dict"),
+    ],
+)
+def test_corrupt_checkpoints_are_clear_errors(
+    sample_repo: SampleRepo, tmp_path: Path, place_checkpoint, damage, message: str
+) -> None:
+    write_eval_config(sample_repo.root, checkpoint_command=None)
+    checkpoint = place_checkpoint(sample_repo.root)
+    good = tmp_path / "good.pt"
+    good.write_bytes(checkpoint.read_bytes())
+    damage(checkpoint, good)
+    with pytest.raises(TorchlaneError, match=message) as error:
+        evaluate_in(sample_repo.root, tmp_path / "state")
+    assert str(checkpoint) in error.value.message
+
+
+def test_state_dict_inside_a_training_checkpoint(
+    sample_repo: SampleRepo, tmp_path: Path, place_checkpoint
+) -> None:
+    write_eval_config(sample_repo.root, checkpoint_command=None)
+    checkpoint = place_checkpoint(sample_repo.root)
+    plain = evaluate_in(sample_repo.root, tmp_path / "a")
+    state = torch.load(checkpoint, weights_only=True)
+    torch.save({"model": state, "epoch": 4}, checkpoint)
+    with pytest.raises(TorchlaneError, match="holds a training checkpoint") as error:
+        evaluate_in(sample_repo.root, tmp_path / "b")
+    assert "state_dict_key = 'model'" in str(error.value.hint)
+    write_eval_config(sample_repo.root, state_dict_key="optimizer")
+    with pytest.raises(TorchlaneError, match=r"has no entry 'optimizer' \(it has: epoch, model\)"):
+        evaluate_in(sample_repo.root, tmp_path / "c")
+    write_eval_config(sample_repo.root, state_dict_key="model")
+    assert evaluate_in(sample_repo.root, tmp_path / "d").metrics == plain.metrics
