@@ -1,12 +1,8 @@
-"""The model-quality chapters of the demo, on the bundled digits classifier (demo/sample/).
+"""The bundled digits classifier (demo/sample/) and the changes the demo makes to it.
 
-Each chapter runs the real `torchlane eval` through the Story's command runner; the lead's
-story.py strings them together with the branch-model and gate chapters:
-
-    copy_sample_project(story.repo) ; commit          (done by baseline())
-    baseline(story)      develop: train + evaluate + record           (about 95% accuracy)
-    improvement(story)   feature/wider-hidden-layer: 64 units, 20 epochs (about 98%)
-    regression(story)    bugfix/...: preprocessing divides by 255, not 16 (about 84%)
+copy_sample_project   the classifier, its evaluation and gate settings   (about 95% accuracy)
+widen_model           64 hidden units, 20 epochs                         (about 98%)
+break_preprocessing   pixels divided by 255, not 16                      (about 84%)
 """
 
 from __future__ import annotations
@@ -40,7 +36,8 @@ def copy_sample_project(repo: Path) -> list[str]:
     ignore.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     sample = tomlkit.parse((SAMPLE_DIR / "pyproject.toml").read_text("utf-8"))
-    eval_table = sample["tool"]["torchlane"]["eval"]
+    # The sample's [tool.torchlane] sections (eval, gate) join whatever settings are there.
+    sections = dict(sample["tool"]["torchlane"].items())
     pyproject = repo / "pyproject.toml"
     exists = pyproject.exists()
     document = tomlkit.parse(pyproject.read_text("utf-8")) if exists else tomlkit.document()
@@ -51,13 +48,15 @@ def copy_sample_project(repo: Path) -> list[str]:
     if config_path is not None and config_path.name == FALLBACK_FILE:
         # `torchlane init` kept the settings in .torchlane.toml: the eval section goes there.
         settings = tomlkit.parse(config_path.read_text("utf-8"))
-        settings["eval"] = eval_table
+        for key, value in sections.items():
+            settings[key] = value
         config_path.write_text(tomlkit.dumps(settings), encoding="utf-8")
         written.append(FALLBACK_FILE)
     else:
         tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
         torchlane = tool.setdefault("torchlane", tomlkit.table(is_super_table=True))
-        torchlane["eval"] = eval_table
+        for key, value in sections.items():
+            torchlane[key] = value
     pyproject.write_text(tomlkit.dumps(document), encoding="utf-8")
     return written
 
@@ -83,39 +82,6 @@ def break_preprocessing(repo: Path) -> list[str]:
     return ["data.py"]
 
 
-def _commit(story: Story, paths: list[str], message: str) -> None:
-    story.git.run("add", "--", *paths)
-    story.git.run("commit", "--quiet", "-m", message)
-    print(f"$ git commit -m {message!r}")
-
-
-def _accuracy(story: Story) -> float:
-    records = read_records(story.git, "HEAD").records
+def accuracy(story: Story, rev: str = "HEAD") -> float:
+    records = read_records(story.git, rev).records
     return records[-1].metrics["accuracy"] if records else float("nan")
-
-
-def baseline(story: Story) -> float:
-    """On develop: add the classifier, then train, evaluate and record it. Returns accuracy."""
-    story.chapter("A model on develop: train, evaluate, record the baseline")
-    story.git.run("checkout", "--quiet", "develop")
-    _commit(story, copy_sample_project(story.repo), "Add the digits classifier")
-    story.torchlane("eval")
-    story.chapter("Nothing changed: the evaluation cache answers")
-    story.torchlane("eval")
-    return _accuracy(story)
-
-
-def improvement(story: Story, branch: str = "feature/wider-hidden-layer") -> float:
-    story.chapter("An improving change on a feature branch")
-    story.git.run("checkout", "--quiet", "-b", branch, "develop")
-    _commit(story, widen_model(story.repo), "Widen the hidden layer to 64 units, train 20 epochs")
-    story.torchlane("eval")
-    return _accuracy(story)
-
-
-def regression(story: Story, branch: str = "feature/normalise-pixels") -> float:
-    story.chapter("A breaking change: a preprocessing bug")
-    story.git.run("checkout", "--quiet", "-b", branch, "develop")
-    _commit(story, break_preprocessing(story.repo), "Normalise pixels to [0, 1]")
-    story.torchlane("eval")
-    return _accuracy(story)

@@ -1,4 +1,9 @@
-"""`make demo`: the branch model on a temporary sample repository with a bare origin.
+"""`make demo`: torchlane's main job, end to end, on a temporary sample repository.
+
+A digits classifier (scikit-learn's bundled data, CPU only) in a repository with a bare origin:
+the branch model, a baseline recorded on develop, a feature that improves the model and passes
+the gate, one with a preprocessing bug that the gate stops, a release and a hotfix, then the
+metric history as PNG charts and TensorBoard logs in ./demo-output.
 
 Each step runs the real `torchlane` command line in a subprocess, exactly as a user would, and
 prints what it shows.
@@ -8,11 +13,13 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from torchlane.demo.quality import break_preprocessing, copy_sample_project, widen_model
 from torchlane.git import Git
 
 
@@ -68,72 +75,127 @@ class Story:
         self.commit("README.md", "# digits classifier\n", "Initial commit")
         self.git.run("remote", "add", "origin", str(self.origin))
 
-    def branch_model(self) -> None:
-        self.chapter("Adopt the branch model")
-        self.torchlane("init")
-        self.git.run("push", "--quiet", "origin", "main", "develop")
-        self.chapter("Naming conventions are enforced")
-        self.torchlane("check-name", "fix_stuff", expect=1)
-        self.torchlane("start", "feature", "misc", expect=1)
-        self.chapter("Start a feature")
-        self.torchlane("start", "feature", "add-dropout")
-        self.commit("model.py", "DROPOUT = 0.1\n", "Add dropout to the classifier")
-        self.finish_features()
-        self.release_and_hotfix()
-        self.chapter("The history: every branch is one merge commit")
-        graph = self.git.out("log", "--graph", "--oneline", "--decorate", "--all")
-        print("$ git log --graph --oneline --all")
-        for line in graph.splitlines():
-            print(f"    {line}")
-
     def run_git(self, *args: str) -> None:
         print(f"$ git {shlex.join(args)}")
         self.git.run(*args)
 
-    def finish_features(self) -> None:
-        self.chapter("Finish it: one commit, still a --no-ff merge commit")
-        self.torchlane("finish")
-        self.chapter("A second feature, published for review")
-        self.torchlane("start", "feature", "add-mixup")
-        self.commit("mixup.py", "ALPHA = 0.2\n", "Add mixup augmentation")
-        self.commit("train.py", "USE_MIXUP = True\n", "Train with mixup")
-        self.torchlane("publish")
-        self.torchlane("finish")
-        self.chapter("A conflict while finishing: resolve, then --continue")
-        self.torchlane("start", "feature", "tune-dropout")
-        self.commit("model.py", "DROPOUT = 0.3\n", "Tune dropout")
-        self.run_git("switch", "--quiet", "develop")
-        self.torchlane("start", "bugfix", "clamp-dropout")
-        self.commit("model.py", "DROPOUT = 0.2\n", "Clamp dropout")
-        self.torchlane("finish")
-        self.run_git("switch", "--quiet", "feature/tune-dropout")
-        self.torchlane("finish", expect=1)
-        (self.repo / "model.py").write_text("DROPOUT = 0.25\n", encoding="utf-8")
-        print("$ echo 'DROPOUT = 0.25' > model.py")
-        self.run_git("add", "model.py")
-        self.torchlane("finish", "--continue")
+    def commit_paths(self, paths: list[str], message: str) -> None:
+        self.git.run("add", "--", *paths)
+        self.git.run("commit", "--quiet", "-m", message)
+        print(f"$ git commit -m {shlex.quote(message)}")
 
-    def release_and_hotfix(self) -> None:
-        self.chapter("Release 1.0.0: main, an annotated tag, back into develop, pushed")
-        self.torchlane("start", "release", "1.0.0")
-        self.commit("VERSION", "1.0.0\n", "Bump the version to 1.0.0")
-        self.torchlane("finish", "--push")
-        self.chapter(
-            "A hotfix while release 1.1.0 is open: it reaches main, develop AND the release"
-        )
-        self.torchlane("start", "release", "1.1.0")
-        self.commit("VERSION", "1.1.0\n", "Bump the version to 1.1.0")
-        self.torchlane("start", "hotfix", "1.0.1")
-        self.commit(
-            "model.py", "DROPOUT = 0.25  # was applied at eval time too\n", "Fix eval dropout"
-        )
-        self.torchlane("finish")
+    def show_graph(self) -> None:
+        refs = ("--branches", "--tags", "--remotes")  # not --all: the notes refs are history too
+        graph = self.git.out("log", "--graph", "--oneline", "--decorate", *refs, "-n", "40")
+        print(f"$ git log --graph --oneline {' '.join(refs)}")
+        for line in graph.splitlines():
+            print(f"    {line}")
+
+
+def adopt(story: Story) -> None:
+    story.chapter("Adopt the branch model")
+    story.torchlane("init")
+    story.git.run("push", "--quiet", "origin", "main", "develop")
+    story.chapter("Naming conventions are enforced")
+    story.torchlane("check-name", "fix_stuff", expect=1)
+    story.torchlane("start", "feature", "misc", expect=1)
+
+
+def features(story: Story) -> None:
+    story.chapter("A feature with one commit is still one --no-ff merge commit")
+    story.torchlane("start", "feature", "add-dropout")
+    story.commit("regularisation.py", "DROPOUT = 0.1\n", "Add dropout to the classifier")
+    story.torchlane("finish")
+    story.chapter("A second feature, published for review")
+    story.torchlane("start", "feature", "add-mixup")
+    story.commit("mixup.py", "ALPHA = 0.2\n", "Add mixup augmentation")
+    story.commit("schedule.py", "USE_MIXUP = True\n", "Train with mixup")
+    story.torchlane("publish")
+    story.torchlane("finish")
+    story.chapter("A conflict while finishing: resolve, then --continue")
+    story.torchlane("start", "feature", "tune-dropout")
+    story.commit("regularisation.py", "DROPOUT = 0.3\n", "Tune dropout")
+    story.run_git("switch", "--quiet", "develop")
+    story.torchlane("start", "bugfix", "clamp-dropout")
+    story.commit("regularisation.py", "DROPOUT = 0.2\n", "Clamp dropout")
+    story.torchlane("finish")
+    story.run_git("switch", "--quiet", "feature/tune-dropout")
+    story.torchlane("finish", expect=1)
+    (story.repo / "regularisation.py").write_text("DROPOUT = 0.25\n", encoding="utf-8")
+    print("$ echo 'DROPOUT = 0.25' > regularisation.py")
+    story.run_git("add", "regularisation.py")
+    story.torchlane("finish", "--continue")
+
+
+def model_quality(story: Story) -> None:
+    story.chapter("A model on develop: train, evaluate, record the baseline in git notes")
+    story.commit_paths(copy_sample_project(story.repo), "Add the digits classifier")
+    story.torchlane("eval")
+    story.chapter("Nothing changed: the evaluation cache answers")
+    story.torchlane("eval")
+
+    story.chapter("A feature that improves the model passes the gate and is finished")
+    story.torchlane("start", "feature", "wider-hidden-layer")
+    story.commit_paths(
+        widen_model(story.repo), "Widen the hidden layer to 64 units, train 20 epochs"
+    )
+    story.torchlane("eval")
+    story.torchlane("gate")
+    story.torchlane("finish")
+    story.chapter("CI records develop's new state (what the generated workflow does on a push)")
+    story.torchlane("eval")
+
+    story.chapter("A feature with a preprocessing bug is stopped by the gate")
+    story.torchlane("start", "feature", "normalise-pixels")
+    story.commit_paths(break_preprocessing(story.repo), "Normalise pixels to [0, 1]")
+    story.torchlane("eval")
+    story.torchlane("gate", expect=1)
+    story.chapter("The pull-request report for it")
+    story.torchlane("report")
+    story.run_git("switch", "--quiet", "develop")
+
+
+def release_and_hotfix(story: Story) -> None:
+    story.chapter("Release 1.0.0: main, an annotated tag, back into develop, pushed")
+    story.torchlane("start", "release", "1.0.0")
+    story.commit("VERSION", "1.0.0\n", "Bump the version to 1.0.0")
+    story.torchlane("finish", "--push")
+    story.chapter("A hotfix while release 1.1.0 is open: it reaches main, develop AND the release")
+    story.torchlane("start", "release", "1.1.0")
+    story.commit("VERSION", "1.1.0\n", "Bump the version to 1.1.0")
+    story.torchlane("start", "hotfix", "1.0.1")
+    story.commit("regularisation.py", "DROPOUT = 0.25  # also at eval time\n", "Fix eval dropout")
+    story.torchlane("finish")
+
+
+def overview(story: Story, output: Path) -> None:
+    story.chapter("Where every branch stands, and whether history followed the model")
+    story.run_git("switch", "--quiet", "develop")
+    story.torchlane("status")
+    story.torchlane("verify")
+    story.chapter("The history: every branch is one merge commit")
+    story.show_graph()
+    story.chapter("Metric history along develop, the stopped candidate marked; TensorBoard logs")
+    story.torchlane("metrics", "log")
+    story.torchlane(
+        "report", "feature/normalise-pixels", "--chart", str(output / "charts"),
+        "--tensorboard", str(output / "tensorboard"), "--output", str(output / "report.md"),
+    )  # fmt: skip
 
 
 def main() -> int:
+    output = Path(os.environ.get("TORCHLANE_DEMO_OUTPUT", "demo-output")).resolve()
+    if output.exists():
+        shutil.rmtree(output)
+    output.mkdir(parents=True)
     with tempfile.TemporaryDirectory(prefix="torchlane-demo-") as folder:
         story = Story(Path(folder))
         story.setup()
-        story.branch_model()
-    print("\nDemo finished.")
+        adopt(story)
+        features(story)
+        model_quality(story)
+        release_and_hotfix(story)
+        overview(story, output)
+    print(f"\nDemo finished. Charts, TensorBoard logs and the report are in {output}")
+    print(f"  tensorboard --logdir {output / 'tensorboard'}")
     return 0
