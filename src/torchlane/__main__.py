@@ -10,6 +10,7 @@ import sys
 
 FAST_PATHS: dict[tuple[str, ...], str] = {
     ("env", "check"): "torchlane.env.fastcheck:main",
+    ("check-name",): "torchlane.flow.fastname:main",
 }
 
 

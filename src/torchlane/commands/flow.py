@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -64,6 +63,7 @@ def check_name_command(name: str | None, repo: Path | None, as_json: bool) -> in
     from torchlane.errors import TorchlaneError
     from torchlane.flow.context import open_flow
     from torchlane.flow.naming import check_name
+    from torchlane.flow.naming_core import print_verdict
 
     ctx = open_flow(repo)
     if name is None:
@@ -75,11 +75,5 @@ def check_name_command(name: str | None, repo: Path | None, as_json: bool) -> in
     verdict = check_name(name, ctx.config)
     if as_json:
         render.print_json(verdict)
-    elif verdict.ok:
-        render.say(f"'{name}' follows the naming conventions.")
-    else:
-        print(f"'{name}' breaks the naming conventions:", file=sys.stderr)
-        for problem in verdict.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        print(f"hint: rename it, e.g. `git branch -m {name} {verdict.suggestion}`", file=sys.stderr)
-    return 0 if verdict.ok else 1
+        return 0 if verdict.ok else 1
+    return print_verdict(name, verdict.problems, verdict.suggestion)

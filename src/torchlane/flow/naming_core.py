@@ -281,3 +281,17 @@ def name_problems(name: str, rules: NamingRules) -> tuple[list[str], str | None]
     else:
         problems.extend(slug_problems(rest, rules))
     return problems, branch_type
+
+
+def print_verdict(name: str, problems: list[str], suggestion: str | None) -> int:
+    """What `torchlane check-name` prints, shared by the full CLI and its hook fast path."""
+    import sys
+
+    if not problems:
+        print(f"'{name}' follows the naming conventions.")
+        return 0
+    print(f"'{name}' breaks the naming conventions:", file=sys.stderr)
+    for problem in problems:
+        print(f"  - {problem}", file=sys.stderr)
+    print(f"hint: rename it, e.g. `git branch -m {name} {suggestion}`", file=sys.stderr)
+    return 1

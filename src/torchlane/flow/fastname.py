@@ -1,0 +1,46 @@
+"""`torchlane check-name [NAME]` without click or pydantic, for git hooks and CI scripts.
+
+The naming rules come from the hook settings cache (torchlane.hooks.settings), which the full
+configuration loader refreshes whenever pyproject.toml or .torchlane.toml changes. Anything
+beyond a plain NAME (options, --help, a detached HEAD, no repository) is left to the full CLI.
+"""
+
+import os
+
+from torchlane.flow import naming_core
+from torchlane.hooks import settings as hook_settings
+
+
+def _worktree(start: str) -> str | None:
+    path = os.path.abspath(start)
+    while True:
+        if os.path.exists(os.path.join(path, ".git")):
+            return path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
+def _current_branch(worktree: str) -> str | None:
+    try:
+        with open(os.path.join(hook_settings.git_dir(worktree), "HEAD"), encoding="utf-8") as head:
+            ref = head.read().strip()
+    except OSError:
+        return None
+    return ref.removeprefix("ref: refs/heads/") if ref.startswith("ref: refs/heads/") else None
+
+
+def main(argv: list[str]) -> int | None:
+    if len(argv) > 1 or any(arg.startswith("-") for arg in argv):
+        return None
+    worktree = _worktree(".")
+    if worktree is None:
+        return None
+    name = argv[0] if argv else _current_branch(worktree)
+    if not name:
+        return None
+    rules = naming_core.NamingRules.from_plain(hook_settings.load(worktree)["naming"])  # type: ignore[arg-type]
+    problems, _ = naming_core.name_problems(name, rules)
+    suggestion = naming_core.suggest(name, rules) if problems else None
+    return naming_core.print_verdict(name, problems, suggestion)
