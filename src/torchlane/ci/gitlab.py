@@ -15,6 +15,7 @@ from torchlane.ci.common import (
     install_commands,
 )
 from torchlane.config import TorchlaneConfig
+from torchlane.errors import TorchlaneError
 
 PIPELINE_PATH = ".gitlab-ci.yml"
 
@@ -68,6 +69,12 @@ def _job(
     }
     if gpu and config.ci.gitlab_gpu_tags:
         job["tags"] = list(config.ci.gitlab_gpu_tags)
+    elif gpu and config.env.cuda_version:
+        raise TorchlaneError(
+            f"The environment declares {config.env.accelerator}, but no GPU runner tags are "
+            "configured for the evaluation jobs.",
+            'Set [tool.torchlane.ci] gitlab_gpu_tags = ["gpu"] (your GPU runners\' tags).',
+        )
     return job
 
 

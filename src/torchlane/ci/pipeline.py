@@ -35,6 +35,7 @@ def run_ci(
         cache=cache,
         jobs=workers,
         listener=listener,
+        excluded=(ctx.config.ci.artifacts,),
     )
     artifacts = write_artifacts(result, ctx.root / ctx.config.ci.artifacts)
     return result, artifacts

@@ -106,9 +106,15 @@ class _Scheduler:
     """Starts each stage once the stages it needs have passed (or were cached)."""
 
     def __init__(
-        self, git: Git, stages: list[Stage], cache: StageCache | None, listener: Listener | None
+        self,
+        git: Git,
+        stages: list[Stage],
+        cache: StageCache | None,
+        listener: Listener | None,
+        excluded: tuple[str, ...] = (),
     ):
         self.git = git
+        self.excluded = excluded
         self.cache = cache
         self.listener = listener
         self.ordered = _order(stages)
@@ -150,7 +156,7 @@ class _Scheduler:
         elif self.cache is None:
             return True
         else:
-            self.keys[stage.name] = stage_key(self.git, stage, self._file_hashes)
+            self.keys[stage.name] = stage_key(self.git, stage, self._file_hashes, self.excluded)
             if not self.cache.is_green(stage.name, self.keys[stage.name]):
                 return True
             result.status = StageStatus.CACHED
@@ -196,7 +202,8 @@ def run_pipeline(
     cache: StageCache | None,
     jobs: int,
     listener: Listener | None = None,
+    excluded: tuple[str, ...] = (),
 ) -> PipelineResult:
     started = time.perf_counter()
-    results = _Scheduler(git, stages, cache, listener).run(jobs)
+    results = _Scheduler(git, stages, cache, listener, excluded).run(jobs)
     return PipelineResult(context, branch, results, time.perf_counter() - started)

@@ -31,7 +31,8 @@ class CiSettings(Section):
     jobs: int = Field(default=0, ge=0, description="parallel stages; 0 = one per CPU")
     stages: dict[str, StageSettings] = Field(default_factory=dict)
     # CI platforms
-    gpu_runner_labels: tuple[str, ...] = ("ubuntu-latest",)
+    # Runners of the evaluation jobs; empty: ubuntu-latest, refused when the accelerator is CUDA.
+    gpu_runner_labels: tuple[str, ...] = ()
     gitlab_gpu_tags: tuple[str, ...] = ()
     image: str | None = Field(
         default=None, description="CI image; default: derived from [tool.torchlane.env]"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from torchlane.ci.settings import CiSettings, Context
 from torchlane.config import TorchlaneConfig
-from torchlane.errors import TorchlaneError
+from torchlane.errors import TorchlaneError, usage_error
 from torchlane.flow.naming import BranchType, parse_branch
 
 ALL_FILES = ("*",)
@@ -25,6 +25,8 @@ class Stage:
     contexts: tuple[Context, ...] = TOPIC_AND_RELEASE
     # Stages whose outcome depends on refs or notes as well as files (verify, gate) key on those too.
     keyed_on_refs: bool = False
+    # Stages that act on the checked-out commit (evaluate records metrics for it) key on HEAD.
+    keyed_on_head: bool = False
     description: str = ""
 
 
@@ -78,6 +80,7 @@ def default_stages(artifacts: str) -> list[Stage]:
             ALL_FILES,
             needs=("tests",),
             contexts=TOPIC_AND_RELEASE,
+            keyed_on_head=True,
             description="evaluate the latest checkpoint and record metrics",
         ),
         Stage(
@@ -135,6 +138,7 @@ def _apply(stage: Stage | None, name: str, settings: CiSettings) -> Stage | None
         required=override.required if override.required is not None else stage.required,
         contexts=override.contexts if override.contexts is not None else stage.contexts,
         keyed_on_refs=stage.keyed_on_refs,
+        keyed_on_head=stage.keyed_on_head,
         description=stage.description or "custom stage",
     )
 
@@ -153,14 +157,15 @@ def pipeline_stages(
     configured = [s for n in names if (s := _apply(defaults.get(n), n, settings)) is not None]
     unknown = [n for n in only if n not in {s.name for s in configured}]
     if unknown:
-        raise TorchlaneError(
+        raise usage_error(
             f"No stage named {', '.join(unknown)}.",
             f"Stages: {', '.join(s.name for s in configured)}.",
         )
     chosen = [s for s in configured if (s.name in only if only else context in s.contexts)]
     present = {s.name for s in chosen}
     for stage in chosen:
-        missing = [n for n in stage.needs if n not in {c.name for c in configured}]
+        # A need on a disabled stage is dropped like one on a stage of another context.
+        missing = [n for n in stage.needs if n not in names]
         if missing:
             raise TorchlaneError(
                 f"Stage '{stage.name}' needs unknown stage(s) {', '.join(missing)}.",
