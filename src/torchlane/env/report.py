@@ -23,7 +23,10 @@ def render_json(report: CheckReport) -> str:
 
 def render_text(report: CheckReport) -> str:
     if not report.findings:
-        return f"env check: {len(report.files)} file(s) checked, no problems.\n"
+        return (
+            f"env check: {len(report.files)} file(s) checked, no problems "
+            "(files git tracks or has staged; `git add` a new file to check it).\n"
+        )
     places = [f"{f.file}:{f.line}" if f.line else f.file for f in report.findings]
     width_place = max(len("LOCATION"), *(len(p) for p in places))
     width_rule = max(len("RULE"), *(len(f.rule) for f in report.findings))
