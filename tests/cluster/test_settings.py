@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.cluster.conftest import DATA
+from torchlane.cluster.quotas import cpu_quantity
 from torchlane.cluster.settings import QUANTITY
 from torchlane.config import load_config
 from torchlane.errors import TorchlaneError
@@ -64,8 +65,10 @@ def test_numbers_are_quantities(tmp_path: Path) -> None:
          "operator 'Exists' takes no value"),
         ("[tool.torchlane.cluster]\nsecrets = [{name = 'w', key = 'k', env = '1X'}]\n",
          "not a valid environment variable name"),
-        ("[[tool.torchlane.cluster.teams]]\nname = 'a'\nnamespace = 'x'\n"
-         "[[tool.torchlane.cluster.teams]]\nname = 'x'\n", "two teams share a namespace"),
+        ("[[tool.torchlane.cluster.teams]]\nname = 'a'\n",
+         "`teams` is no longer read: team quotas come from [tool.torchlane.team]"),
+        ("[tool.torchlane.cluster.quotas]\nnamespace_prefix = 'Team_'\n",
+         "namespace_prefix: Value error, not a valid namespace prefix"),
         ("[tool.torchlane.cluster.train]\nnproc_per_node = 'many'\n", "nproc_per_node"),
     ],
 )  # fmt: skip
@@ -89,4 +92,13 @@ def test_the_documented_configuration_loads(tmp_path: Path) -> None:
     assert len(blocks) == 2
     config = _load(tmp_path, "\n".join(blocks)).cluster  # type: ignore[attr-defined]
     assert config.train.elastic.min_replicas == 2
-    assert [team.namespace_name for team in config.teams] == ["vision", "team-nlp"]
+    assert config.quotas.namespace_prefix == "team-"
+
+
+@given(st.floats(min_value=0.0001, max_value=1024, allow_nan=False))
+def test_cpus_become_the_nearest_millicore_quantity(cpus: float) -> None:
+    quantity = cpu_quantity(cpus)
+    assert KUBERNETES_QUANTITY.fullmatch(quantity)
+    millis = int(quantity[:-1]) if quantity.endswith("m") else int(quantity) * 1000
+    assert millis == max(round(cpus * 1000), 1)
+    assert not quantity.endswith("000m")  # whole CPUs are written as a number
