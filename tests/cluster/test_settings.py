@@ -13,6 +13,7 @@ from torchlane.cluster.quotas import cpu_quantity
 from torchlane.cluster.settings import QUANTITY
 from torchlane.config import load_config
 from torchlane.errors import TorchlaneError
+from torchlane.team.quotas import resolve_team
 
 
 def _crd_quantity_pattern() -> str:
@@ -89,10 +90,16 @@ def test_unknown_key_lists_the_allowed_ones(tmp_path: Path) -> None:
 def test_the_documented_configuration_loads(tmp_path: Path) -> None:
     docs = Path(__file__).parents[2] / "docs" / "scaling.md"
     blocks = re.findall(r"```toml\n(.*?)```", docs.read_text(encoding="utf-8"), re.DOTALL)
-    assert len(blocks) == 2
-    config = _load(tmp_path, "\n".join(blocks)).cluster  # type: ignore[attr-defined]
+    assert len(blocks) == 3
+    loaded = _load(tmp_path, "\n".join(blocks))
+    config = loaded.cluster  # type: ignore[attr-defined]
     assert config.train.elastic.min_replicas == 2
     assert config.quotas.namespace_prefix == "team-"
+    plan = resolve_team(loaded.team)  # type: ignore[attr-defined]
+    assert {quota.name: quota.gpus for quota in plan.quotas} == {
+        "nlp": (2, 3, 4, 5),
+        "alice": (0, 1),
+    }
 
 
 @given(st.floats(min_value=0.0001, max_value=1024, allow_nan=False))
