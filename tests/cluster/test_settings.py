@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.cluster.conftest import DATA
+from tests.documented import config_keys, documented_keys
 from torchlane.cluster.quotas import cpu_quantity
-from torchlane.cluster.settings import QUANTITY
+from torchlane.cluster.settings import QUANTITY, ClusterConfig
 from torchlane.config import load_config
 from torchlane.errors import TorchlaneError
 from torchlane.team.quotas import resolve_team
@@ -109,3 +110,10 @@ def test_cpus_become_the_nearest_millicore_quantity(cpus: float) -> None:
     millis = int(quantity[:-1]) if quantity.endswith("m") else int(quantity) * 1000
     assert millis == max(round(cpus * 1000), 1)
     assert not quantity.endswith("000m")  # whole CPUs are written as a number
+
+
+def test_every_cluster_key_is_documented_and_nothing_else() -> None:
+    heading = "#### Every key of `[tool.torchlane.cluster]`"
+    # Besides the leaves, the table names the lists of tables themselves.
+    documented = documented_keys("scaling.md", heading) - {"tolerations", "secrets"}
+    assert set(config_keys(ClusterConfig)) == documented
