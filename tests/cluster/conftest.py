@@ -44,17 +44,33 @@ memory = "64Gi"
 workers = 3
 elastic = { min_replicas = 2, max_replicas = 6 }
 
-[[tool.torchlane.cluster.teams]]
-name = "vision"
-gpus = 16
-cpu = "256"
-memory = "2Ti"
-
-[[tool.torchlane.cluster.teams]]
-name = "nlp"
-namespace = "team-nlp"
-gpus = 8
+[tool.torchlane.cluster.quotas]
+namespace_prefix = "team-"
 default_request = { cpu = "500m", memory = "2Gi" }
+
+[tool.torchlane.team]
+server_gpus = 8
+
+[tool.torchlane.team.members.alice_w]
+gpus = [0, 1]
+memory = "64g"
+cpus = 8
+jupyter_port = 8890
+tensorboard_port = 6010
+
+[tool.torchlane.team.members.carol]
+jupyter_port = 8891
+tensorboard_port = 6011
+
+[tool.torchlane.team.members.dave]
+jupyter_port = 8892
+tensorboard_port = 6012
+
+[tool.torchlane.team.groups.vision]
+members = ["carol", "dave"]
+gpus = 4
+memory = "1t"
+cpus = 24.5
 """
 
 

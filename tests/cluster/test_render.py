@@ -138,18 +138,29 @@ def test_the_committed_crd_is_itself_a_valid_crd() -> None:
     _assert_valid(DATA / "kubeflow.org_pytorchjobs.yaml", 1)
 
 
-def test_quotas_are_valid_kubernetes(cli, cluster_project: Project) -> None:
-    path, documents = _render(cli, cluster_project, "quotas")
+def test_quotas_come_from_the_team_table_and_are_valid_kubernetes(
+    cli, cluster_project: Project
+) -> None:
+    # The team table of the shared server is the only declaration of the quotas.
+    path, documents = _render(cli, cluster_project, "quotas", "--allow-dirty")
     _assert_valid(path, 6)
     assert path.name == "torchlane-quotas.yaml"
     kinds = [(d["kind"], d["metadata"].get("namespace", d["metadata"]["name"])) for d in documents]
     assert kinds == [
-        ("Namespace", "vision"), ("ResourceQuota", "vision"), ("LimitRange", "vision"),
-        ("Namespace", "team-nlp"), ("ResourceQuota", "team-nlp"), ("LimitRange", "team-nlp"),
+        ("Namespace", "team-vision"), ("ResourceQuota", "team-vision"), ("LimitRange", "team-vision"),
+        ("Namespace", "team-alice-w"), ("ResourceQuota", "team-alice-w"), ("LimitRange", "team-alice-w"),
     ]  # fmt: skip
+    # The group: a count of 4 GPUs, a total of 1t and 24.5 CPUs.
     assert documents[1]["spec"]["hard"] == {
-        "requests.cpu": "256", "requests.memory": "2Ti", "requests.nvidia.com/gpu": "16",
+        "requests.cpu": "24500m", "requests.memory": "1024Gi", "requests.nvidia.com/gpu": "4",
     }  # fmt: skip
+    assert documents[1]["metadata"]["annotations"] == {
+        "torchlane/quota": "vision", "torchlane/members": "carol,dave",
+    }  # fmt: skip
+    assert documents[4]["spec"]["hard"] == {
+        "requests.cpu": "8", "requests.memory": "64Gi", "requests.nvidia.com/gpu": "2",
+    }  # fmt: skip
+    assert documents[4]["metadata"]["annotations"]["torchlane/quota"] == "alice_w"
     assert documents[5]["spec"]["limits"] == [
         {
             "type": "Container",
@@ -157,6 +168,29 @@ def test_quotas_are_valid_kubernetes(cli, cluster_project: Project) -> None:
             "defaultRequest": {"cpu": "500m", "memory": "2Gi"},
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("team", "message"),
+    [
+        ("[tool.torchlane.team.members.bob_]\njupyter_port = 8890\ntensorboard_port = 6010\n",
+         "[tool.torchlane.team.members.bob_]: 'bob-' is not a valid Kubernetes namespace name"),
+        ("[tool.torchlane.team.members.ml_ops]\njupyter_port = 8890\ntensorboard_port = 6010\n"
+         "[tool.torchlane.team.members.carol]\njupyter_port = 8891\ntensorboard_port = 6011\n"
+         "[tool.torchlane.team.groups.ml-ops]\nmembers = ['carol']\n",
+         "[tool.torchlane.team.members.ml_ops] and [tool.torchlane.team.groups.ml-ops] would both "
+         "get the namespace 'ml-ops'"),
+    ],
+)  # fmt: skip
+def test_member_names_that_make_no_namespace_are_refused(
+    cli, project: Project, team: str, message: str
+) -> None:
+    commit_file(project.git, "pyproject.toml", team, "Declare the team")
+    out = project.root.parent / "manifests"
+    result = cli(["cluster", "render", "quotas", "--output", str(out)], cwd=project.root)
+    assert result.code == 1
+    assert f"pyproject.toml: {message}" in result.err
+    assert not out.exists()
 
 
 def test_printed_yaml_is_what_is_written(cli, cluster_project: Project) -> None:
@@ -257,7 +291,8 @@ def test_train_without_a_command_uses_the_configured_one(cli, project: Project) 
     assert job["metadata"]["name"] == "t1"
 
 
-def test_no_teams_no_quotas(cli, project: Project) -> None:
+def test_no_team_no_quotas(cli, project: Project) -> None:
     result = cli(["cluster", "render", "quotas"], cwd=project.root)
     assert result.code == 1
-    assert "No teams are configured" in result.err
+    assert "No team is declared" in result.err
+    assert "Declare members or groups in [team] of .torchlane.toml" in result.err

@@ -9,9 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.cluster.conftest import DATA
-from torchlane.cluster.settings import QUANTITY
+from tests.documented import config_keys, documented_keys
+from torchlane.cluster.quotas import cpu_quantity
+from torchlane.cluster.settings import QUANTITY, ClusterConfig
 from torchlane.config import load_config
 from torchlane.errors import TorchlaneError
+from torchlane.team.quotas import resolve_team
 
 
 def _crd_quantity_pattern() -> str:
@@ -64,8 +67,10 @@ def test_numbers_are_quantities(tmp_path: Path) -> None:
          "operator 'Exists' takes no value"),
         ("[tool.torchlane.cluster]\nsecrets = [{name = 'w', key = 'k', env = '1X'}]\n",
          "not a valid environment variable name"),
-        ("[[tool.torchlane.cluster.teams]]\nname = 'a'\nnamespace = 'x'\n"
-         "[[tool.torchlane.cluster.teams]]\nname = 'x'\n", "two teams share a namespace"),
+        ("[[tool.torchlane.cluster.teams]]\nname = 'a'\n",
+         "`teams` is no longer read: team quotas come from [tool.torchlane.team]"),
+        ("[tool.torchlane.cluster.quotas]\nnamespace_prefix = 'Team_'\n",
+         "namespace_prefix: Value error, not a valid namespace prefix"),
         ("[tool.torchlane.cluster.train]\nnproc_per_node = 'many'\n", "nproc_per_node"),
     ],
 )  # fmt: skip
@@ -86,7 +91,29 @@ def test_unknown_key_lists_the_allowed_ones(tmp_path: Path) -> None:
 def test_the_documented_configuration_loads(tmp_path: Path) -> None:
     docs = Path(__file__).parents[2] / "docs" / "scaling.md"
     blocks = re.findall(r"```toml\n(.*?)```", docs.read_text(encoding="utf-8"), re.DOTALL)
-    assert len(blocks) == 2
-    config = _load(tmp_path, "\n".join(blocks)).cluster  # type: ignore[attr-defined]
+    assert len(blocks) == 3
+    loaded = _load(tmp_path, "\n".join(blocks))
+    config = loaded.cluster  # type: ignore[attr-defined]
     assert config.train.elastic.min_replicas == 2
-    assert [team.namespace_name for team in config.teams] == ["vision", "team-nlp"]
+    assert config.quotas.namespace_prefix == "team-"
+    plan = resolve_team(loaded.team)  # type: ignore[attr-defined]
+    assert {quota.name: quota.gpus for quota in plan.quotas} == {
+        "nlp": (2, 3, 4, 5),
+        "alice": (0, 1),
+    }
+
+
+@given(st.floats(min_value=0.0001, max_value=1024, allow_nan=False))
+def test_cpus_become_the_nearest_millicore_quantity(cpus: float) -> None:
+    quantity = cpu_quantity(cpus)
+    assert KUBERNETES_QUANTITY.fullmatch(quantity)
+    millis = int(quantity[:-1]) if quantity.endswith("m") else int(quantity) * 1000
+    assert millis == max(round(cpus * 1000), 1)
+    assert not quantity.endswith("000m")  # whole CPUs are written as a number
+
+
+def test_every_cluster_key_is_documented_and_nothing_else() -> None:
+    heading = "#### Every key of `[tool.torchlane.cluster]`"
+    # Besides the leaves, the table names the lists of tables themselves.
+    documented = documented_keys("scaling.md", heading) - {"tolerations", "secrets"}
+    assert set(config_keys(ClusterConfig)) == documented

@@ -13,9 +13,9 @@ from torchlane.cluster.manifests import (
     batch_job,
     job_name,
     pytorch_job,
-    quota_documents,
     to_yaml,
 )
+from torchlane.cluster.quotas import quota_documents
 from torchlane.cluster.target import resolve_target
 from torchlane.errors import usage_error
 from torchlane.flow.context import FlowContext
@@ -35,7 +35,7 @@ def render_manifests(
     if kind == "quotas":
         if command:
             raise usage_error("`render quotas` takes no command.", "Drop what follows `--`.")
-        return Rendered("quotas", None, None, None, quota_documents(config))
+        return Rendered("quotas", None, None, None, quota_documents(ctx.loaded))
     if kind == "eval" and command:
         raise usage_error(
             "`render eval` runs `torchlane eval` and `torchlane gate`; it takes no command.",

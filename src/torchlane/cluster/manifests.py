@@ -1,5 +1,5 @@
-"""Manifests for one commit: a batch/v1 Job (eval, run), a Kubeflow PyTorchJob (train), and the
-per-team Namespace, ResourceQuota and LimitRange (quotas). Plain dicts, dumped as YAML."""
+"""Manifests for one commit: a batch/v1 Job (eval, run) and a Kubeflow PyTorchJob (train); the
+teams' quotas are in torchlane.cluster.quotas. Plain dicts, dumped as YAML."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from torchlane.ci.common import ENSURE_GIT, ci_image
 from torchlane.cluster.pods import Manifest, install_script, pod_template, shell_command
 from torchlane.cluster.target import Target, label_value
 from torchlane.config import TorchlaneConfig
-from torchlane.errors import TorchlaneError, usage_error
+from torchlane.errors import usage_error
 
 Kind = Literal["eval", "run", "train", "quotas"]
 MANAGED_BY = {"app.kubernetes.io/managed-by": "torchlane"}
@@ -233,53 +233,3 @@ def pytorch_job(
         "metadata": _metadata(name, namespace, labels, target),
         "spec": spec,
     }
-
-
-def quota_documents(config: TorchlaneConfig) -> list[Manifest]:
-    """Namespace, ResourceQuota and LimitRange for each team of [tool.torchlane.cluster]."""
-    if not config.cluster.teams:
-        raise TorchlaneError(
-            "No teams are configured, so there are no quotas to render.",
-            "Add [[tool.torchlane.cluster.teams]] tables (name, gpus, cpu, memory); "
-            "see docs/scaling.md.",
-        )
-    gpu = config.cluster.gpu_resource
-    documents: list[Manifest] = []
-    for team in config.cluster.teams:
-        namespace = team.namespace_name
-        labels = {**MANAGED_BY, "torchlane/team": team.name}
-        limits: Manifest = {"type": "Container"}
-        if team.default_limit.as_dict():
-            limits["default"] = team.default_limit.as_dict()
-        if team.default_request.as_dict():
-            limits["defaultRequest"] = team.default_request.as_dict()
-        documents += [
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": namespace, "labels": labels},
-            },
-            {
-                "apiVersion": "v1",
-                "kind": "ResourceQuota",
-                "metadata": {"name": "torchlane-quota", "namespace": namespace, "labels": labels},
-                "spec": {
-                    "hard": {
-                        "requests.cpu": team.cpu,
-                        "requests.memory": team.memory,
-                        f"requests.{gpu}": str(team.gpus),
-                    }
-                },
-            },
-            {
-                "apiVersion": "v1",
-                "kind": "LimitRange",
-                "metadata": {
-                    "name": "torchlane-defaults",
-                    "namespace": namespace,
-                    "labels": labels,
-                },
-                "spec": {"limits": [limits]},
-            },
-        ]
-    return documents

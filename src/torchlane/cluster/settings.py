@@ -19,9 +19,11 @@ from torchlane.section import Section
 QUANTITY = re.compile(
     r"(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?"
 )
-# RFC 1123 label (namespaces, volume and team names) and subdomain (Secrets, service accounts).
+# RFC 1123 label (namespaces, volume names) and subdomain (Secrets, service accounts).
 DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+# Empty, or the start of a DNS label: a namespace name follows it.
+NAMESPACE_PREFIX = re.compile(r"([a-z0-9][-a-z0-9]*)?")
 SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A qualified name (label keys, resource names such as nvidia.com/gpu): optional DNS prefix + name.
@@ -155,22 +157,17 @@ class TrainSettings(Section):
         return self
 
 
-class TeamQuota(Section):
-    """A team's namespace and what it may use at once (`torchlane cluster render quotas`)."""
+class QuotaSettings(Section):
+    """`torchlane cluster render quotas`: the cluster-only side of [tool.torchlane.team]'s quotas
+    (which holds the GPUs, memory and CPUs: one table for the shared server and the cluster)."""
 
-    name: DnsLabel
-    namespace: DnsLabel | None = Field(default=None, description="default: the team's name")
-    gpus: int = Field(default=0, ge=0, description="GPUs requested at once, all pods together")
-    cpu: Quantity = "32"
-    memory: Quantity = "128Gi"
+    namespace_prefix: Annotated[
+        str, _matching(NAMESPACE_PREFIX, "namespace prefix (lowercase letters, digits, '-')", 30)
+    ] = Field(default="", description="prepended to each member's or group's namespace")
     # What a container gets when it states nothing: without defaults a quota on requests.cpu
     # rejects every pod that does not state its requests.
     default_request: Amounts = Amounts(cpu="1", memory="4Gi")
     default_limit: Amounts = Amounts(cpu="2", memory="8Gi")
-
-    @property
-    def namespace_name(self) -> str:
-        return self.namespace or self.name
 
 
 class ClusterConfig(Section):
@@ -199,14 +196,23 @@ class ClusterConfig(Section):
         default=True, description="push metrics and run notes back to the remote when done"
     )
     train: TrainSettings = TrainSettings()
-    teams: tuple[TeamQuota, ...] = ()
+    quotas: QuotaSettings = QuotaSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _teams_moved(cls, data: object) -> object:
+        # The quotas once had their own table here; say where they went rather than "unknown key".
+        if isinstance(data, dict) and "teams" in data:
+            raise ValueError(
+                "`teams` is no longer read: team quotas come from [tool.torchlane.team] (members "
+                "and groups: gpus, memory, cpus), namespace prefix and LimitRange defaults from "
+                "[tool.torchlane.cluster.quotas]; see docs/scaling.md"
+            )
+        return data
 
     @model_validator(mode="after")
     def _unique(self) -> ClusterConfig:
         envs = [s.env for s in self.secrets]
         if len(set(envs)) != len(envs):
             raise ValueError("two secrets set the same environment variable")
-        names = [t.namespace_name for t in self.teams]
-        if len(set(names)) != len(names):
-            raise ValueError("two teams share a namespace")
         return self

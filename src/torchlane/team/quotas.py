@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from torchlane.errors import TorchlaneError
 from torchlane.team.settings import (
@@ -20,6 +20,9 @@ from torchlane.team.settings import (
     format_memory,
     memory_bytes,
 )
+
+if TYPE_CHECKING:
+    from torchlane.config import LoadedConfig
 
 _QUOTA_KEYS = ("gpus", "memory", "shm_size", "cpus")
 _MIN_MEMORY = 6 * 1024 * 1024  # docker refuses a smaller memory limit
@@ -272,13 +275,17 @@ def resolve_team(
     return plan
 
 
-def load_team(root: Path) -> TeamPlan | None:
-    """The resolved team of the repository at `root`, or None when it declares none."""
-    from torchlane.config import load_config
-
-    loaded = load_config(root)
+def team_plan(loaded: LoadedConfig) -> TeamPlan | None:
+    """The resolved team of a loaded configuration, or None when it declares none."""
     team = loaded.config.team
     if not team.declared:
         return None
     source = loaded.path.name if loaded.path else "pyproject.toml"
     return resolve_team(team, source, loaded.table)
+
+
+def load_team(root: Path) -> TeamPlan | None:
+    """The resolved team of the repository at `root`, or None when it declares none."""
+    from torchlane.config import load_config
+
+    return team_plan(load_config(root))
