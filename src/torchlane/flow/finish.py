@@ -25,7 +25,7 @@ from torchlane.flow.journal import (
 )
 from torchlane.flow.naming import BranchType, ParsedBranch
 from torchlane.flow.transaction import ConflictReport, drive, resume
-from torchlane.git import Git
+from torchlane.git import Git, failure_detail
 
 
 @dataclass
@@ -176,7 +176,7 @@ def _preflight(ctx: FlowContext, parsed: ParsedBranch, *, push: bool, fetch: boo
         fetched = git.run("fetch", "--quiet", "--prune", remote, check=False)
         if not fetched.ok:
             raise TorchlaneError(
-                f"`git fetch {remote}` failed: {fetched.stderr.strip().splitlines()[-1:]}",
+                f"`git fetch {remote}` failed: {failure_detail(fetched)}",
                 "Check the network and your credentials, or run without --fetch.",
             )
     if has_remote:
