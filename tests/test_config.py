@@ -52,12 +52,26 @@ def test_fallback_file_when_pyproject_has_no_table(tmp_path: Path) -> None:
     assert loaded.config.flow.version_tag_prefix == "rel-"
 
 
-def test_pyproject_wins_over_fallback(tmp_path: Path) -> None:
+def test_settings_in_both_files_are_refused_naming_both(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.torchlane.env]\npython = "3.11"\n', encoding="utf-8"
+    )
+    (tmp_path / ".torchlane.toml").write_text('[branches]\nmain = "master"\n', encoding="utf-8")
+    with pytest.raises(TorchlaneError) as caught:
+        load_config(tmp_path)
+    assert "pyproject.toml" in caught.value.message
+    assert ".torchlane.toml" in caught.value.message
+    assert caught.value.hint is not None
+    assert "[tool.torchlane.branches]" in caught.value.hint
+
+
+def test_an_empty_fallback_file_does_not_conflict(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[tool.torchlane.flow]\nremote = "upstream"\n', encoding="utf-8"
     )
-    (tmp_path / ".torchlane.toml").write_text('[flow]\nremote = "other"\n', encoding="utf-8")
-    assert load_config(tmp_path).config.flow.remote == "upstream"
+    (tmp_path / ".torchlane.toml").write_text("# moved to pyproject.toml\n", encoding="utf-8")
+    loaded = load_config(tmp_path)
+    assert (loaded.path, loaded.config.flow.remote) == (tmp_path / "pyproject.toml", "upstream")
 
 
 def _error(tmp_path: Path, name: str, text: str) -> TorchlaneError:

@@ -6,7 +6,6 @@ error, not a rule silently ignored. Errors name the file, the key and what is al
 
 from __future__ import annotations
 
-import sys
 import types
 import typing
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from torchlane.ci.settings import CiSettings
 from torchlane.cluster.settings import ClusterConfig
+from torchlane.config_source import find_config_source
 from torchlane.env.spec import EnvSpec
 from torchlane.errors import TorchlaneError
 from torchlane.evaluate.config import EvalConfig
@@ -27,14 +27,6 @@ from torchlane.repro.config import ReproConfig
 from torchlane.secrets.config import SecretsConfig
 from torchlane.section import Section
 from torchlane.team.settings import TeamConfig
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-PYPROJECT = "pyproject.toml"
-FALLBACK_FILE = ".torchlane.toml"
 
 DEFAULT_VAGUE_WORDS = (
     "update", "updates", "fix", "fixes", "misc", "test", "tests", "tmp", "temp", "wip", "stuff",
@@ -106,38 +98,6 @@ class LoadedConfig:
     config: TorchlaneConfig
     path: Path | None  # None: no file declares torchlane settings; all defaults
     table: str  # how the settings' table is written in that file, for messages
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise TorchlaneError(
-            f"{path.name} is not valid TOML: {exc}.", f"Fix the syntax in {path}."
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise TorchlaneError(
-            f"{path.name} is not UTF-8 text.", f"Re-save {path} as UTF-8."
-        ) from exc
-
-
-def find_config_source(root: Path) -> tuple[Path | None, str, dict[str, Any]]:
-    pyproject = root / PYPROJECT
-    if pyproject.is_file():
-        data = _read_toml(pyproject)
-        tool = data.get("tool", {})
-        if isinstance(tool, dict) and "torchlane" in tool:
-            raw = tool["torchlane"]
-            if not isinstance(raw, dict):
-                raise TorchlaneError(
-                    f"{PYPROJECT}: `tool.torchlane` must be a table.",
-                    "Write it as a `[tool.torchlane]` section.",
-                )
-            return pyproject, "tool.torchlane", raw
-    fallback = root / FALLBACK_FILE
-    if fallback.is_file():
-        return fallback, "", _read_toml(fallback)
-    return None, "tool.torchlane", {}
 
 
 def _describe_error(path: Path, table: str, error: Any) -> str:

@@ -59,13 +59,39 @@ class GitResult:
         return self.returncode == 0
 
 
+def failure_detail(result: GitResult, limit: int = 6) -> str:
+    """What git said went wrong, on one line: its error/fatal lines and the paths it lists.
+
+    git wraps the useful part in advice ("Please move or remove them...", "Aborting", "and the
+    repository exists."), and the last line is usually that advice, so it is kept only when git
+    said nothing else.
+    """
+    kept: list[str] = []
+    used = 0
+    for line in (result.stderr or result.stdout).splitlines():
+        is_error = line.startswith(("error: ", "fatal: "))
+        is_path = line.startswith(("\t", "        ")) and bool(kept) and bool(line.strip())
+        if not (is_error or is_path):
+            continue
+        if used == limit:
+            kept[-1] += " …"
+            break
+        used += 1
+        if is_error:
+            kept.append(line.split(": ", 1)[1].strip())
+        else:  # an indented line is one of the paths git lists under the error line above it
+            kept[-1] += (" " if kept[-1].endswith(":") else ", ") + line.strip()
+    if not kept:
+        lines = [line.strip() for line in (result.stderr or result.stdout).splitlines()]
+        kept = [line for line in lines if line][-1:] or [f"exit status {result.returncode}"]
+    return "; ".join(kept)
+
+
 class GitError(TorchlaneError):
     """A git command failed where torchlane expected it to succeed."""
 
     def __init__(self, result: GitResult, hint: str | None = None):
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        last = detail[-1] if detail else f"exit status {result.returncode}"
-        super().__init__(f"`git {' '.join(result.args)}` failed: {last}", hint)
+        super().__init__(f"`git {' '.join(result.args)}` failed: {failure_detail(result)}", hint)
         self.result = result
 
 

@@ -304,3 +304,34 @@ def test_git_refusing_mid_operation_pauses_it_with_the_way_out(project, cli) -> 
     resumed = cli(["finish", "--continue"], cwd=project.root)
     assert resumed.code == 0, resumed.err
     assert git.out("show", "develop:labels.csv") == "cat,dog"
+
+
+def test_a_release_is_not_tagged_below_an_existing_release(project, cli) -> None:
+    # Tags made by hand or by an older torchlane, around an open release branch.
+    git = project.git
+    release = start(git, "release", "1.0.0")
+    commit_file(git, "VERSION", "1.0.0\n")
+    git.run("tag", "-a", "v1.0.1", "main", "-m", "Hotfix v1.0.1")
+    before = snapshot(git)
+    result = cli(["finish", release], cwd=project.root)
+    assert result.code == 1
+    assert "not above the latest release v1.0.1" in result.err
+    assert "`git branch -m release/v1.0.0 release/v1.0.2`" in result.err
+    assert snapshot(git) == before
+    git.run("branch", "-m", release, "release/v1.0.2")
+    assert cli(["finish", "release/v1.0.2"], cwd=project.root).code == 0
+    assert git.out("describe", "--tags", "--abbrev=0", "main") == "v1.0.2"
+
+
+def test_an_untracked_file_in_the_way_of_develop_is_named(project, cli) -> None:
+    git = project.git
+    branch = start(git, "feature", "add-labels")
+    commit_file(git, "labels.csv", "cat,dog\n")
+    git.run("switch", "--quiet", "develop")
+    commit_file(git, "foo.py", "print('develop')\n")
+    git.run("switch", "--quiet", branch)
+    (project.root / "foo.py").write_text("my local copy\n", encoding="utf-8")
+    result = cli(["finish"], cwd=project.root)
+    assert result.code == 1
+    assert "would be overwritten by checkout: foo.py" in result.err, result.err
+    assert "hint: Fix what the error names, then run `torchlane finish --continue`" in result.err

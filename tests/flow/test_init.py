@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -204,3 +205,36 @@ def test_init_runs_as_a_module(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "Branch model ready" in proc.stdout
+
+
+def test_a_later_pyproject_table_does_not_silently_hide_the_fallback_file(tmp_path: Path) -> None:
+    # The reported sequence: init on a `master` repository writes .torchlane.toml, then the user
+    # commits a pyproject.toml with [tool.torchlane.env] as docs/environments.md says.
+    git = _repo(tmp_path / "work", branch="master")
+    commit_file(git, "train.py", "epochs = 3\n")
+    init_repository(git.cwd)
+    assert load_config(git.cwd).config.branches.main == "master"
+    commit_file(git, "pyproject.toml", '[tool.torchlane.env]\npython = "3.11"\n')
+    for args in (["verify"], ["start", "hotfix", "1.0.1"], ["env", "check"], ["check-name"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "torchlane", *args],
+            cwd=git.cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 1, (args, proc.stdout, proc.stderr)
+        assert "Both pyproject.toml" in proc.stderr, args
+        assert ".torchlane.toml" in proc.stderr, args
+        assert "Traceback" not in proc.stderr
+        assert "no branch 'main'" not in proc.stderr
+
+
+def test_init_writes_into_pyproject_and_flags_a_leftover_fallback_file(tmp_path: Path) -> None:
+    git = _repo(tmp_path / "work")
+    (git.cwd / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+    (git.cwd / ".torchlane.toml").write_text("", encoding="utf-8")
+    result = init_repository(git.cwd, commit=False)
+    assert result.config_path == git.cwd / "pyproject.toml"
+    assert "[tool.torchlane.branches]" in (git.cwd / "pyproject.toml").read_text("utf-8")
+    assert any(".torchlane.toml" in a and "delete" in a for a in result.actions)

@@ -131,3 +131,15 @@ def test_publish_refuses_long_lived_branches(project, cli) -> None:
     result = cli(["publish"], cwd=project.root)
     assert result.code == 1
     assert "git push" in result.err
+
+
+def test_a_push_to_a_missing_remote_says_why(project, cli, tmp_path) -> None:
+    git = project.git
+    missing = tmp_path / "moved-away.git"
+    git.run("remote", "set-url", "origin", str(missing))
+    start(git, "feature", "add-mixup")
+    commit_file(git, "mixup.py", "alpha = 0.2\n")
+    result = cli(["publish"], cwd=project.root)
+    assert result.code == 1
+    assert f"'{missing}' does not appear to be a git repository" in result.err
+    assert "failed: and the repository exists" not in result.err

@@ -157,3 +157,16 @@ def test_start_cli_prints_the_new_branch(project: Project, cli) -> None:
     bad = cli(["start", "feature", "tmp", "-C", str(project.root)])
     assert bad.code == 1
     assert "hint: Try `torchlane start feature" in bad.err
+
+
+@pytest.mark.parametrize("hotfix", ["1.0.1", "2.0.0"])
+def test_a_hotfix_may_not_overtake_an_open_release(project: Project, hotfix: str) -> None:
+    project.git.run("tag", "-a", "v0.9.0", "main", "-m", "Release v0.9.0")
+    _start(project, "release", "1.0.0")
+    project.git.run("switch", "--quiet", "develop")
+    before = project.git.lines("for-each-ref")
+    with pytest.raises(TorchlaneError, match=r"would overtake the open release 1\.0\.0") as caught:
+        _start(project, "hotfix", hotfix)
+    assert "below 1.0.0" in (caught.value.hint or "")
+    assert project.git.lines("for-each-ref") == before
+    assert _start(project, "hotfix", "0.9.1").branch == "hotfix/v0.9.1"  # below it is git-flow

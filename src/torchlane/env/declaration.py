@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,49 +88,43 @@ def _valid(raw: dict[str, Any]) -> bool:
     return True
 
 
-def _table(
-    path: Path, prefix: tuple[str, ...], header: str
-) -> tuple[dict[str, Any], dict[str, int]] | None:
-    """(torchlane table, line of each env key) of one TOML file, or None if it has no table."""
-    text = path.read_text(encoding="utf-8")
-    if prefix and "torchlane" not in text:
-        return None
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-
-    data: Any = tomllib.loads(text)
-    for key in prefix:
-        data = data.get(key) if isinstance(data, dict) else None
-    if not isinstance(data, dict):
-        return None
-    return data, _key_lines(text, header)
-
-
 def _source(root: Path) -> tuple[str, dict[str, Any], dict[str, int]] | None:
-    """Like torchlane.config.find_config_source: (file name, torchlane table, key lines)."""
+    """(file name, torchlane table, line of each env key), by torchlane.config_source's rule."""
+    from torchlane.config_source import PYPROJECT, find_config_source, read_toml
     from torchlane.env.memo import remember
 
-    for name, prefix, header in (
-        ("pyproject.toml", ("tool", "torchlane"), "[tool.torchlane.env]"),
-        (".torchlane.toml", (), "[env]"),
-    ):
-        path = root / name
-        if path.is_file():
-            found = remember(path, "declaration", functools.partial(_table, path, prefix, header))
-            if found is not None:
-                return name, found[0], found[1]
-    return None
+    def relevant(path: Path) -> dict[str, Any]:
+        # Only the torchlane part is remembered: the memo holds plain data, and the rest of a
+        # pyproject.toml may not be (TOML dates).
+        data = read_toml(path)
+        if path.name != PYPROJECT:
+            return data
+        tool = data.get("tool")
+        return (
+            {"tool": {"torchlane": tool["torchlane"]}}
+            if isinstance(tool, dict) and "torchlane" in tool
+            else {}
+        )
+
+    def read(path: Path) -> dict[str, Any]:
+        found: dict[str, Any] = remember(path, "toml", functools.partial(relevant, path))
+        return found
+
+    path, _, table = find_config_source(root, read)
+    if path is None:
+        return None
+    header = "[tool.torchlane.env]" if path.name == PYPROJECT else "[env]"
+    lines = remember(path, f"lines{header}", lambda: _key_lines(_text(path), header))
+    return path.name, table, lines
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
 
 
 def load_declaration(root: Path) -> Declaration | None:
     """The declaration, or None when the repository has no `[tool.torchlane.env]` table."""
-    try:
-        source = _source(root)
-    except ValueError:  # TOMLDecodeError, UnicodeDecodeError
-        source = None
-        _schema_values(root)  # raises the loader's precise error
+    source = _source(root)
     if source is None:
         return None
     name, table, lines = source

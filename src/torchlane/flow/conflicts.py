@@ -19,7 +19,7 @@ from torchlane.flow.prefilter import (
     pathspecs,
     tip_tree,
 )
-from torchlane.git import Git
+from torchlane.git import Git, failure_detail
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,7 @@ def merge_tree(git: Git, target: str, tip: str) -> MergePrediction:
         check=False,
     )  # fmt: skip
     if result.returncode not in (0, 1):
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        return MergePrediction(None, (), detail[-1] if detail else "merge-tree failed")
+        return MergePrediction(None, (), failure_detail(result))
     if result.returncode == 0:
         return MergePrediction(False)
     files: list[str] = []

@@ -25,7 +25,7 @@ from torchlane.flow.journal import (
 )
 from torchlane.flow.naming import BranchType, ParsedBranch
 from torchlane.flow.transaction import ConflictReport, drive, resume
-from torchlane.git import Git
+from torchlane.git import Git, failure_detail
 
 
 @dataclass
@@ -82,6 +82,24 @@ def _resolve_branch(ctx: FlowContext, branch: str | None) -> ParsedBranch:
     return parsed
 
 
+def _require_above_latest_release(ctx: FlowContext, parsed: ParsedBranch) -> None:
+    """A tag below the latest release would make `git describe` and version sorts lie."""
+    latest = ctx.latest_release()
+    assert parsed.version is not None
+    if latest is None or parsed.version.sort_key() > latest[0].sort_key():
+        return
+    newer = latest[0]
+    higher = (
+        f"{ctx.prefix(parsed.type)}{ctx.config.flow.version_tag_prefix}"
+        f"{newer.major}.{newer.minor}.{newer.patch + 1}"
+    )
+    raise TorchlaneError(
+        f"'{parsed.name}' would be tagged {ctx.tag_for(parsed.version)}, which is not above the "
+        f"latest release {latest[1]}.",
+        f"Rename it to a higher version first: `git branch -m {parsed.name} {higher}`.",
+    )
+
+
 def _merge(source: str, target: str, label: str | None = None) -> Step:
     shown = label or source
     return Step("merge", target=target, source=source, message=f"Merge {shown} into {target}")
@@ -107,6 +125,7 @@ def plan_finish(
                 f"The tag {tag} already exists, so '{branch}' cannot be released as {tag}.",
                 f"Look at it with `git show {tag}`; rename the branch to the next version.",
             )
+        _require_above_latest_release(ctx, parsed)
         label = "Release" if parsed.type is BranchType.RELEASE else "Hotfix"
         steps.append(_merge(branch, ctx.main))
         steps.append(
@@ -157,7 +176,7 @@ def _preflight(ctx: FlowContext, parsed: ParsedBranch, *, push: bool, fetch: boo
         fetched = git.run("fetch", "--quiet", "--prune", remote, check=False)
         if not fetched.ok:
             raise TorchlaneError(
-                f"`git fetch {remote}` failed: {fetched.stderr.strip().splitlines()[-1:]}",
+                f"`git fetch {remote}` failed: {failure_detail(fetched)}",
                 "Check the network and your credentials, or run without --fetch.",
             )
     if has_remote:

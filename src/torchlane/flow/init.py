@@ -8,7 +8,8 @@ from typing import Any
 
 import tomlkit
 
-from torchlane.config import FALLBACK_FILE, PYPROJECT, find_config_source, load_config
+from torchlane.config import load_config
+from torchlane.config_source import FALLBACK_FILE, PYPROJECT, find_config_source
 from torchlane.errors import TorchlaneError
 from torchlane.flow.context import FlowContext
 from torchlane.flow.journal import require_no_operation
@@ -126,6 +127,11 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
     )
     load_config(root)  # what we wrote must read back
     actions.append(f"wrote the configuration to {target.name}")
+    if target.name == PYPROJECT and (root / FALLBACK_FILE).is_file():
+        actions.append(
+            f"warning: {FALLBACK_FILE} holds no settings and is not read; delete it so that "
+            f"settings go to one place ({PYPROJECT})"
+        )
     if commit:
         relative = str(target.relative_to(root))
         git.run("add", "--", relative)

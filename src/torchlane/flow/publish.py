@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from torchlane.errors import TorchlaneError
 from torchlane.flow.context import FlowContext
 from torchlane.flow.journal import require_no_operation
+from torchlane.git import failure_detail
 
 # Written by hand: no maintained library maps a git remote to a forge's web pages. giturlparse
 # exists but is unmaintained and does not know GitLab subgroups.
@@ -120,14 +121,14 @@ def publish_branch(ctx: FlowContext) -> PublishResult:
         )
     pushed = git.run("push", "--quiet", "--set-upstream", remote, f"{branch}:{branch}", check=False)
     if not pushed.ok:
-        last = (pushed.stderr.strip().splitlines() or ["exit status " + str(pushed.returncode)])[-1]
+        detail = failure_detail(pushed)
         hint = "Check your network and credentials."
         if "non-fast-forward" in pushed.stderr or "rejected" in pushed.stderr:
             hint = (
                 f"{remote}/{branch} has commits you do not have: `git pull --rebase {remote} "
                 f"{branch}`, or after `torchlane sync`, `git push --force-with-lease`."
             )
-        raise TorchlaneError(f"Pushing '{branch}' to {remote} failed: {last}", hint)
+        raise TorchlaneError(f"Pushing '{branch}' to {remote} failed: {detail}", hint)
     base = ctx.main if parsed.type.is_versioned else ctx.develop
     repo = parse_remote_url(remote_url)
     url = pull_request_url(remote_url, branch, base)

@@ -59,6 +59,15 @@ def _release_version(ctx: FlowContext, branch_type: BranchType, text: str) -> Ve
                     f"Version {version} is already being prepared on '{open_branch.name}'.",
                     f"Finish it with `torchlane finish {open_branch.name}` or pick another version.",
                 )
+    if branch_type is BranchType.HOTFIX:
+        for release in ctx.open_branches(BranchType.RELEASE):
+            if release.version is not None and release.version.sort_key() < version.sort_key():
+                raise TorchlaneError(
+                    f"Hotfix {version} would overtake the open release {release.version} "
+                    f"('{release.name}'), which would then have to be tagged below it.",
+                    f"Give the hotfix a version below {release.version}, or finish "
+                    f"'{release.name}' first (`torchlane finish {release.name}`).",
+                )
     if not ctx.config.flow.allow_parallel_releases:
         already = ctx.open_branches(branch_type)
         if already:

@@ -23,7 +23,7 @@ from torchlane.flow.journal import (
     save_journal,
     unmerged_paths,
 )
-from torchlane.git import Git, GitError, GitResult
+from torchlane.git import Git, GitError, GitResult, failure_detail
 
 
 @dataclass(frozen=True)
@@ -76,11 +76,8 @@ def _abandoned(journal: Journal, step: Step, what: str) -> TorchlaneError:
 
 
 def _refused(result: GitResult, step: Step) -> TorchlaneError:
-    # git explains a refusal over several lines (which files, why); the last is just "Aborting".
-    lines = [line.strip() for line in (result.stderr or result.stdout).splitlines()]
-    detail = " ".join(line.removeprefix("error: ") for line in lines if line and line != "Aborting")
     return TorchlaneError(
-        f"git refused to {step.describe()} and changed nothing: {detail}",
+        f"git refused to {step.describe()} and changed nothing: {failure_detail(result)}",
         "Fix what git names (e.g. move an untracked file out of the way).",
     )
 

@@ -63,9 +63,10 @@ def _point_at_recovery(journal: Journal, error: TorchlaneError) -> None:
     subject = journal.arguments.get("branch", "")
     where = f"step {journal.current + 1}/{len(journal.steps)}"
     error.message = f"`torchlane {op}` of {subject} paused at {where}: {error.message}"
+    first = f"{error.hint} Then run" if error.hint else "Fix what the error names, then run"
     error.hint = (
-        error.hint + " " if error.hint else ""
-    ) + f"Then run `torchlane {op} --continue`, or `torchlane {op} --abort` to put everything back."
+        f"{first} `torchlane {op} --continue`, or `torchlane {op} --abort` to put everything back."
+    )
 
 
 def drive(git: Git, journal: Journal) -> ConflictReport | None:
