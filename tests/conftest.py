@@ -95,3 +95,18 @@ def project(tmp_path: Path) -> Project:
     git.run("remote", "add", "origin", str(origin))
     git.run("push", "--quiet", "origin", "main", "develop")
     return Project(git, origin)
+
+
+def commit_pyproject(project: Project, extra: str, message: str = "Configure torchlane") -> str:
+    """Move the project's settings from .torchlane.toml into pyproject.toml (torchlane refuses
+    settings in both), add `extra` (TOML with [tool.torchlane.*] tables) and commit."""
+    import tomlkit
+
+    fallback = project.root / ".torchlane.toml"
+    document = tomlkit.document()
+    if fallback.is_file():
+        document["tool"] = {"torchlane": tomlkit.parse(fallback.read_text(encoding="utf-8"))}
+        project.git.run("rm", "--quiet", "--", ".torchlane.toml")
+    return commit_file(
+        project.git, "pyproject.toml", tomlkit.dumps(document) + "\n" + extra, message
+    )

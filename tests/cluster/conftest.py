@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Project, commit_file
+from tests.conftest import Project, commit_pyproject
 
 DATA = Path(__file__).parent / "data"
 
@@ -78,7 +78,7 @@ cpus = 24.5
 def cluster_project(project: Project) -> Project:
     """On feature/resnet-depth, with the cluster configuration committed and pushed."""
     project.git.run("switch", "--quiet", "--create", "feature/resnet-depth", "develop")
-    commit_file(project.git, "pyproject.toml", CLUSTER_CONFIG, "Configure the cluster")
+    commit_pyproject(project, CLUSTER_CONFIG, "Configure the cluster")
     project.git.run("push", "--quiet", "--set-upstream", "origin", "feature/resnet-depth")
     return project
 

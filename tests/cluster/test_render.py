@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.cluster.conftest import DATA, kubernetes_validate, pytorchjob_schema
-from tests.conftest import Project, commit_file
+from tests.conftest import Project, commit_file, commit_pyproject
 
 
 def _render(cli, project: Project, *args: str) -> tuple[Path, list[dict[str, Any]]]:
@@ -185,7 +185,7 @@ def test_quotas_come_from_the_team_table_and_are_valid_kubernetes(
 def test_member_names_that_make_no_namespace_are_refused(
     cli, project: Project, team: str, message: str
 ) -> None:
-    commit_file(project.git, "pyproject.toml", team, "Declare the team")
+    commit_pyproject(project, team, "Declare the team")
     out = project.root.parent / "manifests"
     result = cli(["cluster", "render", "quotas", "--output", str(out)], cwd=project.root)
     assert result.code == 1
@@ -269,9 +269,8 @@ def test_bad_requests_get_one_clear_error(
 
 
 def test_train_without_a_command_uses_the_configured_one(cli, project: Project) -> None:
-    commit_file(
-        project.git,
-        "pyproject.toml",
+    commit_pyproject(
+        project,
         '[tool.torchlane.cluster.train]\ncommand = ["python", "-m", "torch.distributed.run", '
         '"train.py"]\nworkers = 0\n',
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project, commit_file
+from tests.conftest import Project, commit_file, commit_pyproject
 from torchlane.ci.common import install_commands
 from torchlane.config import load_config
 
@@ -42,9 +42,8 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_master_and_worker_pods_form_one_job(cli, project: Project, tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    commit_file(
-        project.git,
-        "pyproject.toml",
+    commit_pyproject(
+        project,
         '[tool.torchlane.cluster.train]\nworkers = 1\nnproc_per_node = "1"\n',
     )
     commit_file(project.git, "train.py", TRAIN)
