@@ -41,6 +41,34 @@ def test_independent_stages_run_in_parallel(ci_project: Project, tmp_path) -> No
     }
 
 
+def test_the_head_of_the_longest_chain_starts_first(ci_project: Project, tmp_path) -> None:
+    log = tmp_path / "started"
+
+    def logged(name: str, **extra: object) -> dict[str, object]:
+        return stage(f"open({str(log)!r}, 'a').write({name!r} + ' ')", **extra)
+
+    configure_stages(
+        ci_project,
+        {
+            "quick": logged("quick"),
+            "train": logged("train"),
+            "score": logged("score", needs=["train"]),
+        },
+    )
+    # One worker: the configured order would start `quick` first and delay the chain behind it.
+    assert set(_statuses(ci_project, jobs=1).values()) == {StageStatus.PASSED}
+    assert log.read_text().split() == ["train", "quick", "score"]
+
+
+def test_evaluation_runs_alongside_the_tests_and_the_gate_needs_both() -> None:
+    from torchlane.ci.stages import pipeline_stages
+    from torchlane.config import TorchlaneConfig
+
+    stages = {s.name: s for s in pipeline_stages(TorchlaneConfig(), "topic")}
+    assert stages["evaluate"].needs == ()
+    assert stages["gate"].needs == ("tests", "evaluate")
+
+
 def test_failure_is_captured_and_blocks_what_needs_it(ci_project: Project) -> None:
     configure_stages(
         ci_project,

@@ -158,8 +158,20 @@ class _Scheduler:
         self.notify(result)
         return False
 
+    def _critical_first(self) -> list[Stage]:
+        """Stages by the length of the chain of stages waiting on them, longest first (stable).
+
+        With fewer workers than ready stages, starting the head of the longest chain first keeps
+        short independent stages from delaying it (list scheduling on the critical path).
+        """
+        chain: dict[str, int] = {}
+        for stage in reversed(self.ordered):  # dependents come after what they need
+            waiting = [chain[s.name] for s in self.ordered if stage.name in s.needs]
+            chain[stage.name] = 1 + max(waiting, default=0)
+        return sorted(self.ordered, key=lambda s: -chain[s.name])
+
     def run(self, jobs: int) -> list[StageResult]:
-        pending = list(self.ordered)
+        pending = self._critical_first()
         running: set[Future[None]] = set()
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             while pending or running:
