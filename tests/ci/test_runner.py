@@ -60,13 +60,14 @@ def test_the_head_of_the_longest_chain_starts_first(ci_project: Project, tmp_pat
     assert log.read_text().split() == ["train", "quick", "score"]
 
 
-def test_evaluation_runs_alongside_the_tests_and_the_gate_needs_both() -> None:
+def test_evaluation_runs_alongside_the_tests_and_a_failed_gate_still_gets_its_report() -> None:
     from torchlane.ci.stages import pipeline_stages
     from torchlane.config import TorchlaneConfig
 
     stages = {s.name: s for s in pipeline_stages(TorchlaneConfig(), "topic")}
     assert stages["evaluate"].needs == ()
     assert stages["gate"].needs == ("tests", "evaluate")
+    assert stages["report"].needs == ("evaluate",)
 
 
 def test_failure_is_captured_and_blocks_what_needs_it(ci_project: Project) -> None:
