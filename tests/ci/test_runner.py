@@ -70,6 +70,22 @@ def test_evaluation_runs_alongside_the_tests_and_a_failed_gate_still_gets_its_re
     assert stages["report"].needs == ("evaluate",)
 
 
+def test_parallel_stages_share_the_cores_unless_the_user_chose(
+    ci_project: Project, monkeypatch
+) -> None:
+    import os
+
+    configure_stages(
+        ci_project, {"threads": stage("import os; print(os.environ['OMP_NUM_THREADS'])")}
+    )
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    result, _ = run_ci(open_flow(ci_project.root), jobs=2, use_cache=False)
+    assert result.stages[0].output.strip() == str(max(1, (os.cpu_count() or 1) // 2))
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    result, _ = run_ci(open_flow(ci_project.root), jobs=2, use_cache=False)
+    assert result.stages[0].output.strip() == "7"
+
+
 def test_failure_is_captured_and_blocks_what_needs_it(ci_project: Project) -> None:
     configure_stages(
         ci_project,
