@@ -41,6 +41,51 @@ def test_independent_stages_run_in_parallel(ci_project: Project, tmp_path) -> No
     }
 
 
+def test_the_head_of_the_longest_chain_starts_first(ci_project: Project, tmp_path) -> None:
+    log = tmp_path / "started"
+
+    def logged(name: str, **extra: object) -> dict[str, object]:
+        return stage(f"open({str(log)!r}, 'a').write({name!r} + ' ')", **extra)
+
+    configure_stages(
+        ci_project,
+        {
+            "quick": logged("quick"),
+            "train": logged("train"),
+            "score": logged("score", needs=["train"]),
+        },
+    )
+    # One worker: the configured order would start `quick` first and delay the chain behind it.
+    assert set(_statuses(ci_project, jobs=1).values()) == {StageStatus.PASSED}
+    assert log.read_text().split() == ["train", "quick", "score"]
+
+
+def test_evaluation_runs_alongside_the_tests_and_a_failed_gate_still_gets_its_report() -> None:
+    from torchlane.ci.stages import pipeline_stages
+    from torchlane.config import TorchlaneConfig
+
+    stages = {s.name: s for s in pipeline_stages(TorchlaneConfig(), "topic")}
+    assert stages["evaluate"].needs == ()
+    assert stages["gate"].needs == ("tests", "evaluate")
+    assert stages["report"].needs == ("evaluate",)
+
+
+def test_parallel_stages_share_the_cores_unless_the_user_chose(
+    ci_project: Project, monkeypatch
+) -> None:
+    import os
+
+    configure_stages(
+        ci_project, {"threads": stage("import os; print(os.environ['OMP_NUM_THREADS'])")}
+    )
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    result, _ = run_ci(open_flow(ci_project.root), jobs=2, use_cache=False)
+    assert result.stages[0].output.strip() == str(max(1, (os.cpu_count() or 1) // 2))
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    result, _ = run_ci(open_flow(ci_project.root), jobs=2, use_cache=False)
+    assert result.stages[0].output.strip() == "7"
+
+
 def test_failure_is_captured_and_blocks_what_needs_it(ci_project: Project) -> None:
     configure_stages(
         ci_project,
