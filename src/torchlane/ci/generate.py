@@ -10,19 +10,9 @@ from torchlane.generated import GeneratedFile, WriteOutcome, write_all
 
 
 def to_yaml(document: dict[str, Any]) -> str:
-    import yaml
+    from torchlane.yamlout import dump
 
-    class _Dumper(yaml.SafeDumper):
-        # Shared dicts would become YAML anchors, which not every CI reader supports.
-        def ignore_aliases(self, data: object) -> bool:
-            return True
-
-    def _multiline(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
-        style = "|" if "\n" in text else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
-
-    _Dumper.add_representer(str, _multiline)
-    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=1000, allow_unicode=True)
+    return dump(document)
 
 
 def ci_files(ctx: FlowContext, provider: str) -> list[GeneratedFile]:

@@ -45,26 +45,11 @@ class Rendered:
 
 
 def to_yaml(rendered: Rendered) -> str:
-    import yaml
+    from torchlane.yamlout import dump_all
 
-    class Dumper(yaml.SafeDumper):
-        # Master and Worker share one pod template: write it out twice, not as a YAML alias,
-        # which readers of a manifest (and some tools) do not expect.
-        def ignore_aliases(self, data: object) -> bool:
-            return True
-
-    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-        # Scripts read as scripts: multi-line strings in literal block style.
-        style = "|" if "\n" in value else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-    Dumper.add_representer(str, text)
     what = f" at {rendered.commit}" if rendered.commit else ""
     header = f"# Rendered by `torchlane cluster render {rendered.kind}`{what}.\n"
-    body = yaml.dump_all(
-        rendered.documents, Dumper=Dumper, sort_keys=False, default_flow_style=False
-    )
-    return header + body
+    return header + dump_all(rendered.documents)
 
 
 def job_name(target: Target, kind: Kind, command: tuple[str, ...], name: str | None) -> str:
