@@ -134,15 +134,13 @@ class HashMemo:
     def save(self) -> None:
         """Write the memo atomically; a memo that cannot be written only costs re-hashing."""
         import json
-        import os
+
+        from torchlane.leanfs import write_atomic
 
         if not self._changed:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(self._entries), encoding="utf-8")
-            os.replace(temporary, self.path)
+            write_atomic(self.path, json.dumps(self._entries))
             self._changed = False
         except OSError:
             pass

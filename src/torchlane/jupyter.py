@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from torchlane.errors import TorchlaneError, usage_error
+from torchlane.leanfs import write_atomic
 
 APPS = {
     "lab": ("jupyter-lab", "jupyterlab", "lab"),
@@ -77,12 +78,8 @@ def private_token(path: Path, *, renew: bool = False) -> str:
         return _read_private_token(path)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     token = secrets.token_hex(24)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    # O_EXCL with mode 0600: the token is never readable by others, not even for an instant.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(token)  # no newline: jupyter_server reads the file verbatim
-    os.replace(temporary, path)
+    # Created with mode 0600: the token is never readable by others, not even for an instant.
+    write_atomic(path, token, mode=0o600)  # no newline: jupyter_server reads the file verbatim
     return token
 
 

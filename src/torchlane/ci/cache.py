@@ -13,13 +13,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import platform
 from pathlib import Path
 
 from torchlane import __version__
 from torchlane.ci.stages import Stage
 from torchlane.git import Git
+from torchlane.leanfs import write_atomic
 
 CACHE_FILE = "ci-cache.json"
 
@@ -89,7 +89,4 @@ class StageCache:
         self._green.pop(stage, None)
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(self._green, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(temporary, self.path)
+        write_atomic(self.path, json.dumps(self._green, indent=1, sort_keys=True))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from torchlane.cluster.quotas import quota_documents
 from torchlane.cluster.target import resolve_target
 from torchlane.errors import usage_error
 from torchlane.flow.context import FlowContext
+from torchlane.leanfs import write_atomic
 
 
 def render_manifests(
@@ -66,12 +65,5 @@ def write_manifests(rendered: Rendered, directory: Path) -> Rendered:
     """Write DIRECTORY/NAME.yaml whole or not at all (a temporary file renamed into place)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{rendered.name or 'torchlane-quotas'}.yaml"
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(to_yaml(rendered))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, to_yaml(rendered))
     return replace(rendered, path=path)

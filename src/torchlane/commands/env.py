@@ -42,9 +42,9 @@ def generate_command(
 ) -> None:
     """Write Dockerfile, .dockerignore, compose.yaml and .devcontainer/ from [tool.torchlane.env]."""
     from torchlane.config import load_config
-    from torchlane.env.fastcheck import find_repo
     from torchlane.env.generate import generate
     from torchlane.errors import TorchlaneError
+    from torchlane.leanfs import find_repo
     from torchlane.team.quotas import load_team
 
     root = Path(find_repo(str(repo or Path.cwd()))[0])
@@ -85,8 +85,8 @@ def generate_command(
 def lock_command(upgrade: bool, python: str | None, repo: Path | None, as_json: bool) -> None:
     """Resolve the declared requirement files into a fully pinned lock with hashes (pip-compile)."""
     from torchlane.config import load_config
-    from torchlane.env.fastcheck import find_repo
     from torchlane.env.lock import make_lock
+    from torchlane.leanfs import find_repo
 
     root = Path(find_repo(str(repo or Path.cwd()))[0])
     result = make_lock(root, load_config(root).config.env, upgrade=upgrade, python=python)

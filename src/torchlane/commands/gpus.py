@@ -18,7 +18,7 @@ def gpus_command(repo: Path | None, as_json: bool) -> int:
 
     With [tool.torchlane.team] declared, members using GPUs outside their quota are flagged
     (and the exit code is 1)."""
-    from torchlane.env.fastcheck import find_repo
+    from torchlane.leanfs import find_repo
     from torchlane.team.quotas import load_team
     from torchlane.team.usage import gpu_usage, load_nvml
 

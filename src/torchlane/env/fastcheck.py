@@ -12,6 +12,7 @@ import sys
 import time
 
 from torchlane import __version__
+from torchlane.leanfs import find_repo, write_atomic
 
 CACHE_NAME = "env-check.cache"
 _CACHE_FORMAT = 1
@@ -24,23 +25,6 @@ def _stat(path: str) -> tuple[int, int, int] | None:
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
-def find_repo(start: str) -> tuple[str, str | None]:
-    """(work-tree root, git dir) by walking up to `.git`; (start, None) outside a repository."""
-    current = os.path.abspath(start)
-    while True:
-        dotgit = os.path.join(current, ".git")
-        if os.path.isdir(dotgit):
-            return current, dotgit
-        if os.path.isfile(dotgit):
-            with open(dotgit, encoding="utf-8") as handle:
-                target = handle.read().strip().removeprefix("gitdir:").strip()
-            return current, os.path.normpath(os.path.join(current, target))
-        parent = os.path.dirname(current)
-        if parent == current:
-            return os.path.abspath(start), None
-        current = parent
 
 
 def _code_stamp() -> list[object]:
@@ -127,12 +111,8 @@ def _store(
         "memo": memo,
         **outputs,
     }
-    try:
-        os.makedirs(os.path.dirname(cache_path), exist_ok=True)
-        temporary = f"{cache_path}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as handle:
-            marshal.dump(entry, handle)
-        os.replace(temporary, cache_path)
+    try:  # noqa: SIM105  (contextlib would cost the hook path an import)
+        write_atomic(cache_path, marshal.dumps(entry))
     except (OSError, ValueError):
         pass  # a read-only .git (or a value marshal cannot store) only costs speed
 

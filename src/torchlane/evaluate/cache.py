@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torchlane.fingerprint import HashMemo, sha256_json, sha256_tree
+from torchlane.leanfs import write_atomic
 from torchlane.metrics.record import PerExample, decode_number, encode_number
 
 CACHE_VERSION = 1
@@ -30,13 +30,6 @@ class CachedEvaluation:
     metrics: dict[str, float]
     per_example: PerExample | None
     duration_s: float
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 class EvalCache:
@@ -63,7 +56,7 @@ class EvalCache:
         names = sorted({p.resolve().relative_to(root.resolve()).as_posix() for p in files})
         # A manifest that cannot be written only costs a cache miss next time.
         with contextlib.suppress(OSError):
-            _write_atomically(self._manifest_path(settings_key), json.dumps(names))
+            write_atomic(self._manifest_path(settings_key), json.dumps(names))
 
     def code_fingerprint(self, root: Path, files: list[Path]) -> str:
         return sha256_tree(files, root.resolve(), self.memo)
@@ -108,7 +101,7 @@ class EvalCache:
             "duration_s": duration_s,
         }
         try:
-            _write_atomically(self._entry_path(key), json.dumps(entry, allow_nan=False))
+            write_atomic(self._entry_path(key), json.dumps(entry, allow_nan=False))
         except OSError:
             return False
         return True

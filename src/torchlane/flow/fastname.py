@@ -9,22 +9,12 @@ import os
 
 from torchlane.flow import naming_core
 from torchlane.hooks import settings as hook_settings
-
-
-def _worktree(start: str) -> str | None:
-    path = os.path.abspath(start)
-    while True:
-        if os.path.exists(os.path.join(path, ".git")):
-            return path
-        parent = os.path.dirname(path)
-        if parent == path:
-            return None
-        path = parent
+from torchlane.leanfs import find_repo, git_dir_of
 
 
 def _current_branch(worktree: str) -> str | None:
     try:
-        with open(os.path.join(hook_settings.git_dir(worktree), "HEAD"), encoding="utf-8") as head:
+        with open(os.path.join(git_dir_of(worktree), "HEAD"), encoding="utf-8") as head:
             ref = head.read().strip()
     except OSError:
         return None
@@ -34,8 +24,8 @@ def _current_branch(worktree: str) -> str | None:
 def main(argv: list[str]) -> int | None:
     if len(argv) > 1 or any(arg.startswith("-") for arg in argv):
         return None
-    worktree = _worktree(".")
-    if worktree is None:
+    worktree, git_dir = find_repo(".")
+    if git_dir is None:
         return None
     name = argv[0] if argv else _current_branch(worktree)
     if not name:

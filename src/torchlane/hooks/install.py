@@ -17,6 +17,7 @@ from pathlib import Path
 from torchlane.errors import TorchlaneError
 from torchlane.git import Git
 from torchlane.hooks.chain import CHAINED_SUFFIX
+from torchlane.leanfs import write_atomic
 
 MARKER = "# torchlane-hook v1"
 HOOK_MODULES = {"pre-commit": "torchlane.hooks.precommit", "pre-push": "torchlane.hooks.prepush"}
@@ -85,10 +86,7 @@ def is_ours(path: Path) -> bool:
 
 
 def _write_executable(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.torchlane-tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.chmod(0o755)
-    os.replace(temporary, path)
+    write_atomic(path, text, mode=0o755)
 
 
 def install_hooks(git: Git, python: str | None = None) -> HooksResult:

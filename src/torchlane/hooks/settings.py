@@ -14,22 +14,11 @@ import marshal
 import os
 import sys
 
+from torchlane.leanfs import git_dir_of, write_atomic
+
 CACHE_VERSION = 1
 CONFIG_FILES = ("pyproject.toml", ".torchlane.toml")
 CACHE_NAME = "hook-settings.marshal"
-
-
-def git_dir(worktree: str) -> str:
-    """The repository's git directory, found without running git."""
-    env = os.environ.get("GIT_DIR")
-    if env:
-        return os.path.join(worktree, env)
-    dotgit = os.path.join(worktree, ".git")
-    if os.path.isfile(dotgit):  # a linked worktree or submodule: "gitdir: <path>"
-        with open(dotgit, encoding="utf-8") as handle:
-            target = handle.read().strip().removeprefix("gitdir:").strip()
-        return os.path.join(worktree, target)
-    return dotgit
 
 
 def _stamp(worktree: str) -> tuple[object, ...]:
@@ -45,7 +34,7 @@ def _stamp(worktree: str) -> tuple[object, ...]:
 
 def load(worktree: str = ".") -> dict[str, object]:
     """The hook settings: {"naming": ..., "hooks": ..., "secrets": ...} as builtins."""
-    path = os.path.join(git_dir(worktree), "torchlane", CACHE_NAME)
+    path = os.path.join(git_dir_of(worktree), "torchlane", CACHE_NAME)
     stamp = _stamp(worktree)
     try:
         with open(path, "rb") as handle:
@@ -71,11 +60,7 @@ def refresh(worktree: str, path: str, stamp: tuple[object, ...]) -> dict[str, ob
         "secrets": config.secrets.model_dump(mode="python"),
     }
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        temporary = f"{path}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as handle:
-            marshal.dump(data, handle)
-        os.replace(temporary, path)
+        write_atomic(path, marshal.dumps(data))
     except OSError as exc:  # a read-only .git still gets correct (if slower) hooks
         print(f"torchlane: could not cache hook settings in {path}: {exc}", file=sys.stderr)
     return data

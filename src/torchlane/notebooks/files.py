@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from torchlane.leanfs import write_atomic
 from torchlane.notebooks.options import StripOptions
 from torchlane.notebooks.strip import NotebookError, strip_bytes
 
@@ -96,13 +96,4 @@ def replace_file(path: Path, content: bytes) -> None:
     symbolic link: the link stays a link)."""
     path = path.resolve() if path.is_symlink() else path
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        if mode is not None:
-            os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomic(path, content, mode=mode)

@@ -4,11 +4,11 @@ SHA-256 of the secret, never the secret, so the file can be committed and review
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from torchlane.errors import TorchlaneError
+from torchlane.leanfs import write_atomic
 from torchlane.secrets.scan import Finding
 
 BASELINE_VERSION = 1
@@ -50,7 +50,5 @@ def update_baseline(
     new = kept | current
     entries = [{"file": f, "rule": r, "sha256": h} for f, r, h in sorted(new)]
     text = json.dumps({"version": BASELINE_VERSION, "accepted": entries}, indent=2) + "\n"
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)  # never a half-written baseline
+    write_atomic(path, text)  # never a half-written baseline
     return len(new - old), len(old - new)
