@@ -66,3 +66,13 @@ def conflicting_change(git: Git, branch: str, path: str, content: str) -> str:
 def clone(origin: Path, where: Path) -> Git:
     Git(where.parent).run("clone", "--quiet", str(origin), str(where))
     return Git(where)
+
+
+def conflicting_feature(git: Git) -> str:
+    """feature/tune-rate and develop both change model.py: finishing it conflicts. On the branch."""
+    commit_file(git, "model.py", "LR = 0.1\n")
+    branch = start(git, "feature", "tune-rate")
+    commit_file(git, "model.py", "LR = 0.01\n")
+    conflicting_change(git, "develop", "model.py", "LR = 0.5\n")
+    git.run("switch", "--quiet", branch)
+    return branch

@@ -10,6 +10,7 @@ from tests.conftest import commit_file
 from tests.flow.finish_helpers import (
     clone,
     conflicting_change,
+    conflicting_feature,
     feature_with_commits,
     journal_exists,
     parents,
@@ -92,11 +93,7 @@ def test_hotfix_reaches_main_develop_and_any_open_release(project, cli, release_
 
 def test_conflict_then_continue(project, cli) -> None:
     git = project.git
-    commit_file(git, "model.py", "LR = 0.1\n")
-    branch = start(git, "feature", "tune-rate")
-    commit_file(git, "model.py", "LR = 0.01\n")
-    conflicting_change(git, "develop", "model.py", "LR = 0.5\n")
-    git.run("switch", "--quiet", branch)
+    branch = conflicting_feature(git)
     result = cli(["finish"], cwd=project.root)
     assert result.code == 1
     assert "model.py" in result.err
@@ -116,10 +113,7 @@ def test_conflict_then_continue(project, cli) -> None:
 
 def test_continue_with_unresolved_files_stops_again(project, cli) -> None:
     git = project.git
-    commit_file(git, "model.py", "LR = 0.1\n")
-    branch = start(git, "feature", "tune-rate")
-    commit_file(git, "model.py", "LR = 0.01\n")
-    conflicting_change(git, "develop", "model.py", "LR = 0.5\n")
+    branch = conflicting_feature(git)
     assert cli(["finish", branch], cwd=project.root).code == 1
     again = cli(["finish", "--continue"], cwd=project.root)
     assert again.code == 1

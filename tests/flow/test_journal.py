@@ -14,7 +14,7 @@ import pytest
 import torchlane
 from tests.conftest import commit_file
 from tests.flow.finish_helpers import (
-    conflicting_change,
+    conflicting_feature,
     journal_exists,
     parents,
     snapshot,
@@ -25,12 +25,7 @@ from torchlane.git import Git
 
 
 def _conflicted_finish(project, cli) -> str:
-    git = project.git
-    commit_file(git, "model.py", "LR = 0.1\n")
-    branch = start(git, "feature", "tune-rate")
-    commit_file(git, "model.py", "LR = 0.01\n")
-    conflicting_change(git, "develop", "model.py", "LR = 0.5\n")
-    git.run("switch", "--quiet", branch)
+    branch = conflicting_feature(project.git)
     assert cli(["finish"], cwd=project.root).code == 1
     return branch
 
