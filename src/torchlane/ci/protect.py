@@ -8,7 +8,6 @@ the no-ff history). GitLab: protected branches and the project's merge method.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from torchlane.flow.context import FlowContext
-from torchlane.generated import GeneratedFile, WriteOutcome, WriteStatus, refusal_error, write_all
+from torchlane.generated import GeneratedFile, WriteOutcome, refusal_error, write_all
 
 GITHUB_DIR = Path(".github/torchlane")
 GITLAB_DIR = Path(".gitlab/torchlane")
@@ -33,10 +32,10 @@ class ProtectResult:
 
 def repository_slug(url: str | None) -> str | None:
     """`owner/repo` (or `group/sub/repo` on GitLab) from an ssh or https remote URL."""
-    if not url:
-        return None
-    match = re.match(r"^(?:[a-z+]+://)?(?:[^@/]+@)?[^:/]+(?::\d+)?[:/](.+?)(?:\.git)?/?$", url)
-    return match.group(1) if match else None
+    from torchlane.flow.publish import parse_remote_url
+
+    repo = parse_remote_url(url) if url else None
+    return repo.path if repo else None
 
 
 def _json(data: object) -> str:
@@ -197,5 +196,3 @@ def protect(
     result.messages.extend(f"  {c}" for c in result.commands)
     return result
 
-
-__all__ = ["ProtectResult", "WriteStatus", "protect", "repository_slug"]
