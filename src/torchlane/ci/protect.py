@@ -195,4 +195,3 @@ def protect(
     result.messages.append(f"Wrote the settings ({why}). Apply them with:")
     result.messages.extend(f"  {c}" for c in result.commands)
     return result
-
