@@ -120,7 +120,7 @@ def _median_pair(pairs: list[tuple[float, float]]) -> tuple[float, float]:
 def run() -> list[BenchResult]:
     import torch
 
-    from torchlane.config import load_config
+    from torchlane.config.load import load_config
     from torchlane.evaluate.run import evaluate_checkout
 
     # One intra-op thread for both sides: on a small machine shared with other jobs, waking

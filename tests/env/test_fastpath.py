@@ -10,9 +10,9 @@ import time
 import pytest
 
 from tests.env.conftest import Repo, subprocess_env
-from torchlane.env.declaration import DEFAULTS
-from torchlane.env.fastcheck import CACHE_NAME
-from torchlane.env.spec import EnvSpec
+from torchlane.env.check.declaration import DEFAULTS
+from torchlane.env.check.fast import CACHE_NAME
+from torchlane.env.settings import EnvSpec
 
 IMPOSSIBLE = "FROM pytorch/pytorch:2.9.0-cuda11.8-cudnn8-runtime\n"
 
@@ -50,7 +50,7 @@ def test_the_fast_path_imports_neither_click_nor_pydantic_nor_rich(repo: Repo) -
         for line in proc.stderr.splitlines()
         if line.startswith("import time:")
     }
-    assert "torchlane.env.check" in imported
+    assert "torchlane.env.check.static" in imported
     assert not {"click", "pydantic", "rich", "torch", "yaml"} & imported
 
 
@@ -75,7 +75,7 @@ def test_the_cache_replays_and_notices_changes(repo: Repo) -> None:
     replay = run(repo, "env", "check", "--json", flags=("-X", "importtime"))
     assert replay.stdout == first.stdout
     assert replay.returncode == first.returncode == 1
-    assert "torchlane.env.check" not in imports(replay)  # replayed, not recomputed
+    assert "torchlane.env.check.static" not in imports(replay)  # replayed, not recomputed
     # An edit (even one not yet staged) changes the result.
     repo.write("Dockerfile", "FROM pytorch/pytorch:2.9.0-cuda12.8-cudnn9-runtime\n")
     fixed = run(repo, "env", "check")
@@ -120,7 +120,7 @@ def test_after_a_commit_unchanged_files_are_not_parsed_again(repo: Repo) -> None
         for line in second.stderr.splitlines()
         if line.startswith("import time:")
     }
-    assert "torchlane.env.check" in imported  # the index changed: a real run
+    assert "torchlane.env.check.static" in imported  # the index changed: a real run
     assert not {"yaml", "tomllib"} & imported  # but the unchanged files' parses were remembered
     assert second.stdout == first.stdout
     assert "image-unpinned" in second.stdout
@@ -130,11 +130,13 @@ def test_a_new_commit_on_the_branch_is_noticed_even_if_the_index_is_unchanged(re
     repo.commit(Dockerfile=IMPOSSIBLE)
     _age(repo)
     run(repo, "env", "check")
-    assert "torchlane.env.check" not in imports(
+    assert "torchlane.env.check.static" not in imports(
         run(repo, "env", "check", flags=("-X", "importtime"))
     )
     index = repo.root / ".git" / "index"
     before = index.stat().st_mtime_ns
     repo.git.run("commit", "--quiet", "--allow-empty", "-m", "nothing staged")
     os.utime(index, ns=(before, before))  # as if the commit had not rewritten the index
-    assert "torchlane.env.check" in imports(run(repo, "env", "check", flags=("-X", "importtime")))
+    assert "torchlane.env.check.static" in imports(
+        run(repo, "env", "check", flags=("-X", "importtime"))
+    )

@@ -33,7 +33,7 @@ print("fetched the weights")
 
 def evaluate_in(root: Path, state_dir: Path, **kwargs: Any) -> Any:
     """evaluate_checkout with the configuration in root/pyproject.toml."""
-    from torchlane.config import load_config
+    from torchlane.config.load import load_config
     from torchlane.evaluate.run import evaluate_checkout
 
     return evaluate_checkout(root, load_config(root).config.eval, state_dir, **kwargs)

@@ -10,7 +10,7 @@ import tomlkit
 
 from tests.evaluate.conftest import SampleRepo
 from tests.evaluate.helpers import evaluate_in, sample_training
-from torchlane.config import load_config
+from torchlane.config.load import load_config
 from torchlane.demo.quality import break_preprocessing, copy_sample_project, widen_model
 from torchlane.fingerprint import sha256_file
 from torchlane.flow.init import init_repository

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import commit_file
-from torchlane.config import load_config
+from torchlane.config.load import load_config
 from torchlane.errors import TorchlaneError
 from torchlane.flow.init import init_repository
 from torchlane.git import Git

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import commit_file
-from torchlane.config import TorchlaneConfig
-from torchlane.flow.naming import naming_rules
+from torchlane.config.settings import TorchlaneConfig
 from torchlane.git import Git
-from torchlane.hooks import settings
+from torchlane.hooks import cached_settings as settings
 from torchlane.hooks.chain import split_hook_argument
 from torchlane.hooks.precommit import is_environment_file, run_torchlane
 from torchlane.hooks.prepush import ZERO, parse_updates, ref_problems
+from torchlane.naming import naming_rules
 
 RULES = naming_rules(TorchlaneConfig())
 OPTIONS: dict[str, object] = TorchlaneConfig().hooks.model_dump()

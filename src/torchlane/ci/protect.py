@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torchlane.flow.context import FlowContext
 from torchlane.generated import GeneratedFile, WriteOutcome, refusal_error, write_all
+from torchlane.project import Project
 
 GITHUB_DIR = Path(".github/torchlane")
 GITLAB_DIR = Path(".gitlab/torchlane")
@@ -73,7 +73,7 @@ def _github_ruleset(name: str, branch: str, checks: list[str], reviews: int) -> 
     }
 
 
-def github_files(ctx: FlowContext) -> list[GeneratedFile]:
+def github_files(ctx: Project) -> list[GeneratedFile]:
     reviews = ctx.config.ci.required_reviews
     develop = _github_ruleset(
         f"torchlane: {ctx.develop}", ctx.develop, ["lint and tests", "model-quality gate"], reviews
@@ -92,7 +92,7 @@ def github_files(ctx: FlowContext) -> list[GeneratedFile]:
     ]
 
 
-def gitlab_files(ctx: FlowContext) -> list[GeneratedFile]:
+def gitlab_files(ctx: Project) -> list[GeneratedFile]:
     protected = [
         # 0 = no one pushes directly; 30 = developers merge; force pushes never.
         {
@@ -164,7 +164,7 @@ def _gitlab_commands(slug: str, files: list[GeneratedFile]) -> list[list[str]]:
 
 
 def protect(
-    ctx: FlowContext, provider: str, *, apply: bool = True, force: bool = False
+    ctx: Project, provider: str, *, apply: bool = True, force: bool = False
 ) -> ProtectResult:
     files = github_files(ctx) if provider == "github" else gitlab_files(ctx)
     outcomes = write_all(files, ctx.root, force=force)

@@ -16,12 +16,12 @@ from torchlane.cluster.manifests import (
 from torchlane.cluster.quotas import quota_documents
 from torchlane.cluster.target import resolve_target
 from torchlane.errors import usage_error
-from torchlane.flow.context import FlowContext
 from torchlane.leanfs import write_atomic
+from torchlane.project import Project
 
 
 def render_manifests(
-    ctx: FlowContext,
+    ctx: Project,
     kind: Kind,
     *,
     rev: str = "HEAD",

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from torchlane.cluster.settings import LABEL_VALUE
 from torchlane.errors import TorchlaneError
-from torchlane.flow.context import FlowContext
+from torchlane.project import Project
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def project_label(root: Path, url: str) -> str:
     return name[:24].rstrip("-")
 
 
-def resolve_target(ctx: FlowContext, rev: str, allow_dirty: bool) -> Target:
+def resolve_target(ctx: Project, rev: str, allow_dirty: bool) -> Target:
     git = ctx.git
     commit = git.rev(f"{rev}^{{commit}}")
     if commit is None:

@@ -57,9 +57,9 @@ def ci_group(
     from torchlane.ci.artifacts import _ICON
     from torchlane.ci.pipeline import run_ci
     from torchlane.ci.runner import StageStatus
-    from torchlane.flow.context import open_flow
+    from torchlane.project import open_project
 
-    ctx = open_flow(repo)
+    ctx = open_project(repo)
     result, artifacts = run_ci(
         ctx,
         only=stages,
@@ -108,9 +108,9 @@ def generate_command(
 ) -> None:
     """Write CI workflows for the whole branch model."""
     from torchlane.ci.generate import generate_ci
-    from torchlane.flow.context import open_flow
+    from torchlane.project import open_project
 
-    ctx = open_flow(repo)
+    ctx = open_project(repo)
     outcomes = generate_ci(ctx, provider, force=force, dry_run=dry_run)
     _report_outcomes(outcomes, as_json)
 
@@ -128,9 +128,9 @@ def protect_command(
 ) -> None:
     """Write (and apply) the branch protection that makes the model hold on the platform."""
     from torchlane.ci.protect import protect
-    from torchlane.flow.context import open_flow
+    from torchlane.project import open_project
 
-    result = protect(open_flow(repo), provider, apply=apply, force=force)
+    result = protect(open_project(repo), provider, apply=apply, force=force)
     if as_json:
         render.print_json(result)
         return

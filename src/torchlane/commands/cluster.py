@@ -51,10 +51,10 @@ def _render(
     command: tuple[str, ...],
 ) -> Rendered:
     from torchlane.cluster.build import render_manifests
-    from torchlane.flow.context import open_flow
+    from torchlane.project import open_project
 
     return render_manifests(
-        open_flow(repo),
+        open_project(repo),
         kind,  # type: ignore[arg-type]  # click.Choice checked it
         rev=rev,
         command=command,
@@ -151,7 +151,7 @@ def submit_command(
 def logs_command(job: str, follow: bool, namespace: str | None, repo: Path | None) -> int:
     """Print the logs of JOB (NAME, job/NAME or pytorchjob/NAME; the master pod for training)."""
     from torchlane.cluster.kubectl import open_kubectl, stream_logs
-    from torchlane.config import load_config
+    from torchlane.config.load import load_config
     from torchlane.errors import TorchlaneError
     from torchlane.git import open_repo
 

@@ -17,7 +17,7 @@ _MARK = {"ok": "ok", "info": "info", "warning": "WARN", "error": "ERROR"}
 @json_option
 def doctor_command(repo: Path | None, as_json: bool) -> int:
     """Compare python, torch build, CUDA, cuDNN, GPUs, driver, packages and variables with the declaration."""
-    from torchlane.env.doctor import run_doctor
+    from torchlane.doctor.diagnose import run_doctor
     from torchlane.git import Git
 
     start = repo or Path.cwd()

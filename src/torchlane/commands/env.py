@@ -22,7 +22,7 @@ def env_group() -> None:
 @json_option
 def check_command(no_cache: bool, repo: Path | None, as_json: bool) -> int:
     """Check Dockerfiles, compose, requirement/lock and conda files against the compatibility data."""
-    from torchlane.env.fastcheck import run
+    from torchlane.env.check.fast import run
 
     return run(str(repo or Path.cwd()), as_json, use_cache=not no_cache)
 
@@ -41,8 +41,8 @@ def generate_command(
     force: bool, dry_run: bool, shared: bool, repo: Path | None, as_json: bool
 ) -> None:
     """Write Dockerfile, .dockerignore, compose.yaml and .devcontainer/ from [tool.torchlane.env]."""
-    from torchlane.config import load_config
-    from torchlane.env.generate import generate
+    from torchlane.config.load import load_config
+    from torchlane.env.generate.generator import generate
     from torchlane.errors import TorchlaneError
     from torchlane.leanfs import find_repo
     from torchlane.team.quotas import load_team
@@ -84,8 +84,8 @@ def generate_command(
 @json_option
 def lock_command(upgrade: bool, python: str | None, repo: Path | None, as_json: bool) -> None:
     """Resolve the declared requirement files into a fully pinned lock with hashes (pip-compile)."""
-    from torchlane.config import load_config
-    from torchlane.env.lock import make_lock
+    from torchlane.config.load import load_config
+    from torchlane.env.lock.resolve import make_lock
     from torchlane.leanfs import find_repo
 
     root = Path(find_repo(str(repo or Path.cwd()))[0])

@@ -8,7 +8,7 @@ import click
 
 from torchlane import render
 from torchlane.commands.options import json_option, repo_option
-from torchlane.evaluate.config import check_device
+from torchlane.evaluate.settings import check_device
 
 
 def _device(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -73,12 +73,12 @@ def finish_command(
     as_json: bool,
 ) -> int:
     """Merge BRANCH (default: the current one) where the branch model sends it, with --no-ff."""
-    from torchlane.flow.context import open_flow
     from torchlane.flow.finish import continue_finish, finish_branch
     from torchlane.flow.transaction import abort as abort_operation
+    from torchlane.project import open_project
 
     _check_flags(resume, abort, BRANCH=branch, keep=keep, push=push, fetch=fetch)
-    ctx = open_flow(repo)
+    ctx = open_project(repo)
     if abort:
         aborted = abort_operation(ctx.git, "finish")
         render.print_json(aborted) if as_json else _say_abort(aborted)
@@ -121,12 +121,12 @@ def finish_command(
 @json_option
 def sync_command(merge: bool, resume: bool, abort: bool, repo: Path | None, as_json: bool) -> int:
     """Rebase the current topic branch onto develop (keeping a backup ref first)."""
-    from torchlane.flow.context import open_flow
     from torchlane.flow.sync import continue_sync, sync_branch
     from torchlane.flow.transaction import abort as abort_operation
+    from torchlane.project import open_project
 
     _check_flags(resume, abort, merge=merge)
-    ctx = open_flow(repo)
+    ctx = open_project(repo)
     if abort:
         aborted = abort_operation(ctx.git, "sync")
         render.print_json(aborted) if as_json else _say_abort(aborted)
@@ -160,10 +160,10 @@ def sync_command(merge: bool, resume: bool, abort: bool, repo: Path | None, as_j
 @json_option
 def publish_command(repo: Path | None, as_json: bool) -> None:
     """Push the current branch with upstream tracking and print the pull-request URL."""
-    from torchlane.flow.context import open_flow
     from torchlane.flow.publish import publish_branch
+    from torchlane.project import open_project
 
-    result = publish_branch(open_flow(repo))
+    result = publish_branch(open_project(repo))
     if as_json:
         render.print_json(result)
         return

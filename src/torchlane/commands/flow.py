@@ -41,10 +41,10 @@ def init_command(no_commit: bool, force: bool, repo: Path | None, as_json: bool)
 @json_option
 def start_command(branch_type: str, name: str, repo: Path | None, as_json: bool) -> None:
     """Start a branch: TYPE is feature, bugfix, refactor (NAME is a slug) or release, hotfix (NAME is a version)."""
-    from torchlane.flow.context import open_flow
     from torchlane.flow.start import start_branch
+    from torchlane.project import open_project
 
-    result = start_branch(open_flow(repo), branch_type, name)
+    result = start_branch(open_project(repo), branch_type, name)
     if as_json:
         render.print_json(result)
         return
@@ -61,11 +61,11 @@ def start_command(branch_type: str, name: str, repo: Path | None, as_json: bool)
 def check_name_command(name: str | None, repo: Path | None, as_json: bool) -> int:
     """Check a branch name (default: the current branch) against the naming conventions."""
     from torchlane.errors import TorchlaneError
-    from torchlane.flow.context import open_flow
-    from torchlane.flow.naming import check_name
-    from torchlane.flow.naming_core import print_verdict
+    from torchlane.naming import check_name
+    from torchlane.naming_rules import print_verdict
+    from torchlane.project import open_project
 
-    ctx = open_flow(repo)
+    ctx = open_project(repo)
     if name is None:
         name = ctx.git.current_branch()
         if name is None:

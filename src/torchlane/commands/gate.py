@@ -28,11 +28,11 @@ def gate_command(
     rev: str, baseline: str | None, notes_ref: str | None, repo: Path | None, as_json: bool
 ) -> int:
     """Pass (exit 0) or fail (exit 1): REV's metrics against its baseline, noise-aware."""
-    from torchlane.flow.context import open_flow
-    from torchlane.metrics.decide import run_gate
+    from torchlane.gate.decide import run_gate
     from torchlane.metrics.history import jsonable, notes_ref_of
+    from torchlane.project import open_project
 
-    ctx = open_flow(repo)
+    ctx = open_project(repo)
     decision = run_gate(ctx, rev, notes_ref_of(ctx, notes_ref), baseline)
     if as_json:
         render.print_json(jsonable(decision))

@@ -19,8 +19,8 @@ def gpus_command(repo: Path | None, as_json: bool) -> int:
     With [tool.torchlane.team] declared, members using GPUs outside their quota are flagged
     (and the exit code is 1)."""
     from torchlane.leanfs import find_repo
+    from torchlane.team.gpus import gpu_usage, load_nvml
     from torchlane.team.quotas import load_team
-    from torchlane.team.usage import gpu_usage, load_nvml
 
     team = load_team(Path(find_repo(str(repo or Path.cwd()))[0]))
     usage = gpu_usage(load_nvml(), team)

@@ -39,10 +39,10 @@ def metrics_group() -> None:
 @json_option
 def show_command(rev: str, notes_ref: str | None, repo: Path | None, as_json: bool) -> None:
     """Every record of one commit (default HEAD)."""
-    from torchlane.flow.context import open_flow
     from torchlane.metrics.history import jsonable, notes_ref_of, show
+    from torchlane.project import open_project
 
-    ctx = open_flow(repo)
+    ctx = open_project(repo)
     result = show(ctx.git, rev, notes_ref_of(ctx, notes_ref))
     if as_json:
         render.print_json(jsonable(result))
@@ -78,10 +78,10 @@ def log_command(
     as_json: bool,
 ) -> None:
     """Metrics along the first-parent line of REV (default: develop)."""
-    from torchlane.flow.context import open_flow
     from torchlane.metrics.history import jsonable, log, notes_ref_of
+    from torchlane.project import open_project
 
-    ctx = open_flow(repo)
+    ctx = open_project(repo)
     result = log(ctx, notes_ref_of(ctx, notes_ref), rev, limit, all_commits)
     if as_json:
         render.print_json(jsonable(result))
@@ -105,10 +105,10 @@ def diff_command(
     rev_a: str, rev_b: str, notes_ref: str | None, repo: Path | None, as_json: bool
 ) -> None:
     """Each metric of A and B, the change B − A and the relative change."""
-    from torchlane.flow.context import open_flow
     from torchlane.metrics.history import diff, jsonable, notes_ref_of
+    from torchlane.project import open_project
 
-    ctx = open_flow(repo)
+    ctx = open_project(repo)
     result = diff(ctx.git, rev_a, rev_b, notes_ref_of(ctx, notes_ref))
     if as_json:
         render.print_json(jsonable(result))
@@ -126,11 +126,11 @@ def diff_command(
 def _sync(
     direction: str, remote: str | None, notes_ref: str | None, repo: Path | None, as_json: bool
 ) -> None:
-    from torchlane.flow.context import open_flow
     from torchlane.metrics import sync
     from torchlane.metrics.history import notes_ref_of
+    from torchlane.project import open_project
 
-    ctx = open_flow(repo)
+    ctx = open_project(repo)
     target = remote or ctx.config.metrics.remote
     operation = sync.push if direction == "push" else sync.pull
     result = operation(ctx.git, notes_ref_of(ctx, notes_ref), target)
@@ -182,12 +182,12 @@ def export_command(
     dry_run: bool, notes_ref: str | None, repo: Path | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Mirror every record to an MLflow tracking server, one run per record, never twice."""
-    from torchlane.flow.context import open_flow
+    from torchlane.metrics.export_mlflow import export_to_mlflow
     from torchlane.metrics.history import jsonable, notes_ref_of
-    from torchlane.report.mlflow_export import export_to_mlflow
-    from torchlane.report.mlflow_records import export_items, repository_name
+    from torchlane.metrics.mlflow_records import export_items, repository_name
+    from torchlane.project import open_project
 
-    ctx = open_flow(repo)
+    ctx = open_project(repo)
     items, problems = export_items(ctx, notes_ref_of(ctx, notes_ref), branch, since)
     name = experiment or repository_name(ctx)
     result = export_to_mlflow(items, tracking_uri, name, dry_run=dry_run, problems=problems)

@@ -46,10 +46,10 @@ def report_command(
     repo: Path | None,
 ) -> None:  # fmt: skip
     """Report REV's gate decision (the exit status does not depend on it: use `gate` to block)."""
-    from torchlane.flow.context import open_flow
-    from torchlane.metrics.decide import run_gate
+    from torchlane.gate.decide import run_gate
     from torchlane.metrics.history import jsonable, log, notes_ref_of, pick_record
     from torchlane.metrics.store import read_records
+    from torchlane.project import open_project
     from torchlane.report.markdown import build_report, parse_artifact, to_markdown
 
     if wandb_project or mlflow_experiment:
@@ -60,7 +60,7 @@ def report_command(
             require("wandb", "wandb", "Weights & Biases (the wandb package)")
         if mlflow_experiment:
             require("mlflow", "mlflow", "MLflow (the mlflow package)")
-    ctx = open_flow(repo)
+    ctx = open_project(repo)
     ref = notes_ref_of(ctx, notes_ref)
     decision = run_gate(ctx, rev, ref, baseline)
     report = build_report(ctx, decision, ref, [parse_artifact(a) for a in artifacts])

@@ -81,10 +81,10 @@ def _print_status(report: StatusReport) -> None:
 @json_option
 def status_command(no_conflicts: bool, repo: Path | None, as_json: bool) -> None:
     """Every topic, release and hotfix branch: drift, age, merge conflicts, naming, staleness."""
-    from torchlane.flow.context import open_flow
     from torchlane.flow.status import collect_status
+    from torchlane.project import open_project
 
-    report = collect_status(open_flow(repo), predict_conflicts=not no_conflicts)
+    report = collect_status(open_project(repo), predict_conflicts=not no_conflicts)
     if as_json:
         render.print_json(report)
     else:
@@ -111,10 +111,10 @@ def _print_verify(report: VerifyReport) -> None:
 @json_option
 def verify_command(repo: Path | None, as_json: bool) -> int:
     """Check (for CI) that history followed the branch model since it was adopted; exit 1 if not."""
-    from torchlane.flow.context import open_flow
     from torchlane.flow.verify import verify_repository
+    from torchlane.project import open_project
 
-    report = verify_repository(open_flow(repo))
+    report = verify_repository(open_project(repo))
     if as_json:
         render.print_json(report)
     else:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from torchlane import __version__
-from torchlane.config import load_config
+from torchlane.config.load import load_config
 from torchlane.errors import TorchlaneError
 from torchlane.evaluate.run import CheckoutEvaluation, evaluate_checkout
 from torchlane.evaluate.types import Progress

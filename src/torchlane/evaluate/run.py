@@ -16,10 +16,10 @@ from typing import Any
 from torchlane.errors import TorchlaneError
 from torchlane.evaluate.cache import EvalCache
 from torchlane.evaluate.checkpoint import find_checkpoint, run_checkpoint_command
-from torchlane.evaluate.config import EvalConfig
 from torchlane.evaluate.device import device_name, resolve_device
 from torchlane.evaluate.harness import require_evaluation, run_harness
 from torchlane.evaluate.project_code import ProjectImporter, module_files
+from torchlane.evaluate.settings import EvalConfig
 from torchlane.evaluate.types import (
     EvalContext,
     EvalResult,

@@ -1,14 +1,14 @@
 """`torchlane check-name [NAME]` without click or pydantic, for git hooks and CI scripts.
 
-The naming rules come from the hook settings cache (torchlane.hooks.settings), which the full
+The naming rules come from the hook settings cache (torchlane.hooks.cached_settings), which the full
 configuration loader refreshes whenever pyproject.toml or .torchlane.toml changes. Anything
 beyond a plain NAME (options, --help, a detached HEAD, no repository) is left to the full CLI.
 """
 
 import os
 
-from torchlane.flow import naming_core
-from torchlane.hooks import settings as hook_settings
+from torchlane import naming_rules as naming_core
+from torchlane.hooks import cached_settings as hook_settings
 from torchlane.leanfs import find_repo, git_dir_of
 
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import tomlkit
 
-from torchlane.config import load_config
-from torchlane.config_source import FALLBACK_FILE, PYPROJECT, find_config_source
+from torchlane.config.load import load_config
+from torchlane.config.source import FALLBACK_FILE, PYPROJECT, find_config_source
 from torchlane.errors import TorchlaneError
-from torchlane.flow.context import FlowContext
 from torchlane.flow.journal import require_no_operation
 from torchlane.git import Git
+from torchlane.project import Project
 
 
 @dataclass
@@ -84,7 +84,7 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
     loaded = load_config(root)  # validates an existing configuration before we touch anything
     config = loaded.config
     if commit and not git.is_empty():
-        FlowContext(git, root, loaded).require_clean("set up the branch model")
+        Project(git, root, loaded).require_clean("set up the branch model")
 
     branches_table = raw.get("branches")
     configured = isinstance(branches_table, dict) and "main" in branches_table

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
 from torchlane.errors import TorchlaneError
-from torchlane.flow.context import FlowContext
 from torchlane.flow.journal import require_no_operation
 from torchlane.git import failure_detail
+from torchlane.project import Project
 
 # Written by hand: no maintained library maps a git remote to a forge's web pages. giturlparse
 # exists but is unmaintained and does not know GitLab subgroups.
@@ -97,7 +97,7 @@ def _without_credentials(url: str) -> str:
     return re.sub(r"://[^@/]+@", "://", url)
 
 
-def publish_branch(ctx: FlowContext) -> PublishResult:
+def publish_branch(ctx: Project) -> PublishResult:
     git, remote = ctx.git, ctx.config.flow.remote
     require_no_operation(git, "publish")
     branch = git.current_branch()

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from torchlane.flow.conflicts import Candidate, MergePrediction, predict_merges
-from torchlane.flow.context import FlowContext
 from torchlane.flow.graph import (
     BaseLine,
     Divergence,
@@ -17,7 +16,8 @@ from torchlane.flow.graph import (
     has_ahead_behind_atom,
     load_graph,
 )
-from torchlane.flow.naming import BranchType, check_name, is_long_lived
+from torchlane.naming import BranchType, check_name, is_long_lived
+from torchlane.project import Project
 
 DAY = 86400.0
 
@@ -63,7 +63,7 @@ def _when(timestamp: int) -> datetime:
 
 
 def _divergences(
-    ctx: FlowContext, line: BaseLine, base: str, tips: dict[str, str]
+    ctx: Project, line: BaseLine, base: str, tips: dict[str, str]
 ) -> dict[str, Divergence]:
     """Ahead/behind and merge base of each branch (name -> tip) against one base line."""
     result: dict[str, Divergence] = {}
@@ -84,7 +84,7 @@ def _divergences(
 
 
 def _use_git_counts(
-    ctx: FlowContext, base: str, names: list[str], found: dict[str, Divergence]
+    ctx: Project, base: str, names: list[str], found: dict[str, Divergence]
 ) -> None:
     """Where git >= 2.41 can count in one walk, let it: it is git's own answer."""
     refs = [f"refs/heads/{n}" for n in names]
@@ -96,7 +96,7 @@ def _use_git_counts(
 
 
 def collect_status(
-    ctx: FlowContext,
+    ctx: Project,
     *,
     predict_conflicts: bool = True,
     use_ahead_behind_atom: bool | None = None,
@@ -174,7 +174,7 @@ def collect_status(
 
 
 def _branch_status(
-    ctx: FlowContext,
+    ctx: Project,
     *,
     name: str,
     tip: str,

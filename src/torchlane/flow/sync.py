@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass, field
 
 from torchlane.errors import TorchlaneError, usage_error
-from torchlane.flow.context import FlowContext
 from torchlane.flow.journal import (
     DONE,
     Journal,
@@ -20,9 +19,10 @@ from torchlane.flow.journal import (
     require_no_operation,
     save_journal,
 )
-from torchlane.flow.naming import ParsedBranch
 from torchlane.flow.transaction import ConflictReport, drive, resume
 from torchlane.git import Git
+from torchlane.naming import ParsedBranch
+from torchlane.project import Project
 
 
 @dataclass
@@ -41,7 +41,7 @@ class SyncResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _current_topic(ctx: FlowContext) -> ParsedBranch:
+def _current_topic(ctx: Project) -> ParsedBranch:
     name = ctx.git.current_branch()
     if name is None:
         raise usage_error(
@@ -71,7 +71,7 @@ def _backup_ref(git: Git, branch: str) -> str:
     return ref
 
 
-def _develop_warning(ctx: FlowContext) -> list[str]:
+def _develop_warning(ctx: Project) -> list[str]:
     remote_ref = f"refs/remotes/{ctx.config.flow.remote}/{ctx.develop}"
     if ctx.git.ref_value(remote_ref) is None:
         return []
@@ -107,7 +107,7 @@ def summarize(git: Git, journal: Journal, remote: str) -> SyncResult:
     return result
 
 
-def sync_branch(ctx: FlowContext, *, merge: bool) -> SyncResult:
+def sync_branch(ctx: Project, *, merge: bool) -> SyncResult:
     git, remote = ctx.git, ctx.config.flow.remote
     require_no_operation(git, "sync")
     ctx.require_initialized()
@@ -143,7 +143,7 @@ def sync_branch(ctx: FlowContext, *, merge: bool) -> SyncResult:
     return result
 
 
-def continue_sync(ctx: FlowContext) -> SyncResult:
+def continue_sync(ctx: Project) -> SyncResult:
     journal, conflict = resume(ctx.git, "sync")
     result = summarize(ctx.git, journal, ctx.config.flow.remote)
     result.conflict = conflict

@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from torchlane.errors import TorchlaneError
-from torchlane.flow.context import FlowContext
-from torchlane.flow.naming import (
+from torchlane.naming import (
     BranchType,
     ParsedBranch,
     Version,
@@ -23,6 +22,7 @@ from torchlane.flow.naming import (
     is_long_lived,
     parse_version,
 )
+from torchlane.project import Project
 
 _FIELD = "\x1f"
 _RECORD = "\x1e"
@@ -63,7 +63,7 @@ class _Tag:
     version: Version | None
 
 
-def _first_parent_chain(ctx: FlowContext, main_ref: str, exclude: str | None) -> list[_Commit]:
+def _first_parent_chain(ctx: Project, main_ref: str, exclude: str | None) -> list[_Commit]:
     args = ["log", "--first-parent", f"--format=%H{_FIELD}%P{_FIELD}%s{_RECORD}", main_ref]
     if exclude:
         args.append(f"^{exclude}")
@@ -75,7 +75,7 @@ def _first_parent_chain(ctx: FlowContext, main_ref: str, exclude: str | None) ->
     return commits
 
 
-def _tags_by_commit(ctx: FlowContext) -> dict[str, list[_Tag]]:
+def _tags_by_commit(ctx: Project) -> dict[str, list[_Tag]]:
     prefix = ctx.config.flow.version_tag_prefix
     found: dict[str, list[_Tag]] = {}
     fmt = f"%(refname:strip=2){_FIELD}%(objecttype){_FIELD}%(objectname){_FIELD}%(*objectname)"
@@ -87,7 +87,7 @@ def _tags_by_commit(ctx: FlowContext) -> dict[str, list[_Tag]]:
     return found
 
 
-def merged_branch(subject: str, ctx: FlowContext) -> ParsedBranch | None:
+def merged_branch(subject: str, ctx: Project) -> ParsedBranch | None:
     """The branch a merge message names ("Merge release/v1.2.0 into main", "Merge branch
     'hotfix/v1.2.1'", "Merge pull request #7 from user/release/v1.3.0"), if any."""
     if not subject.startswith("Merge"):
@@ -101,14 +101,14 @@ def merged_branch(subject: str, ctx: FlowContext) -> ParsedBranch | None:
     return None
 
 
-def _adoption_hint(ctx: FlowContext) -> str:
+def _adoption_hint(ctx: Project) -> str:
     return (
         "History cannot be undone once shared. If the team accepts it, move the adoption point "
         f"past it: set [tool.torchlane.flow] adopted_at to the current '{ctx.main}' commit."
     )
 
 
-def _check_main_commit(ctx: FlowContext, commit: _Commit, tags: list[_Tag]) -> list[Violation]:
+def _check_main_commit(ctx: Project, commit: _Commit, tags: list[_Tag]) -> list[Violation]:
     def violation(rule: str, message: str, hint: str) -> Violation:
         return Violation(rule, message, hint, commit.sha, commit.subject)
 
@@ -170,7 +170,7 @@ def _check_main_commit(ctx: FlowContext, commit: _Commit, tags: list[_Tag]) -> l
     return problems
 
 
-def _branch_ref(ctx: FlowContext, branch: str) -> str:
+def _branch_ref(ctx: Project, branch: str) -> str:
     """The local branch, or in a CI checkout that has none, its remote-tracking branch."""
     for ref in (f"refs/heads/{branch}", f"refs/remotes/{ctx.config.flow.remote}/{branch}"):
         if ctx.git.ref_value(ref) is not None:
@@ -183,7 +183,7 @@ def _branch_ref(ctx: FlowContext, branch: str) -> str:
     )
 
 
-def _adoption_point(ctx: FlowContext, main_ref: str) -> str | None:
+def _adoption_point(ctx: Project, main_ref: str) -> str | None:
     adopted = ctx.config.flow.adopted_at
     if not adopted:
         return None
@@ -205,7 +205,7 @@ def _adoption_point(ctx: FlowContext, main_ref: str) -> str | None:
     )
 
 
-def verify_repository(ctx: FlowContext) -> VerifyReport:
+def verify_repository(ctx: Project) -> VerifyReport:
     git = ctx.git
     main_ref, develop_ref = _branch_ref(ctx, ctx.main), _branch_ref(ctx, ctx.develop)
     violations: list[Violation] = []

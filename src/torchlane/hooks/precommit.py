@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from torchlane.hooks import settings as hook_settings
+from torchlane.hooks import cached_settings as hook_settings
 from torchlane.hooks.chain import run_chained, split_hook_argument
 
 # Files whose change can change the environment (`torchlane env check` verifies it).

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import sys
 
-from torchlane.flow.naming_core import NamingRules, name_problems, suggest
-from torchlane.hooks import settings as hook_settings
+from torchlane.hooks import cached_settings as hook_settings
 from torchlane.hooks.chain import run_chained, split_hook_argument
+from torchlane.naming_rules import NamingRules, name_problems, suggest
 
 ZERO = "0" * 40
 HEADS = "refs/heads/"

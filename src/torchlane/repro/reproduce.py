@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from torchlane.config import load_config
-from torchlane.env.doctor import compare_environments
-from torchlane.env.doctor_findings import Finding
+from torchlane.config.load import load_config
+from torchlane.doctor.diagnose import compare_environments
+from torchlane.doctor.findings import Finding
 from torchlane.errors import TorchlaneError
 from torchlane.fingerprint import environment_fingerprint, file_hashes, sha256_text
 from torchlane.git import Git, open_repo

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from torchlane.config import TorchlaneConfig, load_config
+from torchlane.config.load import load_config
+from torchlane.config.settings import TorchlaneConfig
 from torchlane.errors import TorchlaneError
 from torchlane.fingerprint import (
     environment_fingerprint,

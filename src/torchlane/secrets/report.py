@@ -27,7 +27,7 @@ class ScanReport:
 
 
 def settings_for(root: Path) -> ScanSettings:
-    from torchlane.config import load_config
+    from torchlane.config.load import load_config
 
     section = load_config(root).config.secrets
     return ScanSettings(

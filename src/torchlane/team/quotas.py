@@ -22,7 +22,7 @@ from torchlane.team.settings import (
 )
 
 if TYPE_CHECKING:
-    from torchlane.config import LoadedConfig
+    from torchlane.config.load import LoadedConfig
 
 _QUOTA_KEYS = ("gpus", "memory", "shm_size", "cpus")
 _MIN_MEMORY = 6 * 1024 * 1024  # docker refuses a smaller memory limit
@@ -286,6 +286,6 @@ def team_plan(loaded: LoadedConfig) -> TeamPlan | None:
 
 def load_team(root: Path) -> TeamPlan | None:
     """The resolved team of the repository at `root`, or None when it declares none."""
-    from torchlane.config import load_config
+    from torchlane.config.load import load_config
 
     return team_plan(load_config(root))
