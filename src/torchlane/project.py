@@ -15,6 +15,7 @@ from torchlane.config.load import LoadedConfig, load_config
 from torchlane.config.settings import TorchlaneConfig
 from torchlane.errors import TorchlaneError
 from torchlane.git import Git, open_repo
+from torchlane.leanfs import find_repo
 from torchlane.naming import BranchType, ParsedBranch, Version, parse_branch, parse_version
 
 
@@ -98,3 +99,11 @@ def open_project(path: Path | str | None = None) -> Project:
     git = open_repo(path)
     root = git.cwd
     return Project(git=git, root=root, loaded=load_config(root))
+
+
+def open_directory(path: Path | str | None = None) -> Project:
+    """The project around `path` for commands that also work outside a git repository: its root
+    is the nearest directory holding `.git`, found without running git, else `path` itself, whose
+    settings are read all the same; git commands there fail as git would outside a repository."""
+    root = Path(find_repo(str(Path.cwd() if path is None else path))[0])
+    return Project(git=Git(root), root=root, loaded=load_config(root))

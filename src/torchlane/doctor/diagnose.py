@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from torchlane.doctor.findings import DoctorReport, Finding, Status, ok
 from torchlane.doctor.gpu import (
@@ -24,6 +25,9 @@ from torchlane.doctor.gpu import (
 from torchlane.doctor.packages import compare_packages, parse_lock
 from torchlane.doctor.probe import MachineFacts
 from torchlane.env.settings import EnvSpec
+
+if TYPE_CHECKING:
+    from torchlane.project import Project
 
 __all__ = ["DoctorReport", "Finding", "LockFile", "Status", "diagnose", "minimum_driver"]
 
@@ -211,15 +215,14 @@ def read_lock(root: Path, spec: EnvSpec) -> LockFile:
         return LockFile(spec.lock, None)
 
 
-def run_doctor(root: Path) -> DoctorReport:
-    """Probe this machine and judge it against the project at `root`."""
-    from torchlane.config.load import load_config
+def run_doctor(project: Project) -> DoctorReport:
+    """Probe this machine and judge it against the project."""
     from torchlane.doctor.probe import probe_machine
 
-    loaded = load_config(root)
+    loaded = project.loaded
     spec = loaded.config.env
     declared = "env" in loaded.config.model_fields_set
-    lock = read_lock(root, spec)
+    lock = read_lock(project.root, spec)
     facts = probe_machine()
     findings = diagnose(
         facts,

@@ -67,7 +67,7 @@ def install_filter(cwd: Path, scope: Scope, options: StripOptions) -> FilterChan
     attributes = _attributes_file(git, scope)
     if _get(git, flag, _ADDED_TO) is None:
         actions += _add_attributes_line(git, flag, attributes)
-    warnings = _effective_attribute_warnings(cwd) if scope == "local" else []
+    warnings = _effective_attribute_warnings(git) if scope == "local" else []
     return FilterChange(scope, attributes, process, textconv, actions, warnings)
 
 
@@ -145,10 +145,9 @@ def _remove_attributes_line(path: Path, *, created: bool, added_newline: bool) -
     return [f"removed `{ATTRIBUTES_LINE}` from {path}"]
 
 
-def _effective_attribute_warnings(cwd: Path) -> list[str]:
+def _effective_attribute_warnings(git: Git) -> list[str]:
     """Attribute files with higher precedence (.git/info/attributes, a closer .gitattributes)
     can still route notebooks to another filter; ask git what a notebook really gets."""
-    git = open_repo(cwd)
     out = git.run("check-attr", "filter", "diff", "--", "probe.ipynb", check=False).stdout
     warnings = []
     for line in out.splitlines():

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from torchlane.config.load import load_config
 from torchlane.doctor.diagnose import compare_environments
 from torchlane.doctor.findings import Finding
 from torchlane.errors import TorchlaneError
 from torchlane.fingerprint import environment_fingerprint, file_hashes, sha256_text
-from torchlane.git import Git, open_repo
+from torchlane.git import Git
+from torchlane.project import Project
 from torchlane.repro.compare import FileComparison, Verdict, compare_outputs, verdict_of
 from torchlane.repro.manifest import RunManifest, load_run
 from torchlane.repro.run import (
@@ -104,18 +104,18 @@ def _remove_worktree(git: Git, tree: Path, links: Sequence[Path]) -> None:
 
 
 def reproduce_run(
+    project: Project,
     run: str,
     *,
-    cwd: Path,
     keep: bool = False,
     strict: bool = False,
     rtol: float = 1e-5,
     atol: float = 1e-8,
     stdout: int | None = None,
 ) -> ReproduceResult:
-    git = open_repo(cwd)
-    root = git.cwd.resolve()
-    settings = load_config(root).config.repro
+    git = project.git
+    root = project.root.resolve()
+    settings = project.config.repro
     manifest = load_run(git, settings.notes_ref, run)
     _require_commit(git, manifest)
     environment = compare_environments(

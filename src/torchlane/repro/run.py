@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from torchlane.config.load import load_config
-from torchlane.config.settings import TorchlaneConfig
 from torchlane.errors import TorchlaneError
 from torchlane.fingerprint import (
     environment_fingerprint,
@@ -28,8 +26,9 @@ from torchlane.fingerprint import (
     sha256_text,
     sha256_tree,
 )
-from torchlane.git import Git, open_repo
+from torchlane.git import Git
 from torchlane.notes import append_note_line
+from torchlane.project import Project
 from torchlane.repro.manifest import (
     MANIFEST_NAME,
     PATCH_NAME,
@@ -167,6 +166,7 @@ def _untracked(git: Git, root: Path, outputs: Sequence[Path]) -> list[str]:
 
 
 def record_run(
+    project: Project,
     command: Sequence[str],
     *,
     cwd: Path,
@@ -175,11 +175,11 @@ def record_run(
     require_clean: bool = False,
     stdout: int | None = None,
 ) -> RunResult:
+    """Run `command` in `cwd` (a directory of the project) and record it."""
     cwd = cwd.resolve()
-    git = open_repo(cwd)
-    root = git.cwd.resolve()
-    config: TorchlaneConfig = load_config(root).config
-    settings = config.repro
+    git = project.git
+    root = project.root.resolve()
+    settings = project.config.repro
     commit = git.rev("HEAD")
     if commit is None:
         raise TorchlaneError(

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from torchlane.errors import usage_error
 from torchlane.git import Git
 from torchlane.secrets import sources
 from torchlane.secrets.baseline import load_baseline, split_accepted, update_baseline
 from torchlane.secrets.scan import Finding, ScanSettings
+
+if TYPE_CHECKING:
+    from torchlane.secrets.settings import SecretsConfig
 
 
 @dataclass(frozen=True)
@@ -26,10 +30,8 @@ class ScanReport:
         return not self.findings
 
 
-def settings_for(root: Path) -> ScanSettings:
-    from torchlane.config.load import load_config
-
-    section = load_config(root).config.secrets
+def scan_settings(section: SecretsConfig) -> ScanSettings:
+    """The scanner's settings from the project's [secrets] section."""
     return ScanSettings(
         entropy_threshold=section.entropy_threshold,
         min_secret_length=section.min_secret_length,
@@ -67,13 +69,14 @@ def run_scan(
     settings: ScanSettings | None = None,
     write_baseline: bool = False,
 ) -> ScanReport:
-    """Scan one source (files, the index, all history, or the commits in `revisions`)."""
+    """Scan one source (files, the index, all history, or the commits in `revisions`) with
+    `settings` (default: the built-in ones; commands pass the project's, the hooks their cache)."""
     if sum([bool(paths), staged, history, revisions is not None]) > 1:
         raise usage_error(
             "Choose one of PATH..., --staged and --history.", "Run the scans one at a time."
         )
     root = git.cwd
-    settings = settings or settings_for(root)
+    settings = settings or ScanSettings()
     scanned_files: set[str] | None = None
     if staged:
         mode = "staged"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from torchlane.errors import TorchlaneError
@@ -282,10 +281,3 @@ def team_plan(loaded: LoadedConfig) -> TeamPlan | None:
         return None
     source = loaded.path.name if loaded.path else "pyproject.toml"
     return resolve_team(team, source, loaded.table)
-
-
-def load_team(root: Path) -> TeamPlan | None:
-    """The resolved team of the repository at `root`, or None when it declares none."""
-    from torchlane.config.load import load_config
-
-    return team_plan(load_config(root))
