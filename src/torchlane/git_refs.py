@@ -106,10 +106,13 @@ class GitRefs(GitRunner):
         return self.succeeds("update-ref", *self._ref_update(ref, value, expected, message))
 
     @staticmethod
-    def _ref_update(
-        ref: str, value: str, expected: str | None, message: str | None
-    ) -> list[str]:
-        return [*(["-m", message] if message else []), ref, value, *([expected] if expected else [])]
+    def _ref_update(ref: str, value: str, expected: str | None, message: str | None) -> list[str]:
+        return [
+            *(["-m", message] if message else []),
+            ref,
+            value,
+            *([expected] if expected else []),
+        ]
 
     def delete_ref(self, ref: str, *, check: bool = True) -> None:
         self.run("update-ref", "-d", ref, check=check)

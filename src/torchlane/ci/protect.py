@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from torchlane import proc
 from torchlane.generated import GeneratedFile, WriteOutcome, refusal_error, write_all
 from torchlane.project import Project
 
@@ -119,9 +119,7 @@ def gitlab_files(ctx: Project) -> list[GeneratedFile]:
 def _cli_ready(tool: str) -> bool:
     if shutil.which(tool) is None:
         return False
-    return (
-        subprocess.run([tool, "auth", "status"], capture_output=True, check=False).returncode == 0
-    )
+    return proc.run([tool, "auth", "status"], check=False).ok
 
 
 def _github_commands(slug: str, files: list[GeneratedFile]) -> list[list[str]]:
@@ -180,12 +178,10 @@ def protect(
     tool = "gh" if provider == "github" else "glab"
     if apply and slug != "OWNER/REPO" and _cli_ready(tool):
         for command in commands:
-            proc = subprocess.run(
-                command, cwd=ctx.root, capture_output=True, text=True, check=False
-            )
-            if proc.returncode != 0:
+            done = proc.run(command, cwd=ctx.root, check=False)
+            if not done.ok:
                 result.messages.append(
-                    f"`{' '.join(command)}` failed: {proc.stderr.strip()[-300:]}"
+                    f"`{' '.join(command)}` failed: {done.stderr.strip()[-300:]}"
                 )
                 return result
         result.applied = True

@@ -69,7 +69,7 @@ def resolve_target(ctx: Project, rev: str, allow_dirty: bool) -> Target:
             f"There is no remote named '{remote}' for the cluster to clone from.",
             "Add it with `git remote add`, or set [tool.torchlane.flow] remote.",
         )
-    if not git.lines("for-each-ref", "--contains", commit, f"refs/remotes/{remote}/"):
+    if not git.refs_containing(commit, f"refs/remotes/{remote}/"):
         raise TorchlaneError(
             f"Commit {commit[:12]} is not on '{remote}' (as far as this clone knows); "
             "the cluster could not fetch it.",

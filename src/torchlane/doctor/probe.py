@@ -15,13 +15,14 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from packaging.utils import canonicalize_name
+
+from torchlane import proc
 
 # Variables that change what torch sees or does on a GPU; reported and checked by the doctor.
 WATCHED_VARIABLES = (
@@ -112,17 +113,13 @@ def _driver_from_smi() -> str | None:
     if smi is None:
         return None
     try:
-        proc = subprocess.run(
-            [smi, "--query-gpu=driver_version", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
+        done = proc.run(
+            [smi, "--query-gpu=driver_version", "--format=csv,noheader"], timeout=20, check=False
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except (OSError, proc.ProcTimeoutError):
         return None
-    lines = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
-    return lines[0] if proc.returncode == 0 and lines else None
+    lines = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+    return lines[0] if done.ok and lines else None
 
 
 def nvidia_driver() -> tuple[str | None, str | None]:
@@ -142,12 +139,10 @@ def nvcc_release() -> str | None:
     if nvcc is None:
         return None
     try:
-        proc = subprocess.run(
-            [nvcc, "--version"], capture_output=True, text=True, timeout=20, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        done = proc.run([nvcc, "--version"], timeout=20, check=False)
+    except (OSError, proc.ProcTimeoutError):
         return None
-    match = _NVCC_RELEASE.search(proc.stdout)
+    match = _NVCC_RELEASE.search(done.stdout)
     return match.group(1) if match else None
 
 

@@ -87,12 +87,12 @@ def walk(root: Path) -> list[str]:
 
 def tracked(root: Path) -> list[str] | None:
     """Tracked files, or None when `root` is not inside a git work tree."""
-    from torchlane.git import Git
+    from torchlane.git import Git, GitError
 
-    result = Git(root).run("ls-files", "-z", "--cached", "--", ".", check=False)
-    if not result.ok:
+    try:
+        return Git(root).files(".", untracked=False)
+    except GitError:
         return None
-    return [p for p in result.stdout.split("\0") if p]
 
 
 def discover(root: Path, extra: tuple[str, ...] = ()) -> RepoFiles:

@@ -3,10 +3,6 @@ record the result in git notes for that commit."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,20 +24,6 @@ class EvalOutcome:
     cached: bool
     recorded: bool  # False with --no-record, or when the commit already has this evaluation
     in_worktree: bool  # evaluated in a temporary worktree at the revision (now removed)
-
-
-@contextmanager
-def temporary_worktree(git: Git, commit: str) -> Iterator[Path]:
-    """A detached worktree at `commit`, removed afterwards whatever happens."""
-    parent = Path(tempfile.mkdtemp(prefix="torchlane-eval-"))
-    path = parent / commit[:12]
-    git.run("worktree", "add", "--detach", "--quiet", str(path), commit)
-    try:
-        yield path
-    finally:
-        git.run("worktree", "remove", "--force", str(path), check=False)
-        shutil.rmtree(parent, ignore_errors=True)
-        git.run("worktree", "prune", check=False)
 
 
 def _has_same_evaluation(git: Git, commit: str, key: str, dirty: bool, notes_ref: str) -> bool:
@@ -114,7 +96,7 @@ def evaluate_commit(
     else:
         dirty = False
         branch = rev if git.branch_exists(rev) else None
-        with temporary_worktree(git, commit) as root:
+        with git.temporary_worktree(commit, prefix="torchlane-eval-") as root:
             # That commit's own evaluation settings: the model and data it was written for.
             settings = load_config(root).config.eval
             evaluation = evaluate_checkout(

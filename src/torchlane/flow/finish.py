@@ -173,7 +173,7 @@ def _preflight(ctx: Project, parsed: ParsedBranch, *, push: bool, fetch: bool) -
             f"Add it (`git remote add {remote} URL`) or set [tool.torchlane.flow] remote.",
         )
     if fetch:
-        fetched = git.run("fetch", "--quiet", "--prune", remote, check=False)
+        fetched = git.fetch(remote, options=["--prune"], check=False)
         if not fetched.ok:
             raise TorchlaneError(
                 f"`git fetch {remote}` failed: {failure_detail(fetched)}",

@@ -170,13 +170,11 @@ def new_journal(
     git: Git, operation: str, arguments: dict[str, Any], steps: list[Step], refs: list[str]
 ) -> Journal:
     """Record where HEAD is and the value of every ref the steps may touch."""
-    head_ref = git.run("symbolic-ref", "--quiet", "HEAD", check=False)
-    head = head_ref.stdout.strip() if head_ref.ok else git.out("rev-parse", "HEAD")
     return Journal(
         operation=operation,
         arguments=arguments,
         worktree=str(git.cwd),
-        head=head,
+        head=git.head(),
         refs={ref: git.ref_value(ref) for ref in dict.fromkeys(refs)},
         steps=steps,
         started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -204,12 +202,11 @@ def git_operation_in_progress(git: Git) -> str | None:
         "CHERRY_PICK_HEAD": "cherry-pick",
         "REVERT_HEAD": "revert",
     }
-    query = [arg for marker in markers for arg in ("--git-path", marker)]
-    for path, name in zip(git.lines("rev-parse", *query), markers.values(), strict=True):
-        if (git.cwd / path).exists():
+    for path, name in zip(git.git_paths(*markers), markers.values(), strict=True):
+        if path.exists():
             return name
     return None
 
 
 def unmerged_paths(git: Git) -> list[str]:
-    return list(dict.fromkeys(git.lines("diff", "--name-only", "--diff-filter=U")))
+    return git.unmerged_paths()

@@ -119,7 +119,7 @@ def publish_branch(ctx: Project) -> PublishResult:
             f"There is no remote '{remote}' to publish to.",
             f"Add it with `git remote add {remote} URL`, or set [tool.torchlane.flow] remote.",
         )
-    pushed = git.run("push", "--quiet", "--set-upstream", remote, f"{branch}:{branch}", check=False)
+    pushed = git.push(remote, f"{branch}:{branch}", options=["--set-upstream"], check=False)
     if not pushed.ok:
         detail = failure_detail(pushed)
         hint = "Check your network and credentials."

@@ -114,9 +114,9 @@ def start_branch(ctx: Project, type_name: str, name: str) -> StartResult:
             f"Switch to it with `git switch {branch}`, or choose another name.",
         )
     base = ctx.base_of(branch_type)
-    base_commit = ctx.git.out("rev-parse", f"refs/heads/{base}")
+    base_commit = ctx.git.resolve(f"refs/heads/{base}")
     warning = _behind_remote_warning(ctx, base)
-    ctx.git.run("switch", "--quiet", "--no-track", "-c", branch, base_commit)
+    ctx.git.switch(branch, create_at=base_commit)
     return StartResult(
         branch=branch,
         type=branch_type,

@@ -105,8 +105,7 @@ def collect_status(
     ctx.require_initialized()
     config = ctx.config
     tips: dict[str, str] = {}
-    for entry in ctx.git.lines("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/"):
-        ref, sha = entry.rsplit(" ", 1)
+    for ref, sha in ctx.git.ref_tips("refs/heads/").items():
         tips[ref[len("refs/heads/") :]] = sha
     branches = {n: t for n, t in tips.items() if not is_long_lived(n, config)}
     base_of = {

@@ -122,7 +122,7 @@ def sync_branch(ctx: Project, *, merge: bool) -> SyncResult:
     branch_ref, onto_ref = f"refs/heads/{parsed.name}", f"refs/heads/{ctx.develop}"
     mode = "merge" if merge else "rebase"
     warnings = _develop_warning(ctx)
-    tip = git.out("rev-parse", branch_ref)
+    tip = git.resolve(branch_ref)
     if git.is_ancestor(onto_ref, branch_ref):
         return SyncResult(
             parsed.name, ctx.develop, mode, tip, tip, None, True, completed=True, warnings=warnings

@@ -79,7 +79,7 @@ def _tags_by_commit(ctx: Project) -> dict[str, list[_Tag]]:
     prefix = ctx.config.flow.version_tag_prefix
     found: dict[str, list[_Tag]] = {}
     fmt = f"%(refname:strip=2){_FIELD}%(objecttype){_FIELD}%(objectname){_FIELD}%(*objectname)"
-    for line in ctx.git.lines("for-each-ref", f"--format={fmt}", "refs/tags/"):
+    for line in ctx.git.for_each_ref(fmt, "refs/tags/"):
         name, kind, target, peeled = line.split(_FIELD)
         commit = peeled if kind == "tag" else target
         version = parse_version(name[len(prefix) :], "") if name.startswith(prefix) else None
@@ -195,7 +195,7 @@ def _adoption_point(ctx: Project, main_ref: str) -> str | None:
         f"Set it to a commit of '{ctx.main}' (the one where the model was adopted); "
         f"`git log --first-parent {ctx.main}` lists them."
     )
-    if ctx.git.out("rev-parse", "--is-shallow-repository") == "true":
+    if ctx.git.is_shallow():
         hint = "This is a shallow clone: fetch the whole history (`git fetch --unshallow`, or "
         hint += "`fetch-depth: 0` with actions/checkout) and run verify again."
     raise TorchlaneError(
@@ -212,7 +212,7 @@ def verify_repository(ctx: Project) -> VerifyReport:
     exclude = _adoption_point(ctx, main_ref)
     since = exclude or "the root commit"
     chain = _first_parent_chain(ctx, main_ref, exclude)
-    missing = set(git.lines("rev-list", main_ref, f"^{develop_ref}"))
+    missing = set(git.rev_list(main_ref, f"^{develop_ref}"))
     tags = _tags_by_commit(ctx)
     for commit in reversed(chain):
         if not commit.parents:

@@ -71,7 +71,7 @@ def from_develop(ctx: Project, candidate: str, notes_ref: str) -> BaselineChoice
         )
     line = first_parent_line(git, tip)
     # The merge-base may sit inside a merged branch; start from the nearest line commit below it.
-    below = set(git.lines("rev-list", merge_base, "--"))
+    below = set(git.rev_list(merge_base, "--"))
     start = next((i for i, c in enumerate(line) if c.commit in below), None)
     if start is None:
         return BaselineChoice(

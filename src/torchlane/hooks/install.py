@@ -40,8 +40,7 @@ class HooksResult:
 
 def hooks_dir(git: Git) -> Path:
     """Where git runs hooks from: `core.hooksPath` if set, else .git/hooks."""
-    found = Path(git.out("rev-parse", "--git-path", "hooks"))
-    return found if found.is_absolute() else (git.cwd / found)
+    return git.git_path("hooks")
 
 
 def _import_root() -> str | None:

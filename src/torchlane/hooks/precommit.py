@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import subprocess
 import sys
 
+from torchlane import proc
 from torchlane.hooks import cached_settings as hook_settings
 from torchlane.hooks.chain import run_chained, split_hook_argument
 
@@ -38,9 +38,7 @@ def is_environment_file(path: str) -> bool:
 
 def run_torchlane(args: list[str]) -> int | None:
     """Run `torchlane ARGS` with this interpreter; None if this torchlane lacks the command."""
-    result = subprocess.run(
-        [sys.executable, "-m", "torchlane", *args], capture_output=True, text=True, check=False
-    )
+    result = proc.run([sys.executable, "-m", "torchlane", *args], check=False)
     if result.returncode == 2 and "No such command" in result.stderr:
         print(
             f"torchlane: `torchlane {args[0]} {args[1]}` is not available in this torchlane "

@@ -41,12 +41,10 @@ def _is_zero(sha: str) -> bool:
 
 
 def _user_email() -> str:
-    import subprocess
+    from torchlane import proc  # here: only pushes to a protected branch need it
 
-    result = subprocess.run(
-        ["git", "config", "--get", "user.email"], capture_output=True, text=True, check=False
-    )
-    return result.stdout.strip()
+    # Not torchlane.git: the name checks must not pay for its imports.
+    return proc.run(["git", "config", "--get", "user.email"], check=False).stdout.strip()
 
 
 def _direct_push_allowed(branch: str, allowed_emails: list[str]) -> str | None:

@@ -61,10 +61,10 @@ def selected_commits(
     annotated = commits_with_records(ctx.git, notes_ref)
     if branch is not None:
         exclude = [f"^{_commit(ctx, since, '--since')}"] if since is not None else []
-        reachable = set(ctx.git.lines("rev-list", _commit(ctx, branch, "--branch"), *exclude))
+        reachable = set(ctx.git.rev_list(_commit(ctx, branch, "--branch"), *exclude))
         return sorted(annotated & reachable)
     if since is not None:
-        return sorted(annotated - set(ctx.git.lines("rev-list", _commit(ctx, since, "--since"))))
+        return sorted(annotated - set(ctx.git.rev_list(_commit(ctx, since, "--since"))))
     return sorted(annotated)
 
 
@@ -90,7 +90,7 @@ def export_items(
         # commits off that line get their depth along their own first-parent history.
         step = develop.get(commit)
         if step is None:
-            step = int(ctx.git.out("rev-list", "--first-parent", "--count", commit)) - 1
+            step = ctx.git.count_commits(commit, first_parent=True) - 1
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue

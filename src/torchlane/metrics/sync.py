@@ -63,8 +63,8 @@ def pull(git: Git, notes_ref: str, remote: str) -> SyncResult:
     if _remote_value(git, remote, ref) is None:
         return SyncResult(remote, ref, "nothing on the remote", git.ref_value(ref))
     tracking = tracking_ref(ref, remote)
-    git.run("fetch", "--quiet", "--no-tags", remote, f"+{ref}:{tracking}")
-    theirs = git.out("rev-parse", tracking)
+    git.fetch(remote, f"+{ref}:{tracking}", options=["--no-tags"])
+    theirs = git.resolve(tracking)
     before = git.ref_value(ref)
     if before is None:
         action = "created"
@@ -79,7 +79,7 @@ def pull(git: Git, notes_ref: str, remote: str) -> SyncResult:
 
     def union(scratch: str) -> None:
         if git.ref_value(scratch) is None:
-            git.run("update-ref", scratch, theirs)
+            git.set_ref(scratch, theirs)
             return
         git.run(
             "notes",
@@ -107,7 +107,7 @@ def push(git: Git, notes_ref: str, remote: str) -> SyncResult:
                 f"There are no metrics to push: {ref} does not exist here.",
                 "Record an evaluation first (`torchlane eval`).",
             )
-        result = git.run("push", "--quiet", "--porcelain", remote, f"{ref}:{ref}", check=False)
+        result = git.push(remote, f"{ref}:{ref}", options=["--porcelain"], check=False)
         if result.ok:
             action = "up to date" if "[up to date]" in result.stdout else "pushed"
             return SyncResult(remote, ref, action, local, attempt)

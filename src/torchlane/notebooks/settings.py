@@ -74,5 +74,5 @@ def load_strip_options(start: Path) -> StripOptions:
     while not folder.is_dir() and folder != folder.parent:  # a path that does not exist yet
         folder = folder.parent
     git = Git(folder)
-    root = git.toplevel() if git.succeeds("rev-parse", "--git-dir") else git.cwd
+    root = git.toplevel() if git.is_repository() else git.cwd
     return load_config(root).config.notebooks.to_options()

@@ -8,7 +8,6 @@ track are linked into it. The environment is compared with the recorded fingerpr
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -98,9 +97,7 @@ def _link_data(root: Path, tree: Path, manifest: RunManifest) -> list[Path]:
 def _remove_worktree(git: Git, tree: Path, links: Sequence[Path]) -> None:
     for link in links:
         link.unlink(missing_ok=True)  # never let a recursive removal follow into the real data
-    git.run("worktree", "remove", "--force", str(tree), check=False)
-    shutil.rmtree(tree, ignore_errors=True)
-    git.run("worktree", "prune", check=False)
+    git.remove_worktree(tree)
 
 
 def reproduce_run(
@@ -130,7 +127,7 @@ def reproduce_run(
     tree = Path(tempfile.mkdtemp(prefix=f"torchlane-reproduce-{manifest.run_id}-"))
     links: list[Path] = []
     try:
-        git.run("worktree", "add", "--detach", "--quiet", str(tree), manifest.commit)
+        git.add_worktree(tree, manifest.commit)
         tree_git = Git(tree)
         if manifest.patch:
             applied = tree_git.run("apply", "--binary", "-", input=manifest.patch, check=False)

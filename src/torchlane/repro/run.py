@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from torchlane import proc
 from torchlane.errors import TorchlaneError
 from torchlane.fingerprint import (
     environment_fingerprint,
@@ -99,17 +99,13 @@ def execute(
     """Run to completion; (exit code, seconds). A signal becomes 128 + its number, as in a shell."""
     started = time.monotonic()
     try:
-        process = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdout=stdout)
+        code = proc.passthrough(command, cwd=cwd, env=env, stdout=stdout, outlive_interrupt=True)
     except PermissionError as exc:
         raise TorchlaneError(
             f"Cannot execute {command[0]}: {exc.strerror}.",
             f"Make it executable (chmod +x {command[0]}) or run it through its interpreter.",
             exit_code=EXIT_NOT_EXECUTABLE,
         ) from exc
-    try:
-        code = process.wait()
-    except KeyboardInterrupt:
-        code = process.wait()  # the terminal's Ctrl-C reached the command too; let it finish
     return (128 - code if code < 0 else code), time.monotonic() - started
 
 
@@ -161,7 +157,7 @@ def dirty_patch(git: Git) -> str:
 
 
 def _untracked(git: Git, root: Path, outputs: Sequence[Path]) -> list[str]:
-    names = git.lines("ls-files", "--others", "--exclude-standard")
+    names = git.untracked_files()
     return [n for n in names if not any((root / n).resolve().is_relative_to(o) for o in outputs)]
 
 

@@ -119,12 +119,7 @@ def stale_findings(
         return []
     from torchlane.git import Git
 
-    git = Git(root)
-
-    def commit_time(path: str) -> int | None:
-        result = git.run("log", "-1", "--format=%ct", "--", path, check=False)
-        return int(result.stdout.strip()) if result.ok and result.stdout.strip() else None
-
+    commit_time = Git(root).last_change_time
     lock_time = commit_time(entry.path)
     if lock_time is None:
         return []

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from torchlane import proc
 from torchlane.env.check.requirements import parse_requirements
 from torchlane.env.lock.lockfile import header_line
 from torchlane.env.settings import EnvSpec
@@ -56,12 +56,12 @@ def _python_version(python: str) -> str | None:
     """MAJOR.MINOR of `python` if pip-tools is importable there, else None."""
     probe = "import sys, piptools; print('%d.%d' % sys.version_info[:2])"
     try:
-        proc = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=False)
+        done = proc.run([python, "-c", probe], check=False)
     except OSError as exc:
         raise TorchlaneError(
             f"cannot run {python}: {exc.strerror}.", "Pass an existing interpreter with --python."
         ) from exc
-    return proc.stdout.strip() if proc.returncode == 0 else None
+    return done.stdout.strip() if done.ok else None
 
 
 def make_lock(
@@ -92,16 +92,16 @@ def make_lock(
         output = Path(scratch) / "requirements.lock"
         if lock.is_file() and not upgrade:
             shutil.copyfile(lock, output)  # pip-compile keeps the pins it finds there
-        proc = subprocess.run(
+        done = proc.run(
             pip_compile_command(python, inputs, os.path.relpath(output, root), upgrade),
-            cwd=root, capture_output=True, text=True, check=False,
+            cwd=root, check=False,
         )  # fmt: skip
-        if proc.returncode != 0:
+        if not done.ok:
             detail = [
-                line for line in (proc.stderr or proc.stdout).strip().splitlines() if line.strip()
+                line for line in (done.stderr or done.stdout).strip().splitlines() if line.strip()
             ]
             raise TorchlaneError(
-                f"pip-compile could not resolve {', '.join(inputs)}: {detail[-1] if detail else 'exit status ' + str(proc.returncode)}",
+                f"pip-compile could not resolve {', '.join(inputs)}: {detail[-1] if detail else 'exit status ' + str(done.returncode)}",
                 "Fix the requirement it names (or the package index settings), then rerun `torchlane env lock`.",
             )
         body = output.read_text(encoding="utf-8").replace(os.path.relpath(output, root), spec.lock)
