@@ -56,7 +56,16 @@ def test_check_name_accepts_plain_rules_and_the_config_alike(name: str) -> None:
     assert check_name(name, config) == check_name(name, naming_rules(config))
 
 
-def test_plain_rules_round_trip_through_builtins() -> None:
-    rules = naming_rules(TorchlaneConfig())
-    again = naming_core.NamingRules.from_plain(rules.as_plain())
-    assert again.as_plain() == rules.as_plain()
+def test_rules_from_the_plain_settings_equal_the_rules_from_the_schema() -> None:
+    config = TorchlaneConfig.model_validate(
+        {
+            "branches": {"main": "trunk", "develop": "dev"},
+            "prefixes": {"feature": "feat/", "hotfix": "hf/"},
+            "naming": {"min_slug_length": 3, "max_length": 40, "vague_words": ["thing"]},
+            "flow": {"version_tag_prefix": "rel-"},
+        }
+    )
+    schema = naming_rules(config)
+    plain = naming_core.NamingRules.from_settings(config.model_dump(mode="json"))
+    slots = naming_core.NamingRules.__slots__
+    assert {s: getattr(plain, s) for s in slots} == {s: getattr(schema, s) for s in slots}

@@ -37,7 +37,7 @@ VersionTuple = tuple[int, int, int, tuple[int | str, ...]]
 
 
 class NamingRules:
-    """Everything the naming check needs, as plain values (built from the config or a cache)."""
+    """Everything the naming check needs, as plain values (built from the schema or the settings snapshot)."""
 
     __slots__ = (
         "develop",
@@ -68,32 +68,21 @@ class NamingRules:
         self.vague_words = vague_words
         self.version_tag_prefix = version_tag_prefix
 
-    def as_plain(self) -> dict[str, object]:
-        """The rules as builtins only (for the hook settings cache)."""
-        return {
-            "main": self.main,
-            "develop": self.develop,
-            "prefixes": dict(self.prefixes),
-            "min_slug_length": self.min_slug_length,
-            "max_length": self.max_length,
-            "vague_words": sorted(self.vague_words),
-            "version_tag_prefix": self.version_tag_prefix,
-        }
-
     @classmethod
-    def from_plain(cls, data: dict[str, object]) -> NamingRules:
-        prefixes = data["prefixes"]
-        vague = data["vague_words"]
-        if not isinstance(prefixes, dict) or not isinstance(vague, (list, tuple)):
-            raise ValueError("malformed naming rules")
+    def from_settings(cls, settings: dict[str, dict[str, object]]) -> NamingRules:
+        """The rules of the plain settings (torchlane.config.snapshot); `torchlane.naming`
+        reads the same keys from the schema's models."""
+        prefixes, vague = settings["prefixes"], settings["naming"]["vague_words"]
+        if not isinstance(vague, (list, tuple)):
+            raise ValueError("malformed naming settings")
         return cls(
-            main=str(data["main"]),
-            develop=str(data["develop"]),
-            prefixes={str(k): str(v) for k, v in prefixes.items()},
-            min_slug_length=int(str(data["min_slug_length"])),
-            max_length=int(str(data["max_length"])),
-            vague_words=frozenset(str(w) for w in vague),
-            version_tag_prefix=str(data["version_tag_prefix"]),
+            main=str(settings["branches"]["main"]),
+            develop=str(settings["branches"]["develop"]),
+            prefixes={name: str(prefixes[name]) for name in BRANCH_TYPES},
+            min_slug_length=int(str(settings["naming"]["min_slug_length"])),
+            max_length=int(str(settings["naming"]["max_length"])),
+            vague_words=frozenset(str(word) for word in vague),
+            version_tag_prefix=str(settings["flow"]["version_tag_prefix"]),
         )
 
 

@@ -10,9 +10,7 @@ import time
 import pytest
 
 from tests.env.conftest import Repo, subprocess_env
-from torchlane.env.check.declaration import DEFAULTS
 from torchlane.env.check.fast import CACHE_NAME
-from torchlane.env.settings import EnvSpec
 
 IMPOSSIBLE = "FROM pytorch/pytorch:2.9.0-cuda11.8-cudnn8-runtime\n"
 
@@ -44,6 +42,7 @@ def test_the_fast_path_imports_neither_click_nor_pydantic_nor_rich(repo: Repo) -
     repo.commit(
         Dockerfile=IMPOSSIBLE, **{"pyproject.toml": '[tool.torchlane.env]\ntorch = "2.9.0"\n'}
     )
+    run(repo, "env", "check")  # validates the settings once, through the schema, and keeps them
     proc = run(repo, "env", "check", "--no-cache", flags=("-X", "importtime"))
     imported = {
         line.split("|")[-1].strip()
@@ -97,11 +96,6 @@ def test_unusual_arguments_fall_through_to_the_full_cli(repo: Repo, args: list[s
         assert "No such option" in proc.stderr
 
 
-def test_lean_declaration_defaults_match_the_schema() -> None:
-    spec = EnvSpec()
-    assert {key: getattr(spec, key) for key in DEFAULTS} == DEFAULTS
-
-
 def test_after_a_commit_unchanged_files_are_not_parsed_again(repo: Repo) -> None:
     repo.commit(
         **{
@@ -140,3 +134,18 @@ def test_a_new_commit_on_the_branch_is_noticed_even_if_the_index_is_unchanged(re
     assert "torchlane.env.check.static" in imports(
         run(repo, "env", "check", flags=("-X", "importtime"))
     )
+
+
+def test_settings_edits_reach_the_check_and_any_invalid_section_fails_it(repo: Repo) -> None:
+    declaration = '[tool.torchlane.env]\ntorch = "2.9.0"\npython = "3.{}"\n'
+    repo.commit(**{"pyproject.toml": declaration.format(12)})
+    assert run(repo, "env", "check").returncode == 0
+    repo.write("pyproject.toml", declaration.format(9))  # torch 2.9 supports 3.10 and later
+    assert "python-out-of-range" in run(repo, "env", "check").stdout
+    # The settings are validated whole, by the schema, as for every other command.
+    repo.write(
+        "pyproject.toml", declaration.format(12) + "[tool.torchlane.hooks]\nscan_secret = 1\n"
+    )
+    broken = run(repo, "env", "check")
+    assert broken.returncode == 1
+    assert "[tool.torchlane.hooks] scan_secret: unknown key" in broken.stderr

@@ -1,27 +1,24 @@
 """Which file holds the torchlane settings: `[tool.torchlane]` in pyproject.toml or `.torchlane.toml`.
 
-Kept free of pydantic so that the hook and `env check` fast paths follow the very same rule as the
-full loader (torchlane.config.load). Settings in both files are refused rather than merged: with two
-places to look, a key set in one and silently shadowed by the other is exactly the bug a merge
-invites (which file wins for `[branches] main`?).
+The full loader (torchlane.config.load) validates what this finds; `torchlane init` and the demo
+only ask where the settings live, so this module stays free of pydantic. Settings in both files
+are refused rather than merged: with two places to look, a key set in one and silently shadowed
+by the other is exactly the bug a merge invites (which file wins for `[branches] main`?).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from torchlane.config import FALLBACK_FILE, PYPROJECT
 from torchlane.errors import TorchlaneError
 
-PYPROJECT = "pyproject.toml"
-FALLBACK_FILE = ".torchlane.toml"
-
-Reader = Callable[[Path], dict[str, Any]]
+__all__ = ["FALLBACK_FILE", "PYPROJECT", "find_config_source", "read_toml"]
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    import sys  # tomllib only here: a remembered parse must not cost its import
+    import sys
 
     if sys.version_info >= (3, 11):
         import tomllib
@@ -39,8 +36,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         ) from exc
 
 
-def _pyproject_table(pyproject: Path, read: Reader) -> dict[str, Any] | None:
-    tool = read(pyproject).get("tool", {})
+def _pyproject_table(pyproject: Path) -> dict[str, Any] | None:
+    tool = read_toml(pyproject).get("tool", {})
     if not isinstance(tool, dict) or "torchlane" not in tool:
         return None
     raw = tool["torchlane"]
@@ -52,16 +49,14 @@ def _pyproject_table(pyproject: Path, read: Reader) -> dict[str, Any] | None:
     return raw
 
 
-def find_config_source(
-    root: Path, read: Reader = read_toml
-) -> tuple[Path | None, str, dict[str, Any]]:
+def find_config_source(root: Path) -> tuple[Path | None, str, dict[str, Any]]:
     """(file, how its table is written, the torchlane table); (None, ..., {}) when neither has one.
 
     An empty `.torchlane.toml` declares nothing, so it neither counts as a source nor conflicts.
     """
     pyproject, fallback = root / PYPROJECT, root / FALLBACK_FILE
-    in_pyproject = _pyproject_table(pyproject, read) if pyproject.is_file() else None
-    in_fallback = read(fallback) if fallback.is_file() else None
+    in_pyproject = _pyproject_table(pyproject) if pyproject.is_file() else None
+    in_fallback = read_toml(fallback) if fallback.is_file() else None
     if in_pyproject is not None and in_fallback:
         raise TorchlaneError(
             f"Both {PYPROJECT} ([tool.torchlane]) and {FALLBACK_FILE} hold torchlane settings; "

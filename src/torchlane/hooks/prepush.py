@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from torchlane.hooks import cached_settings as hook_settings
+from torchlane.config.snapshot import load_snapshot
 from torchlane.hooks.chain import run_chained, split_hook_argument
 from torchlane.naming_rules import NamingRules, name_problems, suggest
 
@@ -141,12 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     if not updates:
         return 0
     try:
-        loaded = hook_settings.load(".")
+        snapshot = load_snapshot(".")
     except Exception as exc:  # the configuration itself is broken: say so, do not crash
         print(f"torchlane: cannot read the configuration: {exc}", file=sys.stderr)
         return 1
-    naming = NamingRules.from_plain(loaded["naming"])  # type: ignore[arg-type]
-    options: dict[str, object] = loaded["hooks"]  # type: ignore[assignment]
+    naming = NamingRules.from_settings(snapshot.settings)
+    options = snapshot.section("hooks")
     problems, notes = ref_problems(updates, naming, options)
     for note in notes:
         print(f"torchlane: {note}", file=sys.stderr)
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if "--no-secrets" in flags or not options["scan_secrets"]:
         return 0
-    return _scan_outgoing(updates, loaded["secrets"])  # type: ignore[arg-type]
+    return _scan_outgoing(updates, snapshot.section("secrets"))
 
 
 if __name__ == "__main__":

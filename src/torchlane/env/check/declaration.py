@@ -1,33 +1,17 @@
-"""`[tool.torchlane.env]` read without pydantic, for `env check` on the hook path.
+"""`[tool.torchlane.env]` as `env check` reads it: the validated values and where each key is.
 
-A valid declaration is read with tomllib alone. Anything the simple rules here reject is handed to
-the real schema (torchlane.config.load / EnvSpec), which raises its usual file-and-key error.
+The values come from the settings snapshot (torchlane.config.snapshot), so a warm hook reads them
+without pydantic while the schema (EnvSpec) stays the only place that defines and checks them.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-# Must equal EnvSpec's defaults; tests/env/test_declaration.py compares them.
-DEFAULTS: dict[str, Any] = {
-    "python": "3.11",
-    "torch": None,
-    "accelerator": "cpu",
-    "flavor": "runtime",
-    "base_image": None,
-    "requirements": ("requirements.txt",),
-    "lock": "requirements.lock",
-}
-_SIMPLE = {
-    "python": re.compile(r"3\.\d{1,2}"),
-    "torch": re.compile(r"\d+\.\d+\.\d+"),
-    "accelerator": re.compile(r"cpu|cuda\d+\.\d+|rocm\d+(\.\d+){1,2}"),
-    "flavor": re.compile(r"runtime|devel"),
-}
+from torchlane.config import PYPROJECT
+from torchlane.config.snapshot import load_snapshot
 
 
 @dataclass(frozen=True)
@@ -66,88 +50,37 @@ def _key_lines(text: str, header: str) -> dict[str, int]:
     return lines
 
 
-def _valid(raw: dict[str, Any]) -> bool:
-    for key, value in raw.items():
-        if key == "torch":
-            if value is not None and not isinstance(value, str):
-                return False
-        elif key in _SIMPLE:
-            if not isinstance(value, str) or not _SIMPLE[key].fullmatch(value):
-                return False
-        elif key == "requirements":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                return False
-        elif key in ("lock", "base_image", "shm_size", "memory"):
-            if not isinstance(value, str):
-                return False
-        elif key in ("jupyter_port", "tensorboard_port"):
-            if not isinstance(value, int) or not 1 <= value <= 65535:
-                return False
-        else:
-            return False
-    return True
+def _optional(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
-def _source(root: Path) -> tuple[str, dict[str, Any], dict[str, int]] | None:
-    """(file name, torchlane table, line of each env key), by torchlane.config.source's rule."""
-    from torchlane.config.source import PYPROJECT, find_config_source, read_toml
-    from torchlane.env.check.memo import remember
-
-    def relevant(path: Path) -> dict[str, Any]:
-        # Only the torchlane part is remembered: the memo holds plain data, and the rest of a
-        # pyproject.toml may not be (TOML dates).
-        data = read_toml(path)
-        if path.name != PYPROJECT:
-            return data
-        tool = data.get("tool")
-        return (
-            {"tool": {"torchlane": tool["torchlane"]}}
-            if isinstance(tool, dict) and "torchlane" in tool
-            else {}
-        )
-
-    def read(path: Path) -> dict[str, Any]:
-        found: dict[str, Any] = remember(path, "toml", functools.partial(relevant, path))
-        return found
-
-    path, _, table = find_config_source(root, read)
-    if path is None:
-        return None
-    header = "[tool.torchlane.env]" if path.name == PYPROJECT else "[env]"
-    lines = remember(path, f"lines{header}", lambda: _key_lines(_text(path), header))
-    return path.name, table, lines
-
-
-def _text(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
+def _strings(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list):  # the snapshot dumps every tuple as a list
+        raise ValueError(f"expected a list in the settings snapshot, got {value!r}")
+    return tuple(str(item) for item in value)
 
 
 def load_declaration(root: Path) -> Declaration | None:
     """The declaration, or None when the repository has no `[tool.torchlane.env]` table."""
-    source = _source(root)
-    if source is None:
+    from torchlane.env.check.memo import remember
+
+    snapshot = load_snapshot(str(root))
+    if snapshot.source is None or "env" not in snapshot.declared:
         return None
-    name, table, lines = source
-    raw = table.get("env")
-    if raw is None:
-        return None
-    values = {**DEFAULTS, **raw} if isinstance(raw, dict) and _valid(raw) else _schema_values(root)
+    path = root / snapshot.source
+    header = "[tool.torchlane.env]" if snapshot.source == PYPROJECT else "[env]"
+    lines = remember(
+        path, f"lines{header}", lambda: _key_lines(path.read_text(encoding="utf-8"), header)
+    )
+    env = snapshot.section("env")
     return Declaration(
-        path=name,
-        python=values["python"],
-        torch=values["torch"],
-        accelerator=values["accelerator"],
-        flavor=values["flavor"],
-        base_image=values["base_image"],
-        requirements=tuple(values["requirements"]),
-        lock=values["lock"],
+        path=snapshot.source,
+        python=str(env["python"]),
+        torch=_optional(env["torch"]),
+        accelerator=str(env["accelerator"]),
+        flavor=str(env["flavor"]),
+        base_image=_optional(env["base_image"]),
+        requirements=_strings(env["requirements"]),
+        lock=str(env["lock"]),
         lines=lines,
     )
-
-
-def _schema_values(root: Path) -> dict[str, Any]:
-    """The declaration as the full schema reads it; raises its file-and-key error when invalid."""
-    from torchlane.config.load import load_config
-
-    values: dict[str, Any] = load_config(root).config.env.model_dump()
-    return values
