@@ -43,11 +43,11 @@ def check_python(facts: MachineFacts, spec: EnvSpec) -> Finding:
     if have == spec.python:
         return ok("python", facts.python, spec.python)
     return Finding(
-        "python",
-        Status.ERROR,
-        facts.python,
-        spec.python,
-        f"recreate the environment with Python {spec.python} (e.g. `uv venv --python "
+        check="python",
+        status=Status.ERROR,
+        found=facts.python,
+        expected=spec.python,
+        fix=f"recreate the environment with Python {spec.python} (e.g. `uv venv --python "
         f"{spec.python}`), or change python in [tool.torchlane.env]",
     )
 
@@ -71,11 +71,11 @@ def check_torch(facts: MachineFacts, spec: EnvSpec) -> list[Finding]:
         found = f"fails to import: {facts.torch_error}" if facts.torch_error else "not installed"
         return [
             Finding(
-                "torch",
-                Status.ERROR,
-                found,
-                spec.torch or "installed",
-                _install_torch(spec, spec.torch),
+                check="torch",
+                status=Status.ERROR,
+                found=found,
+                expected=spec.torch or "installed",
+                fix=_install_torch(spec, spec.torch),
             )
         ]
     public = facts.torch.split("+")[0]
@@ -83,7 +83,11 @@ def check_torch(facts: MachineFacts, spec: EnvSpec) -> list[Finding]:
     if spec.torch and public != spec.torch:
         findings.append(
             Finding(
-                "torch", Status.ERROR, facts.torch, spec.torch, _install_torch(spec, spec.torch)
+                check="torch",
+                status=Status.ERROR,
+                found=facts.torch,
+                expected=spec.torch,
+                fix=_install_torch(spec, spec.torch),
             )
         )
     else:
@@ -100,11 +104,11 @@ def check_torch(facts: MachineFacts, spec: EnvSpec) -> list[Finding]:
         what = "a CPU-only build: no GPU will be used" if build == "cpu" else f"built for {build}"
         findings.append(
             Finding(
-                "torch build",
-                Status.ERROR,
-                f"{facts.torch} is {what}",
-                f"{spec.accelerator} ([tool.torchlane.env] accelerator)",
-                _install_torch(spec, spec.torch or public),
+                check="torch build",
+                status=Status.ERROR,
+                found=f"{facts.torch} is {what}",
+                expected=f"{spec.accelerator} ([tool.torchlane.env] accelerator)",
+                fix=_install_torch(spec, spec.torch or public),
             )
         )
     if facts.cuda_runtime:
@@ -119,11 +123,11 @@ def major_minor_rocm(accelerator: str) -> str:
 def _check_cudnn(facts: MachineFacts) -> Finding:
     if facts.cudnn is None:
         return Finding(
-            "cuDNN",
-            Status.WARNING,
-            "not available to torch",
-            "the cuDNN torch was built with",
-            "reinstall torch from its CUDA index (the wheels bring nvidia-cudnn-cu*); without "
+            check="cuDNN",
+            status=Status.WARNING,
+            found="not available to torch",
+            expected="the cuDNN torch was built with",
+            fix="reinstall torch from its CUDA index (the wheels bring nvidia-cudnn-cu*); without "
             "cuDNN convolutions fall back to slow kernels",
         )
     return ok("cuDNN", format_cudnn(facts.cudnn), "loaded by torch")
@@ -141,27 +145,39 @@ def undeclared(facts: MachineFacts) -> list[Finding]:
     them, and keep only the checks the environment fails on its own (driver, lock, variables)."""
     findings = [
         Finding(
-            "declaration",
-            Status.INFO,
-            "no [tool.torchlane.env]",
-            "python, torch, accelerator",
-            "declare them there so that doctor checks this machine against them",
+            check="declaration",
+            status=Status.INFO,
+            found="no [tool.torchlane.env]",
+            expected="python, torch, accelerator",
+            fix="declare them there so that doctor checks this machine against them",
         ),
-        Finding("python", Status.INFO, facts.python, "", NOTHING_DECLARED),
+        Finding(
+            check="python",
+            status=Status.INFO,
+            found=facts.python,
+            expected="",
+            fix=NOTHING_DECLARED,
+        ),
     ]
     if facts.torch is None and facts.torch_error:
         findings.append(
             Finding(
-                "torch",
-                Status.ERROR,
-                f"fails to import: {facts.torch_error}",
-                "",
-                "reinstall torch",
+                check="torch",
+                status=Status.ERROR,
+                found=f"fails to import: {facts.torch_error}",
+                expected="",
+                fix="reinstall torch",
             )
         )
     else:
         findings.append(
-            Finding("torch", Status.INFO, facts.torch or "not installed", "", NOTHING_DECLARED)
+            Finding(
+                check="torch",
+                status=Status.INFO,
+                found=facts.torch or "not installed",
+                expected="",
+                fix=NOTHING_DECLARED,
+            )
         )
     if facts.cuda_runtime:
         findings.append(_check_cudnn(facts))
@@ -195,11 +211,11 @@ def diagnose(
     if lock.text is None:
         findings.append(
             Finding(
-                "lock",
-                Status.WARNING if spec is not None else Status.INFO,
-                f"{lock.name} does not exist",
-                "a lock file with name==version lines",
-                "create it with `torchlane env lock` (or pip-compile) and commit it",
+                check="lock",
+                status=Status.WARNING if spec is not None else Status.INFO,
+                found=f"{lock.name} does not exist",
+                expected="a lock file with name==version lines",
+                fix="create it with `torchlane env lock` (or pip-compile) and commit it",
             )
         )
     else:
@@ -253,11 +269,11 @@ def compare_environments(
             continue
         findings.append(
             Finding(
-                key,
-                Status.ERROR if strict else Status.WARNING,
-                str(now),
-                str(then),
-                f"recreate the recorded environment ({key} {then}) to reproduce bit for bit: "
+                check=key,
+                status=Status.ERROR if strict else Status.WARNING,
+                found=str(now),
+                expected=str(then),
+                fix=f"recreate the recorded environment ({key} {then}) to reproduce bit for bit: "
                 "another version or device can change floating-point results",
             )
         )

@@ -21,7 +21,7 @@ class Status(str, enum.Enum):
 NOTHING_TO_DO = "nothing to do"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Finding:
     check: str  # short name of what was checked: python, torch build, driver, package numpy...
     status: Status
@@ -31,7 +31,7 @@ class Finding:
 
 
 def ok(check: str, found: str, expected: str = "") -> Finding:
-    return Finding(check, Status.OK, found, expected, NOTHING_TO_DO)
+    return Finding(check=check, status=Status.OK, found=found, expected=expected, fix=NOTHING_TO_DO)
 
 
 @dataclass(frozen=True)

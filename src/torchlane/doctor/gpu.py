@@ -87,33 +87,35 @@ def check_driver(facts: MachineFacts, wants_cuda: bool) -> list[Finding]:
             return []
         return [
             Finding(
-                "driver",
-                Status.INFO,
-                f"NVIDIA driver {facts.driver} ({facts.driver_source})",
-                "",
-                "torch is not a CUDA build, so the driver is unused",
+                check="driver",
+                status=Status.INFO,
+                found=f"NVIDIA driver {facts.driver} ({facts.driver_source})",
+                expected="",
+                fix="torch is not a CUDA build, so the driver is unused",
             )
         ]
     minimum = minimum_driver(runtime)
     if facts.driver is None:
         return [
             Finding(
-                "driver",
-                Status.ERROR if wants_cuda else Status.WARNING,
-                "no NVIDIA driver (no NVML, no nvidia-smi on PATH)",
-                f">= {minimum} for CUDA {runtime}" if minimum else f"a driver for CUDA {runtime}",
-                "install the NVIDIA driver on the host; in a container, start it with "
+                check="driver",
+                status=Status.ERROR if wants_cuda else Status.WARNING,
+                found="no NVIDIA driver (no NVML, no nvidia-smi on PATH)",
+                expected=f">= {minimum} for CUDA {runtime}"
+                if minimum
+                else f"a driver for CUDA {runtime}",
+                fix="install the NVIDIA driver on the host; in a container, start it with "
                 "`--gpus all` (NVIDIA Container Toolkit)",
             )
         ]
     if minimum is None:
         return [
             Finding(
-                "driver",
-                Status.WARNING,
-                facts.driver,
-                f"a driver for CUDA {runtime}",
-                f"torchlane does not know the minimum driver for CUDA {runtime}; check NVIDIA's "
+                check="driver",
+                status=Status.WARNING,
+                found=facts.driver,
+                expected=f"a driver for CUDA {runtime}",
+                fix=f"torchlane does not know the minimum driver for CUDA {runtime}; check NVIDIA's "
                 "CUDA compatibility table",
             )
         ]
@@ -127,22 +129,22 @@ def check_driver(facts: MachineFacts, wants_cuda: bool) -> list[Finding]:
         )
         return [
             Finding(
-                "driver",
-                Status.ERROR,
-                f"{facts.driver} is too old for CUDA {runtime}",
-                f">= {minimum}",
-                f"upgrade the NVIDIA driver to >= {minimum}{alternative}",
+                check="driver",
+                status=Status.ERROR,
+                found=f"{facts.driver} is too old for CUDA {runtime}",
+                expected=f">= {minimum}",
+                fix=f"upgrade the NVIDIA driver to >= {minimum}{alternative}",
             )
         ]
     shipped = toolkit_driver(runtime)
     if shipped and driver_tuple(facts.driver) < driver_tuple(shipped):
         return [
             Finding(
-                "driver",
-                Status.WARNING,
-                f"{facts.driver} runs CUDA {runtime} only through minor-version compatibility",
-                f">= {shipped} (CUDA {major_minor(runtime)}'s own driver)",
-                f"upgrade to >= {shipped} when you can: until then PTX JIT compilation fails "
+                check="driver",
+                status=Status.WARNING,
+                found=f"{facts.driver} runs CUDA {runtime} only through minor-version compatibility",
+                expected=f">= {shipped} (CUDA {major_minor(runtime)}'s own driver)",
+                fix=f"upgrade to >= {shipped} when you can: until then PTX JIT compilation fails "
                 "(e.g. torch.compile/Triton kernels for new architectures)",
             )
         ]
@@ -160,7 +162,15 @@ def check_gpus(facts: MachineFacts, wants_cuda: bool) -> list[Finding]:
         found = f"{facts.device_count} GPU(s): {names}"
         if wants_cuda:
             return [ok("GPUs", found, "at least one")]
-        return [Finding("GPUs", Status.INFO, found, "none used (accelerator = cpu)", NOTHING_USED)]
+        return [
+            Finding(
+                check="GPUs",
+                status=Status.INFO,
+                found=found,
+                expected="none used (accelerator = cpu)",
+                fix=NOTHING_USED,
+            )
+        ]
     if not wants_cuda or facts.cuda_runtime is None:
         return []  # a CPU build cannot see GPUs; the build check reports that
     if _hidden_by_visible_devices(facts):
@@ -173,7 +183,15 @@ def check_gpus(facts: MachineFacts, wants_cuda: bool) -> list[Finding]:
         said = "; ".join(facts.cuda_warnings)
         reason = f"torch.cuda.is_available() is False{': ' + said if said else ''}"
         fix = "see the driver finding; check `nvidia-smi` lists the GPU inside this environment"
-    return [Finding("GPUs", Status.ERROR, reason, "at least one visible GPU", fix)]
+    return [
+        Finding(
+            check="GPUs",
+            status=Status.ERROR,
+            found=reason,
+            expected="at least one visible GPU",
+            fix=fix,
+        )
+    ]
 
 
 def check_toolkit(facts: MachineFacts) -> list[Finding]:
@@ -184,21 +202,21 @@ def check_toolkit(facts: MachineFacts) -> list[Finding]:
     if facts.cuda_runtime is None:
         return [
             Finding(
-                "CUDA toolkit",
-                Status.INFO,
-                found,
-                "not used: torch is a CPU build",
-                "nvcc is not a CUDA runtime; torch uses none (ignore what collect_env says)",
+                check="CUDA toolkit",
+                status=Status.INFO,
+                found=found,
+                expected="not used: torch is a CPU build",
+                fix="nvcc is not a CUDA runtime; torch uses none (ignore what collect_env says)",
             )
         ]
     if major_minor(facts.nvcc) != major_minor(facts.cuda_runtime):
         return [
             Finding(
-                "CUDA toolkit",
-                Status.INFO,
-                found,
-                f"{major_minor(facts.cuda_runtime)} to build CUDA extensions",
-                f"torch runs its own CUDA {facts.cuda_runtime} runtime; only when compiling "
+                check="CUDA toolkit",
+                status=Status.INFO,
+                found=found,
+                expected=f"{major_minor(facts.cuda_runtime)} to build CUDA extensions",
+                fix=f"torch runs its own CUDA {facts.cuda_runtime} runtime; only when compiling "
                 f"extensions put a CUDA {major_minor(facts.cuda_runtime)} toolkit first "
                 "(CUDA_HOME, PATH)",
             )
@@ -212,21 +230,21 @@ def check_variables(facts: MachineFacts, wants_cuda: bool, deterministic: bool) 
     if _hidden_by_visible_devices(facts):
         found.append(
             Finding(
-                "CUDA_VISIBLE_DEVICES",
-                Status.WARNING,
-                repr(variables["CUDA_VISIBLE_DEVICES"]),
-                "unset, or GPU ids",
-                "it hides every GPU from torch: unset it, or list GPUs, e.g. CUDA_VISIBLE_DEVICES=0",
+                check="CUDA_VISIBLE_DEVICES",
+                status=Status.WARNING,
+                found=repr(variables["CUDA_VISIBLE_DEVICES"]),
+                expected="unset, or GPU ids",
+                fix="it hides every GPU from torch: unset it, or list GPUs, e.g. CUDA_VISIBLE_DEVICES=0",
             )
         )
     elif "CUDA_VISIBLE_DEVICES" in variables:
         found.append(
             Finding(
-                "CUDA_VISIBLE_DEVICES",
-                Status.INFO,
-                variables["CUDA_VISIBLE_DEVICES"],
-                "",
-                "torch sees only these GPUs, renumbered from 0",
+                check="CUDA_VISIBLE_DEVICES",
+                status=Status.INFO,
+                found=variables["CUDA_VISIBLE_DEVICES"],
+                expected="",
+                fix="torch sees only these GPUs, renumbered from 0",
             )
         )
     uses_cuda = wants_cuda or facts.cuda_available
@@ -234,11 +252,11 @@ def check_variables(facts: MachineFacts, wants_cuda: bool, deterministic: bool) 
     if uses_cuda and deterministic and cublas is None:
         found.append(
             Finding(
-                "CUBLAS_WORKSPACE_CONFIG",
-                Status.WARNING,
-                "unset",
-                ":4096:8 (determinism is wanted)",
-                "export CUBLAS_WORKSPACE_CONFIG=:4096:8 (torchlane run and "
+                check="CUBLAS_WORKSPACE_CONFIG",
+                status=Status.WARNING,
+                found="unset",
+                expected=":4096:8 (determinism is wanted)",
+                fix="export CUBLAS_WORKSPACE_CONFIG=:4096:8 (torchlane run and "
                 "torchlane.seed_everything set it); without it deterministic mode raises in "
                 "torch.mm/bmm on CUDA",
             )
@@ -246,11 +264,11 @@ def check_variables(facts: MachineFacts, wants_cuda: bool, deterministic: bool) 
     elif cublas is not None and not _CUBLAS_CONFIG.fullmatch(cublas):
         found.append(
             Finding(
-                "CUBLAS_WORKSPACE_CONFIG",
-                Status.WARNING,
-                repr(cublas),
-                ":4096:8 or :16:8",
-                "set CUBLAS_WORKSPACE_CONFIG=:4096:8; cuBLAS ignores a malformed value",
+                check="CUBLAS_WORKSPACE_CONFIG",
+                status=Status.WARNING,
+                found=repr(cublas),
+                expected=":4096:8 or :16:8",
+                fix="set CUBLAS_WORKSPACE_CONFIG=:4096:8; cuBLAS ignores a malformed value",
             )
         )
     alloc = variables.get("PYTORCH_CUDA_ALLOC_CONF")
@@ -261,21 +279,21 @@ def check_variables(facts: MachineFacts, wants_cuda: bool, deterministic: bool) 
         else:
             found.append(
                 Finding(
-                    "PYTORCH_CUDA_ALLOC_CONF",
-                    Status.WARNING,
-                    repr(alloc),
-                    "key:value,... e.g. expandable_segments:True",
-                    "fix the syntax: torch raises at the first CUDA allocation",
+                    check="PYTORCH_CUDA_ALLOC_CONF",
+                    status=Status.WARNING,
+                    found=repr(alloc),
+                    expected="key:value,... e.g. expandable_segments:True",
+                    fix="fix the syntax: torch raises at the first CUDA allocation",
                 )
             )
     if variables.get("CUDA_LAUNCH_BLOCKING", "0").strip() not in ("", "0"):
         found.append(
             Finding(
-                "CUDA_LAUNCH_BLOCKING",
-                Status.WARNING,
-                variables["CUDA_LAUNCH_BLOCKING"],
-                "unset",
-                "every kernel launch waits, training runs several times slower: unset it "
+                check="CUDA_LAUNCH_BLOCKING",
+                status=Status.WARNING,
+                found=variables["CUDA_LAUNCH_BLOCKING"],
+                expected="unset",
+                fix="every kernel launch waits, training runs several times slower: unset it "
                 "unless you are debugging a CUDA error",
             )
         )

@@ -83,7 +83,13 @@ def compare_packages(
 ) -> list[Finding]:
     sync = f"pip install -r {lock_name} (or pip-sync {lock_name})"
     findings: list[Finding] = [
-        Finding("lock", Status.WARNING, problem, "name==version", f"fix or regenerate {lock_name}")
+        Finding(
+            check="lock",
+            status=Status.WARNING,
+            found=problem,
+            expected="name==version",
+            fix=f"fix or regenerate {lock_name}",
+        )
         for problem in lock.problems
     ]
     checked = 0
@@ -92,10 +98,24 @@ def compare_packages(
         wanted = f"=={pin.version}" if pin.version else "installed"
         if have is None:
             findings.append(
-                Finding(f"package {pin.name}", Status.ERROR, "not installed", wanted, sync)
+                Finding(
+                    check=f"package {pin.name}",
+                    status=Status.ERROR,
+                    found="not installed",
+                    expected=wanted,
+                    fix=sync,
+                )
             )
         elif pin.version is not None and not matches(have, pin.version):
-            findings.append(Finding(f"package {pin.name}", Status.ERROR, have, wanted, sync))
+            findings.append(
+                Finding(
+                    check=f"package {pin.name}",
+                    status=Status.ERROR,
+                    found=have,
+                    expected=wanted,
+                    fix=sync,
+                )
+            )
         else:
             checked += 1
     if checked and checked == len(lock.pins):

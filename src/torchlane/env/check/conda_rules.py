@@ -19,12 +19,12 @@ def conda_findings(
     except ValueError as exc:
         return [
             Finding(
-                "error",
-                "yaml-invalid",
-                path,
-                0,
-                f"{path} is not valid YAML: {exc}.",
-                "Fix the syntax.",
+                severity="error",
+                rule="yaml-invalid",
+                file=path,
+                line=0,
+                message=f"{path} is not valid YAML: {exc}.",
+                fix="Fix the syntax.",
             )
         ]
     specs = {conda_spec(d.value)[0]: (d, conda_spec(d.value)[1]) for d in env.dependencies}
@@ -33,12 +33,12 @@ def conda_findings(
     if "pytorch" in specs and torch is None:
         findings.append(
             Finding(
-                "warning",
-                "conda-unpinned",
-                path,
-                specs["pytorch"][0].line,
-                f"'{specs['pytorch'][0].value}' does not pin a pytorch version.",
-                "Pin it, e.g. pytorch=2.5.1.",
+                severity="warning",
+                rule="conda-unpinned",
+                file=path,
+                line=specs["pytorch"][0].line,
+                message=f"'{specs['pytorch'][0].value}' does not pin a pytorch version.",
+                fix="Pin it, e.g. pytorch=2.5.1.",
             )
         )
     torch = torch or project_torch
@@ -48,35 +48,35 @@ def conda_findings(
         if torch is None:
             findings.append(
                 Finding(
-                    "warning",
-                    "conda-pytorch-cuda",
-                    path,
-                    located.line,
-                    "pytorch-cuda builds exist only for torch 1.13..2.5, and no pytorch version is pinned here.",
-                    "Pin pytorch (<= 2.5), or install torch with pip from download.pytorch.org/whl/cuXYZ.",
+                    severity="warning",
+                    rule="conda-pytorch-cuda",
+                    file=path,
+                    line=located.line,
+                    message="pytorch-cuda builds exist only for torch 1.13..2.5, and no pytorch version is pinned here.",
+                    fix="Pin pytorch (<= 2.5), or install torch with pip from download.pytorch.org/whl/cuXYZ.",
                 )
             )
         elif version_key(torch)[:2] > (2, 5):
             findings.append(
                 Finding(
-                    "error",
-                    "conda-pytorch-cuda",
-                    path,
-                    located.line,
-                    f"'{located.value}' cannot be installed with torch {torch}: conda pytorch-cuda builds stopped after torch 2.5.",
-                    "Drop pytorch-cuda and install torch with pip from https://download.pytorch.org/whl/cuXYZ (pip: section), or use conda-forge's pytorch.",
+                    severity="error",
+                    rule="conda-pytorch-cuda",
+                    file=path,
+                    line=located.line,
+                    message=f"'{located.value}' cannot be installed with torch {torch}: conda pytorch-cuda builds stopped after torch 2.5.",
+                    fix="Drop pytorch-cuda and install torch with pip from https://download.pytorch.org/whl/cuXYZ (pip: section), or use conda-forge's pytorch.",
                 )
             )
         elif release is not None and cuda is not None and cuda not in release.conda_pytorch_cuda:
             valid = ", ".join(release.conda_pytorch_cuda)
             findings.append(
                 Finding(
-                    "error",
-                    "conda-pytorch-cuda",
-                    path,
-                    located.line,
-                    f"torch {torch} has no pytorch-cuda={cuda} build (available: {valid}).",
-                    f"Use pytorch-cuda={release.conda_pytorch_cuda[-1]}.",
+                    severity="error",
+                    rule="conda-pytorch-cuda",
+                    file=path,
+                    line=located.line,
+                    message=f"torch {torch} has no pytorch-cuda={cuda} build (available: {valid}).",
+                    fix=f"Use pytorch-cuda={release.conda_pytorch_cuda[-1]}.",
                 )
             )
     if "python" in specs and specs["python"][1] and release is not None:
@@ -86,12 +86,12 @@ def conda_findings(
             low, high = release.python_range
             findings.append(
                 Finding(
-                    "error",
-                    "python-out-of-range",
-                    path,
-                    located.line,
-                    f"python={python} is outside what torch {torch} supports ({low}..{high}).",
-                    f"Use python={high}.",
+                    severity="error",
+                    rule="python-out-of-range",
+                    file=path,
+                    line=located.line,
+                    message=f"python={python} is outside what torch {torch} supports ({low}..{high}).",
+                    fix=f"Use python={high}.",
                 )
             )
     for item in env.pip:
@@ -99,12 +99,12 @@ def conda_findings(
         if req.name is not None and not req.pinned:
             findings.append(
                 Finding(
-                    "warning",
-                    "requirement-unpinned",
-                    path,
-                    item.line,
-                    f"pip dependency '{req.text}' is not pinned exactly.",
-                    "Pin it (name==version).",
+                    severity="warning",
+                    rule="requirement-unpinned",
+                    file=path,
+                    line=item.line,
+                    message=f"pip dependency '{req.text}' is not pinned exactly.",
+                    fix="Pin it (name==version).",
                 )
             )
     return findings

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
-SEVERITIES = ("error", "warning", "info")
+Severity = Literal["error", "warning", "info"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Finding:
-    severity: str  # one of SEVERITIES
+    severity: Severity
     rule: str  # a stable short id, e.g. "image-tag-impossible"
     file: str  # repository-relative path, posix
     line: int  # 1-based; 0 when the finding is about the whole file

@@ -45,12 +45,12 @@ def _pytorch_tag(
     if gpu is None and cpu is None:
         return [
             Finding(
-                "warning",
-                "image-tag-unknown-scheme",
-                file,
-                line,
-                f"{ref.text}: tag '{tag}' is not a release tag (X.Y.Z-cudaM.N-cudnnK-runtime|devel).",
-                "Use a release tag, e.g. "
+                severity="warning",
+                rule="image-tag-unknown-scheme",
+                file=file,
+                line=line,
+                message=f"{ref.text}: tag '{tag}' is not a release tag (X.Y.Z-cudaM.N-cudnnK-runtime|devel).",
+                fix="Use a release tag, e.g. "
                 + ", ".join(
                     _closest_tags(matrix, ref, matrix.newest.latest_patch, None, "runtime")[:1]
                 )
@@ -67,33 +67,33 @@ def _pytorch_tag(
             message = matrix.newer_than_data_message(torch)
             return [
                 Finding(
-                    "warning",
-                    "torch-newer-than-data",
-                    file,
-                    line,
-                    f"{ref.text}: {message}.",
-                    "Check the tag on Docker Hub by hand until the data is updated.",
+                    severity="warning",
+                    rule="torch-newer-than-data",
+                    file=file,
+                    line=line,
+                    message=f"{ref.text}: {message}.",
+                    fix="Check the tag on Docker Hub by hand until the data is updated.",
                 )
             ], ImageFacts(torch)
         return [
             Finding(
-                "warning",
-                "torch-older-than-data",
-                file,
-                line,
-                f"{ref.text}: torch {torch} is older than torchlane's compatibility data (from {matrix.oldest.minor}).",
-                "Move to a supported release, or check the tag by hand.",
+                severity="warning",
+                rule="torch-older-than-data",
+                file=file,
+                line=line,
+                message=f"{ref.text}: torch {torch} is older than torchlane's compatibility data (from {matrix.oldest.minor}).",
+                fix="Move to a supported release, or check the tag by hand.",
             )
         ], ImageFacts(torch)
     if gpu is None:
         return [
             Finding(
-                "warning",
-                "image-cpu-tag-unverified",
-                file,
-                line,
-                f"{ref.text}: CPU tags of pytorch/pytorch are unverified: {matrix.cpu_tags_uncertain}.",
-                "For a CPU image prefer python:3.X-slim plus a pinned torch wheel, or pull the tag once to confirm it.",
+                severity="warning",
+                rule="image-cpu-tag-unverified",
+                file=file,
+                line=line,
+                message=f"{ref.text}: CPU tags of pytorch/pytorch are unverified: {matrix.cpu_tags_uncertain}.",
+                fix="For a CPU image prefer python:3.X-slim plus a pinned torch wheel, or pull the tag once to confirm it.",
             )
         ], ImageFacts(torch, None)
     cuda, cudnn = gpu.group(2), int(gpu.group(3))
@@ -113,23 +113,23 @@ def _pytorch_tag(
         suggestions = _closest_tags(matrix, ref, torch, cuda, flavor)
         return [
             Finding(
-                "error",
-                "image-tag-impossible",
-                file,
-                line,
-                f"{ref.text} cannot exist: " + "; ".join(problems) + ".",
-                "Use one of: " + ", ".join(suggestions) + ".",
+                severity="error",
+                rule="image-tag-impossible",
+                file=file,
+                line=line,
+                message=f"{ref.text} cannot exist: " + "; ".join(problems) + ".",
+                fix="Use one of: " + ", ".join(suggestions) + ".",
             )
         ], facts
     if torch not in release.patches:
         return [
             Finding(
-                "warning",
-                "torch-patch-not-in-data",
-                file,
-                line,
-                f"{ref.text}: torch {torch} is not in torchlane's data (known: {', '.join(release.patches)}).",
-                "If it was released after the data was collected, check the tag by hand.",
+                severity="warning",
+                rule="torch-patch-not-in-data",
+                file=file,
+                line=line,
+                message=f"{ref.text}: torch {torch} is not in torchlane's data (known: {', '.join(release.patches)}).",
+                fix="If it was released after the data was collected, check the tag by hand.",
             )
         ], facts
     return [], facts
@@ -144,12 +144,12 @@ def check_image(
     if ref is None:
         return [
             Finding(
-                "warning",
-                "image-unparsed",
-                file,
-                line,
-                f"'{text}' is not an image reference torchlane can check (unresolved variable?).",
-                "Give every ARG used in FROM a default, or write the image literally.",
+                severity="warning",
+                rule="image-unparsed",
+                file=file,
+                line=line,
+                message=f"'{text}' is not an image reference torchlane can check (unresolved variable?).",
+                fix="Give every ARG used in FROM a default, or write the image literally.",
             )
         ], ImageFacts()
     findings: list[Finding] = []
@@ -161,24 +161,24 @@ def check_image(
         )
         findings.append(
             Finding(
-                "error",
-                "image-unpinned",
-                file,
-                line,
-                f"{ref.text} {what}: every build may get a different image.",
-                "Pin a release tag (and ideally a digest: image:tag@sha256:...).",
+                severity="error",
+                rule="image-unpinned",
+                file=file,
+                line=line,
+                message=f"{ref.text} {what}: every build may get a different image.",
+                fix="Pin a release tag (and ideally a digest: image:tag@sha256:...).",
             )
         )
         return findings, ImageFacts()
     if ref.tag == "latest":
         findings.append(
             Finding(
-                "warning",
-                "image-latest-with-digest",
-                file,
-                line,
-                f"{ref.text}: the digest pins it, but the tag 'latest' does not say what it is.",
-                "Write the release tag next to the digest.",
+                severity="warning",
+                rule="image-latest-with-digest",
+                file=file,
+                line=line,
+                message=f"{ref.text}: the digest pins it, but the tag 'latest' does not say what it is.",
+                fix="Write the release tag next to the digest.",
             )
         )
     facts = ImageFacts()
@@ -191,12 +191,12 @@ def check_image(
         if match is None and ref.digest is None:
             findings.append(
                 Finding(
-                    "warning",
-                    "image-tag-floating",
-                    file,
-                    line,
-                    f"{ref.text}: the tag '{ref.tag}' moves to each new Python minor release.",
-                    "Name the minor version, e.g. python:3.12-slim.",
+                    severity="warning",
+                    rule="image-tag-floating",
+                    file=file,
+                    line=line,
+                    message=f"{ref.text}: the tag '{ref.tag}' moves to each new Python minor release.",
+                    fix="Name the minor version, e.g. python:3.12-slim.",
                 )
             )
     return findings, facts

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from torchlane.env.check.findings import Finding
+from torchlane.env.check.findings import Finding, Severity
 from torchlane.env.check.requirements import RequirementsFile, parse_requirements
 from torchlane.env.lock.lockfile import inputs_digest, pip_compile_inputs, recorded
 from torchlane.env.matrix import Matrix, cuda_suffix
@@ -52,29 +52,29 @@ def pin_findings(entry: ParsedRequirements, is_input: bool) -> list[Finding]:
     if is_input and not entry.is_lock:
         return []
     findings = []
-    severity = "error" if entry.is_lock else "warning"
+    severity: Severity = "error" if entry.is_lock else "warning"
     for req in entry.parsed.requirements:
         if req.error:
             findings.append(
                 Finding(
-                    "error",
-                    "requirement-invalid",
-                    entry.path,
-                    req.line,
-                    f"'{req.text}' is not a valid requirement: {req.error}.",
-                    "Fix the line (PEP 508: name==version).",
+                    severity="error",
+                    rule="requirement-invalid",
+                    file=entry.path,
+                    line=req.line,
+                    message=f"'{req.text}' is not a valid requirement: {req.error}.",
+                    fix="Fix the line (PEP 508: name==version).",
                 )
             )
         elif not req.pinned:
             what = "an editable install" if req.editable else f"'{req.text}'"
             findings.append(
                 Finding(
-                    severity,
-                    "requirement-unpinned",
-                    entry.path,
-                    req.line,
-                    f"{what} is not pinned exactly (== or a hash).",
-                    "Pin it (name==version), or lock the file: `torchlane env lock`.",
+                    severity=severity,
+                    rule="requirement-unpinned",
+                    file=entry.path,
+                    line=req.line,
+                    message=f"{what} is not pinned exactly (== or a hash).",
+                    fix="Pin it (name==version), or lock the file: `torchlane env lock`.",
                 )
             )
     if entry.parsed.has_hashes:
@@ -82,12 +82,12 @@ def pin_findings(entry: ParsedRequirements, is_input: bool) -> list[Finding]:
         for req in missing[:5]:
             findings.append(
                 Finding(
-                    "error",
-                    "requirement-hash-missing",
-                    entry.path,
-                    req.line,
-                    f"'{req.text}' has no --hash while others do: pip's hash-checking mode will refuse the file.",
-                    "Regenerate the lock with `torchlane env lock`.",
+                    severity="error",
+                    rule="requirement-hash-missing",
+                    file=entry.path,
+                    line=req.line,
+                    message=f"'{req.text}' has no --hash while others do: pip's hash-checking mode will refuse the file.",
+                    fix="Regenerate the lock with `torchlane env lock`.",
                 )
             )
     return findings
@@ -105,12 +105,12 @@ def stale_findings(
             return []
         return [
             Finding(
-                "error",
-                "lock-stale",
-                entry.path,
-                1,
-                f"{entry.path} is stale: {', '.join(inputs)} changed since it was locked.",
-                "Run `torchlane env lock` and commit the new lock.",
+                severity="error",
+                rule="lock-stale",
+                file=entry.path,
+                line=1,
+                message=f"{entry.path} is stale: {', '.join(inputs)} changed since it was locked.",
+                fix="Run `torchlane env lock` and commit the new lock.",
             )
         ]
     inputs = entry.inputs or declared_inputs
@@ -128,12 +128,12 @@ def stale_findings(
         return []
     return [
         Finding(
-            "warning",
-            "lock-older-than-inputs",
-            entry.path,
-            1,
-            f"{entry.path} was last committed before {', '.join(newer)} (by commit time; it records no input hash).",
-            "Run `torchlane env lock` (it records a hash of its inputs) and commit the lock.",
+            severity="warning",
+            rule="lock-older-than-inputs",
+            file=entry.path,
+            line=1,
+            message=f"{entry.path} was last committed before {', '.join(newer)} (by commit time; it records no input hash).",
+            fix="Run `torchlane env lock` (it records a hash of its inputs) and commit the lock.",
         )
     ]
 
@@ -174,12 +174,12 @@ def build_findings(
                 builds = ", ".join(cuda_suffix(c) for c in release.cuda_builds)
                 findings.append(
                     Finding(
-                        "error",
-                        "torch-build-missing",
-                        entry.path,
-                        line,
-                        f"torch {pin.version} has no {suffix} build (it was built for {builds}).",
-                        f"Use one of {builds} (the PyPI default is CUDA {release.pypi_default_cuda}).",
+                        severity="error",
+                        rule="torch-build-missing",
+                        file=entry.path,
+                        line=line,
+                        message=f"torch {pin.version} has no {suffix} build (it was built for {builds}).",
+                        fix=f"Use one of {builds} (the PyPI default is CUDA {release.pypi_default_cuda}).",
                     )
                 )
     return findings

@@ -35,70 +35,70 @@ def _declaration_findings(matrix: Matrix, decl: Declaration) -> list[Finding]:
         if matrix.is_newer_than_data(decl.torch):
             findings.append(
                 Finding(
-                    "warning",
-                    "torch-newer-than-data",
-                    file,
-                    decl.line_of("torch"),
-                    matrix.newer_than_data_message(decl.torch) + ".",
-                    "Checks that need the release's data are skipped until then.",
+                    severity="warning",
+                    rule="torch-newer-than-data",
+                    file=file,
+                    line=decl.line_of("torch"),
+                    message=matrix.newer_than_data_message(decl.torch) + ".",
+                    fix="Checks that need the release's data are skipped until then.",
                 )
             )
         elif matrix.release(decl.torch) is None and minor_of(decl.torch) is not None:
             findings.append(
                 Finding(
-                    "warning",
-                    "torch-older-than-data",
-                    file,
-                    decl.line_of("torch"),
-                    f"torch {decl.torch} is older than torchlane's compatibility data (from {matrix.oldest.minor}).",
-                    "Move to a supported release; until then its builds are not checked.",
+                    severity="warning",
+                    rule="torch-older-than-data",
+                    file=file,
+                    line=decl.line_of("torch"),
+                    message=f"torch {decl.torch} is older than torchlane's compatibility data (from {matrix.oldest.minor}).",
+                    fix="Move to a supported release; until then its builds are not checked.",
                 )
             )
         else:
             findings.append(
                 Finding(
-                    "error",
-                    "torch-unknown",
-                    file,
-                    decl.line_of("torch"),
-                    f"torch '{decl.torch}' is not a release version.",
-                    f'Declare an exact release, e.g. torch = "{matrix.newest.latest_patch}".',
+                    severity="error",
+                    rule="torch-unknown",
+                    file=file,
+                    line=decl.line_of("torch"),
+                    message=f"torch '{decl.torch}' is not a release version.",
+                    fix=f'Declare an exact release, e.g. torch = "{matrix.newest.latest_patch}".',
                 )
             )
         return findings
     if decl.torch.count(".") == 2 and decl.torch not in release.patches:
         findings.append(
             Finding(
-                "warning",
-                "torch-patch-not-in-data",
-                file,
-                decl.line_of("torch"),
-                f"torch {decl.torch} is not in torchlane's data (known: {', '.join(release.patches)}).",
-                "If it was released after the data was collected, update torchlane; otherwise fix the version.",
+                severity="warning",
+                rule="torch-patch-not-in-data",
+                file=file,
+                line=decl.line_of("torch"),
+                message=f"torch {decl.torch} is not in torchlane's data (known: {', '.join(release.patches)}).",
+                fix="If it was released after the data was collected, update torchlane; otherwise fix the version.",
             )
         )
     if not release.supports_python(decl.python):
         low, high = release.python_range
         findings.append(
             Finding(
-                "error",
-                "python-out-of-range",
-                file,
-                decl.line_of("python"),
-                f"torch {decl.torch} supports Python {low}..{high}, not {decl.python}.",
-                f"Declare python between {low} and {high}.",
+                severity="error",
+                rule="python-out-of-range",
+                file=file,
+                line=decl.line_of("python"),
+                message=f"torch {decl.torch} supports Python {low}..{high}, not {decl.python}.",
+                fix=f"Declare python between {low} and {high}.",
             )
         )
     if decl.cuda and decl.cuda not in release.cuda_builds:
         closest = release.closest_cuda(decl.cuda)
         findings.append(
             Finding(
-                "error",
-                "cuda-not-built",
-                file,
-                decl.line_of("accelerator"),
-                f"torch {decl.torch} was not built for CUDA {decl.cuda} (builds: {', '.join(release.cuda_builds)}).",
-                f'Declare accelerator = "cuda{closest[0]}".',
+                severity="error",
+                rule="cuda-not-built",
+                file=file,
+                line=decl.line_of("accelerator"),
+                message=f"torch {decl.torch} was not built for CUDA {decl.cuda} (builds: {', '.join(release.cuda_builds)}).",
+                fix=f'Declare accelerator = "cuda{closest[0]}".',
             )
         )
     return findings
@@ -113,12 +113,12 @@ def _python_findings(
     low, high = release.python_range
     return [
         Finding(
-            "error",
-            "python-out-of-range",
-            where[0],
-            where[1],
-            f"{source} gives Python {python}, but torch {torch} supports {low}..{high}.",
-            f"Use Python {high if version_key(python) > version_key(high) else low}.",
+            severity="error",
+            rule="python-out-of-range",
+            file=where[0],
+            line=where[1],
+            message=f"{source} gives Python {python}, but torch {torch} supports {low}..{high}.",
+            fix=f"Use Python {high if version_key(python) > version_key(high) else low}.",
         )
     ]
 
@@ -182,7 +182,14 @@ class _Run:
         if isinstance(images, str):
             message = f"{path} is not valid YAML: {images}."
             self.findings.append(
-                Finding("error", "yaml-invalid", path, 0, message, "Fix the syntax.")
+                Finding(
+                    severity="error",
+                    rule="yaml-invalid",
+                    file=path,
+                    line=0,
+                    message=message,
+                    fix="Fix the syntax.",
+                )
             )
             return
         for line, value in images:
@@ -214,35 +221,35 @@ class _Run:
                 if decl and minor_of(decl.python) != minor_of(facts.python):
                     self.findings.append(
                         Finding(
-                            "warning",
-                            "python-disagrees",
-                            file,
-                            line,
-                            f"the base image has Python {facts.python}; the declaration says {decl.python}.",
-                            f"Use python:{decl.python} or change the declaration.",
+                            severity="warning",
+                            rule="python-disagrees",
+                            file=file,
+                            line=line,
+                            message=f"the base image has Python {facts.python}; the declaration says {decl.python}.",
+                            fix=f"Use python:{decl.python} or change the declaration.",
                         )
                     )
             if facts.torch and decl and decl.torch and not _agree(decl.torch, facts.torch):
                 self.findings.append(
                     Finding(
-                        "error",
-                        "torch-disagrees",
-                        file,
-                        line,
-                        f"the image ships torch {facts.torch}; the declaration says {decl.torch}.",
-                        "Make them agree (`torchlane env generate` derives the image from the declaration).",
+                        severity="error",
+                        rule="torch-disagrees",
+                        file=file,
+                        line=line,
+                        message=f"the image ships torch {facts.torch}; the declaration says {decl.torch}.",
+                        fix="Make them agree (`torchlane env generate` derives the image from the declaration).",
                     )
                 )
             for pin in self.pins:
                 if facts.torch and not _agree(pin.version, facts.torch):
                     self.findings.append(
                         Finding(
-                            "error",
-                            "torch-disagrees",
-                            pin.file,
-                            pin.line,
-                            f"{pin.file} pins torch {pin.version}, but {file}:{line} uses an image with torch {facts.torch}.",
-                            f"Pin torch=={facts.torch} or change the image.",
+                            severity="error",
+                            rule="torch-disagrees",
+                            file=pin.file,
+                            line=pin.line,
+                            message=f"{pin.file} pins torch {pin.version}, but {file}:{line} uses an image with torch {facts.torch}.",
+                            fix=f"Pin torch=={facts.torch} or change the image.",
                         )
                     )
                 if (
@@ -253,12 +260,12 @@ class _Run:
                 ):
                     self.findings.append(
                         Finding(
-                            "warning",
-                            "cuda-disagrees",
-                            pin.file,
-                            pin.line,
-                            f"{pin.file} pins torch+{pin.local}, but {file}:{line} is a CUDA {facts.cuda} image.",
-                            "Use the same CUDA build in both.",
+                            severity="warning",
+                            rule="cuda-disagrees",
+                            file=pin.file,
+                            line=pin.line,
+                            message=f"{pin.file} pins torch+{pin.local}, but {file}:{line} is a CUDA {facts.cuda} image.",
+                            fix="Use the same CUDA build in both.",
                         )
                     )
         if decl and decl.torch:
@@ -266,12 +273,12 @@ class _Run:
                 if not _agree(pin.version, decl.torch):
                     self.findings.append(
                         Finding(
-                            "error",
-                            "torch-disagrees",
-                            pin.file,
-                            pin.line,
-                            f"{pin.file} pins torch {pin.version}; the declaration says {decl.torch}.",
-                            "Make them agree, then run `torchlane env lock`.",
+                            severity="error",
+                            rule="torch-disagrees",
+                            file=pin.file,
+                            line=pin.line,
+                            message=f"{pin.file} pins torch {pin.version}; the declaration says {decl.torch}.",
+                            fix="Make them agree, then run `torchlane env lock`.",
                         )
                     )
 
