@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Literal
 
 from torchlane.errors import TorchlaneError
 from torchlane.metrics.history import develop_tip, first_parent_line
@@ -27,11 +28,14 @@ _CI_BRANCH_VARIABLES = (
 )
 
 
-@dataclass(frozen=True)
+BaselineRule = Literal["override", "develop-merge-base", "release-tag"]
+
+
+@dataclass(frozen=True, kw_only=True)
 class BaselineChoice:
     commit: str | None  # None: no commit qualifies
     ref: str | None  # the tag or branch it came from, when there is one
-    rule: str  # "override", "develop-merge-base", "release-tag"
+    rule: BaselineRule
     reason: str  # one sentence for people
 
 
@@ -67,7 +71,10 @@ def from_develop(ctx: Project, candidate: str, notes_ref: str) -> BaselineChoice
     merge_base = git.merge_base(candidate, tip)
     if merge_base is None:
         return BaselineChoice(
-            None, None, "develop-merge-base", f"The candidate shares no history with {short_tip}."
+            commit=None,
+            ref=None,
+            rule="develop-merge-base",
+            reason=f"The candidate shares no history with {short_tip}.",
         )
     line = first_parent_line(git, tip)
     # The merge-base may sit inside a merged branch; start from the nearest line commit below it.
@@ -75,10 +82,10 @@ def from_develop(ctx: Project, candidate: str, notes_ref: str) -> BaselineChoice
     start = next((i for i, c in enumerate(line) if c.commit in below), None)
     if start is None:
         return BaselineChoice(
-            None,
-            None,
-            "develop-merge-base",
-            f"No commit of {short_tip}'s line precedes the merge-base.",
+            commit=None,
+            ref=None,
+            rule="develop-merge-base",
+            reason=f"No commit of {short_tip}'s line precedes the merge-base.",
         )
     annotated = commits_with_records(git, notes_ref)
     for offset, item in enumerate(line[start:]):
@@ -92,17 +99,17 @@ def from_develop(ctx: Project, candidate: str, notes_ref: str) -> BaselineChoice
             else f"{_plural(offset, 'commit')} below the merge-base {merge_base[:12]}"
         )
         return BaselineChoice(
-            item.commit,
-            short_tip,
-            "develop-merge-base",
-            f"{short_tip}'s first-parent commit {item.commit[:12]}, {where}, "
+            commit=item.commit,
+            ref=short_tip,
+            rule="develop-merge-base",
+            reason=f"{short_tip}'s first-parent commit {item.commit[:12]}, {where}, "
             "the nearest with metrics.",
         )
     return BaselineChoice(
-        None,
-        None,
-        "develop-merge-base",
-        f"No commit on {short_tip}'s first-parent line at or before the merge-base "
+        commit=None,
+        ref=None,
+        rule="develop-merge-base",
+        reason=f"No commit on {short_tip}'s first-parent line at or before the merge-base "
         f"{merge_base[:12]} has metrics.",
     )
 
@@ -115,18 +122,18 @@ def from_release_tag(ctx: Project, branch: str) -> BaselineChoice:
     ]
     if not older:
         return BaselineChoice(
-            None,
-            None,
-            "release-tag",
-            f"There is no release tag older than '{branch}' to compare with.",
+            commit=None,
+            ref=None,
+            rule="release-tag",
+            reason=f"There is no release tag older than '{branch}' to compare with.",
         )
     _, tag = older[-1]
     commit = ctx.git.rev(f"refs/tags/{tag}")
     return BaselineChoice(
-        commit,
-        tag,
-        "release-tag",
-        f"the latest release tag {tag} ({(commit or '')[:12]}), since '{branch}' is a {parsed.type.value if parsed else 'release'} branch.",
+        commit=commit,
+        ref=tag,
+        rule="release-tag",
+        reason=f"the latest release tag {tag} ({(commit or '')[:12]}), since '{branch}' is a {parsed.type.value if parsed else 'release'} branch.",
     )
 
 
@@ -145,7 +152,10 @@ def resolve_baseline(
                 "Give a commit, branch or tag; in a shallow CI clone fetch more history first.",
             )
         return BaselineChoice(
-            commit, override, "override", f"{override} ({commit[:12]}), given with --baseline."
+            commit=commit,
+            ref=override,
+            rule="override",
+            reason=f"{override} ({commit[:12]}), given with --baseline.",
         )
     parsed = ctx.parse(branch) if branch else None
     if parsed is not None and parsed.type in (BranchType.RELEASE, BranchType.HOTFIX):

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from torchlane.errors import TorchlaneError
 from torchlane.gate.baseline import BaselineChoice, candidate_branch, resolve_baseline
-from torchlane.gate.rules import GateDecision, MetricVerdict, default_rule, judge_metric
+from torchlane.gate.rules import (
+    GateDecision,
+    GateOutcome,
+    MetricVerdict,
+    default_rule,
+    judge_metric,
+)
 from torchlane.metrics.history import pick_record
 from torchlane.metrics.record import EvaluationRecord
 from torchlane.metrics.store import read_records
@@ -54,10 +60,17 @@ def run_gate(
     record = pick_record(read.records)
 
     def refuse(
-        outcome: str, message: str, hint: str, baseline: BaselineChoice | None = None
+        outcome: GateOutcome, message: str, hint: str, baseline: BaselineChoice | None = None
     ) -> GateDecision:
         return GateDecision(
-            False, outcome, candidate, baseline, gate.confidence, [], [*messages, message], hint
+            passed=False,
+            outcome=outcome,
+            candidate=candidate,
+            baseline=baseline,
+            confidence=gate.confidence,
+            metrics=[],
+            messages=[*messages, message],
+            hint=hint,
         )
 
     if record is None:
@@ -73,18 +86,20 @@ def run_gate(
     if choice.commit is None:
         allowed = gate.allow_missing_baseline
         return GateDecision(
-            allowed,
-            "no baseline",
-            candidate,
-            choice,
-            gate.confidence,
-            [],
-            [*messages, f"No baseline: {choice.reason}"],
-            None
-            if allowed
-            else "Evaluate a commit on develop (`torchlane eval develop`) and share it with "
-            "`torchlane metrics push`, pass --baseline REV, or set [tool.torchlane.gate] "
-            "allow_missing_baseline = true for a first run.",
+            passed=allowed,
+            outcome="no baseline",
+            candidate=candidate,
+            baseline=choice,
+            confidence=gate.confidence,
+            metrics=[],
+            messages=[*messages, f"No baseline: {choice.reason}"],
+            hint=(
+                None
+                if allowed
+                else "Evaluate a commit on develop (`torchlane eval develop`) and share it with "
+                "`torchlane metrics push`, pass --baseline REV, or set [tool.torchlane.gate] "
+                "allow_missing_baseline = true for a first run."
+            ),
         )
     base_read = read_records(git, choice.commit, notes_ref)
     messages += [f"unreadable note: {p}" for p in base_read.problems]
@@ -119,5 +134,11 @@ def run_gate(
             )
     passed = all(v.verdict != "fail" for v in verdicts)
     return GateDecision(
-        passed, "pass" if passed else "fail", candidate, choice, gate.confidence, verdicts, messages
+        passed=passed,
+        outcome="pass" if passed else "fail",
+        candidate=candidate,
+        baseline=choice,
+        confidence=gate.confidence,
+        metrics=verdicts,
+        messages=messages,
     )

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 from torchlane.gate.baseline import BaselineChoice
-from torchlane.gate.settings import GateConfig, MetricRule
-from torchlane.gate.stats import PairedTest, mcnemar, paired_bootstrap
+from torchlane.gate.settings import Direction, GateConfig, MetricRule
+from torchlane.gate.stats import PairedTest, PairedTestName, mcnemar, paired_bootstrap
 from torchlane.metrics.record import EvaluationRecord, PerExample
 
 # Names that read as "lower is better" when a metric has no rule in the configuration.
@@ -31,26 +32,39 @@ _LOWER_IS_BETTER_WORDS = (
 )
 
 
-@dataclass(frozen=True)
+# How a metric's change was judged: a paired test, the point values, a floor or ceiling, or not.
+JudgementTest = PairedTestName | Literal["point", "threshold", "none"]
+Judgement = Literal["pass", "fail", "not judged"]
+GateOutcome = Literal[
+    "pass",
+    "fail",
+    "no baseline",
+    "baseline without records",
+    "candidate without records",
+    "mismatched data",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
 class MetricVerdict:
     metric: str
-    direction: str  # "higher" or "lower" is better
+    direction: Direction
     baseline: float | None
     candidate: float | None
     change: float | None  # candidate − baseline
     relative_change: float | None
     tolerance: float | None  # allowed drop, in metric units
     interval: tuple[float, float] | None  # for candidate − baseline, at the gate's confidence
-    test: str  # "mcnemar-exact", "paired-bootstrap", "point", "threshold", "none"
+    test: JudgementTest
     p_value: float | None
-    verdict: str  # "pass", "fail", "not judged"
+    verdict: Judgement
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GateDecision:
     passed: bool
-    outcome: str  # "pass", "fail", "no baseline", "baseline without records", ...
+    outcome: GateOutcome
     candidate: str
     baseline: BaselineChoice | None
     confidence: float
@@ -90,11 +104,11 @@ def _verdict(
     base: float | None,
     cand: float | None,
     *,
-    verdict: str,
+    verdict: Judgement,
     reason: str,
     tolerance: float | None = None,
     interval: tuple[float, float] | None = None,
-    test: str = "none",
+    test: JudgementTest = "none",
     p_value: float | None = None,
 ) -> MetricVerdict:
     change = relative = None
@@ -102,9 +116,19 @@ def _verdict(
         change = cand - base
         relative = change / abs(base) if base != 0 else None
     return MetricVerdict(
-        name, rule.direction, base, cand, change, relative, tolerance, interval, test, p_value,
-        verdict, reason,
-    )  # fmt: skip
+        metric=name,
+        direction=rule.direction,
+        baseline=base,
+        candidate=cand,
+        change=change,
+        relative_change=relative,
+        tolerance=tolerance,
+        interval=interval,
+        test=test,
+        p_value=p_value,
+        verdict=verdict,
+        reason=reason,
+    )
 
 
 def _threshold_problem(rule: MetricRule, value: float) -> str | None:

@@ -9,11 +9,13 @@ from pydantic import Field, model_validator
 
 from torchlane.config.section import Section
 
+Direction = Literal["higher", "lower"]  # which way is better
+
 
 class MetricRule(Section):
     """How one metric is judged. A tolerated drop is written as a positive number."""
 
-    direction: Literal["higher", "lower"] = "higher"  # which way is better
+    direction: Direction = "higher"
     max_drop: float | None = Field(default=None, ge=0)  # absolute tolerance, in metric units
     max_relative_drop: float | None = Field(default=None, ge=0, le=1)  # fraction of the baseline
     floor: float | None = None  # the candidate must be >= floor

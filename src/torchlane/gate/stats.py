@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 _NEGLIGIBLE = math.log(1e-17)
 
@@ -83,9 +84,12 @@ def clopper_pearson(k: int, n: int, confidence: float) -> tuple[float, float]:
     return lower, upper
 
 
-@dataclass(frozen=True)
+PairedTestName = Literal["mcnemar-exact", "paired-bootstrap"]
+
+
+@dataclass(frozen=True, kw_only=True)
 class PairedTest:
-    test: str  # "mcnemar-exact" or "paired-bootstrap"
+    test: PairedTestName
     n: int
     mean_improvement: float  # mean of d; in metric units, positive = better
     interval: tuple[float, float]  # two-sided interval for the mean of d
@@ -122,12 +126,28 @@ def mcnemar(
     mean = (wins - losses) / n if n else 0.0
     detail = f"{losses} worse and {wins} better of {n} examples"
     if m == 0:
-        return PairedTest("mcnemar-exact", n, 0.0, (0.0, 0.0), 1.0, False, detail + "; identical")
+        return PairedTest(
+            test="mcnemar-exact",
+            n=n,
+            mean_improvement=0.0,
+            interval=(0.0, 0.0),
+            p_value=1.0,
+            credible_drop=False,
+            detail=detail + "; identical",
+        )
     q_lo, q_hi = clopper_pearson(losses, m, confidence)
     interval = (m * (1 - 2 * q_hi) / n, m * (1 - 2 * q_lo) / n)
     q0 = (1 + tolerance * n / m) / 2
     p_value = 1.0 if q0 >= 1 else binom_sf(losses, m, q0)
-    return PairedTest("mcnemar-exact", n, mean, interval, p_value, interval[1] < -tolerance, detail)
+    return PairedTest(
+        test="mcnemar-exact",
+        n=n,
+        mean_improvement=mean,
+        interval=interval,
+        p_value=p_value,
+        credible_drop=interval[1] < -tolerance,
+        detail=detail,
+    )
 
 
 def paired_bootstrap(
@@ -159,11 +179,11 @@ def paired_bootstrap(
     p_value = (1 + int(np.count_nonzero(means >= -tolerance))) / (resamples + 1)
     interval = (low, high)
     return PairedTest(
-        "paired-bootstrap",
-        n,
-        float(d.mean()),
-        interval,
-        p_value,
-        interval[1] < -tolerance,
-        f"{resamples} paired resamples of {n} examples (seed {seed})",
+        test="paired-bootstrap",
+        n=n,
+        mean_improvement=float(d.mean()),
+        interval=interval,
+        p_value=p_value,
+        credible_drop=interval[1] < -tolerance,
+        detail=f"{resamples} paired resamples of {n} examples (seed {seed})",
     )
