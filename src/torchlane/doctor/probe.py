@@ -18,7 +18,7 @@ import shutil
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from packaging.utils import canonicalize_name
 
@@ -35,6 +35,8 @@ WATCHED_VARIABLES = (
 
 _NVCC_RELEASE = re.compile(r"release (\d+\.\d+)")
 
+DriverSource = Literal["nvml", "nvidia-smi"]  # how the NVIDIA driver version was read
+
 
 @dataclass(frozen=True)
 class MachineFacts:
@@ -49,7 +51,7 @@ class MachineFacts:
     device_names: tuple[str, ...] = ()
     cuda_warnings: tuple[str, ...] = ()  # what torch warned while looking for GPUs
     driver: str | None = None  # NVIDIA driver version, e.g. 570.124.06
-    driver_source: str | None = None  # "nvml", "nvidia-smi" or None (no NVIDIA driver found)
+    driver_source: DriverSource | None = None  # None: no NVIDIA driver found
     nvcc: str | None = None  # CUDA toolkit release of `nvcc` on PATH, e.g. 13.0
     variables: dict[str, str] = field(default_factory=dict)  # the WATCHED_VARIABLES that are set
     packages: dict[str, str] = field(default_factory=dict)  # PEP 503 name -> installed version
@@ -122,7 +124,7 @@ def _driver_from_smi() -> str | None:
     return lines[0] if done.ok and lines else None
 
 
-def nvidia_driver() -> tuple[str | None, str | None]:
+def nvidia_driver() -> tuple[str | None, DriverSource | None]:
     """(driver version, where it came from): NVML first, then nvidia-smi, else (None, None)."""
     version = _driver_from_nvml()
     if version:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from torchlane.config.section import Section
+from torchlane.evaluate.types import Autocast
 
 _ENTRY_POINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
@@ -49,7 +50,7 @@ class EvalConfig(Section):
     device: str = "auto"
     batch_size: int = Field(default=256, ge=1)
     seed: int = 0
-    autocast: Literal["off", "bfloat16", "float16"] = "off"
+    autocast: Autocast = "off"
     deterministic: bool = True
     cache: bool = True
 

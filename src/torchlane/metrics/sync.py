@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from torchlane.errors import TorchlaneError
 from torchlane.git import Git
@@ -20,11 +21,16 @@ from torchlane.notes import compare_and_swap, full_notes_ref, notes_identity
 _PUSH_ATTEMPTS = 8
 
 
+NotesSyncAction = Literal[
+    "merged", "fast-forward", "up to date", "created", "nothing on the remote", "pushed"
+]
+
+
 @dataclass(frozen=True)
 class SyncResult:
     remote: str
     notes_ref: str
-    action: str  # "merged", "fast-forward", "up to date", "created", "nothing on the remote"
+    action: NotesSyncAction
     local: str | None  # the local notes ref's commit after the operation
     attempts: int = 1
 
@@ -66,6 +72,7 @@ def pull(git: Git, notes_ref: str, remote: str) -> SyncResult:
     git.fetch(remote, f"+{ref}:{tracking}", options=["--no-tags"])
     theirs = git.resolve(tracking)
     before = git.ref_value(ref)
+    action: NotesSyncAction
     if before is None:
         action = "created"
     elif git.is_ancestor(theirs, before):
@@ -109,7 +116,7 @@ def push(git: Git, notes_ref: str, remote: str) -> SyncResult:
             )
         result = git.push(remote, f"{ref}:{ref}", options=["--porcelain"], check=False)
         if result.ok:
-            action = "up to date" if "[up to date]" in result.stdout else "pushed"
+            action: NotesSyncAction = "up to date" if "[up to date]" in result.stdout else "pushed"
             return SyncResult(remote, ref, action, local, attempt)
         if "rejected" not in result.stdout + result.stderr:
             detail = (result.stderr or result.stdout).strip().splitlines()[-1:]

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from torchlane.errors import TorchlaneError, usage_error
 from torchlane.leanfs import write_atomic
@@ -36,14 +37,17 @@ NO_AUTH_ARGUMENT = "--IdentityProvider.token="  # torchlane: allow-secret
 _ADDRESS_OPTIONS = frozenset({"--ip", "--port", "--ServerApp.ip", "--ServerApp.port"})
 _SECRET_OPTIONS = (".token", ".password", ".hashed_password")
 
+# Where the server's token comes from; "none": authentication is off (--insecure-no-auth).
+TokenSource = Literal["JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE", "token file", "none"]
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class JupyterLaunch:
     executable: str
     argv: list[str]
     env: dict[str, str]  # the complete environment for the server
     url: str
-    token_source: str  # "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE", "token file" or "none"
+    token_source: TokenSource
     token_file: Path | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -141,6 +145,7 @@ def plan_launch(
         warnings.append(f"warning: listening on {host}, reachable from other machines.")
     env = dict(environ)
     token_file: Path | None = None
+    source: TokenSource
     args = [f"--ip={host}", f"--port={port}", "--ServerApp.port_retries=0"]
     if insecure_no_auth:
         if host not in LOOPBACK:
@@ -173,7 +178,13 @@ def plan_launch(
     path = APPS[app][2]
     url = f"http://{_host_for_url(host)}:{port}/{path}" + (f"?token={token}" if token else "")
     return JupyterLaunch(
-        program, [program, *args, *extra_args], env, url, source, token_file, warnings
+        executable=program,
+        argv=[program, *args, *extra_args],
+        env=env,
+        url=url,
+        token_source=source,
+        token_file=token_file,
+        warnings=warnings,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from torchlane.errors import usage_error
 from torchlane.git import Git
@@ -15,10 +15,12 @@ from torchlane.secrets.scan import Finding, ScanSettings
 if TYPE_CHECKING:
     from torchlane.secrets.settings import SecretsConfig
 
+ScanMode = Literal["paths", "staged", "history", "push"]
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class ScanReport:
-    mode: str  # "paths", "staged", "history" or "push"
+    mode: ScanMode
     findings: list[Finding]
     scanned: int  # files (paths, staged) or commits (history, push) read
     baselined: int  # findings accepted by the baseline
@@ -78,6 +80,7 @@ def run_scan(
     root = git.cwd
     settings = settings or ScanSettings()
     scanned_files: set[str] | None = None
+    mode: ScanMode
     if staged:
         mode = "staged"
         found, scanned = sources.scan_staged(git, settings)
@@ -94,6 +97,15 @@ def run_scan(
     baseline_path = root / settings.baseline
     if write_baseline:
         counts = update_baseline(baseline_path, found, scanned_files)
-        return ScanReport(mode, [], scanned, len(found), settings.baseline, counts)
+        return ScanReport(
+            mode=mode,
+            findings=[],
+            scanned=scanned,
+            baselined=len(found),
+            baseline=settings.baseline,
+            baseline_updated=counts,
+        )
     kept, baselined = split_accepted(found, load_baseline(baseline_path))
-    return ScanReport(mode, kept, scanned, baselined, settings.baseline)
+    return ScanReport(
+        mode=mode, findings=kept, scanned=scanned, baselined=baselined, baseline=settings.baseline
+    )

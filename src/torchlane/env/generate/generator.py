@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from torchlane.env.generate.templates import SHARED_DIR, TEMPLATES, Plan, shared_compose
 from torchlane.env.matrix import load_matrix
@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from torchlane.team.quotas import TeamPlan
 
 # What each file would undergo, in the words `env generate` has always printed.
-_STATUS = {
+PlannedStatus = Literal["create", "update", "unchanged", "hand-edited"]
+
+_STATUS: dict[WriteStatus, PlannedStatus] = {
     WriteStatus.CREATED: "create",
     WriteStatus.UPDATED: "update",
     WriteStatus.UNCHANGED: "unchanged",
@@ -28,7 +30,7 @@ _STATUS = {
 @dataclass(frozen=True)
 class PlannedFile:
     path: str
-    status: str  # "create", "update", "unchanged", "hand-edited"
+    status: PlannedStatus
     diff: str
 
 
