@@ -11,11 +11,14 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torchlane import proc
 from torchlane.generated import GeneratedFile, WriteOutcome, refusal_error, write_all
 from torchlane.project import Project
+
+if TYPE_CHECKING:
+    from torchlane.flow.publish import Forge
 
 GITHUB_DIR = Path(".github/torchlane")
 GITLAB_DIR = Path(".gitlab/torchlane")
@@ -23,7 +26,7 @@ GITLAB_DIR = Path(".gitlab/torchlane")
 
 @dataclass
 class ProtectResult:
-    provider: str
+    provider: Forge
     files: list[WriteOutcome]
     applied: bool
     commands: list[str] = field(default_factory=list)
@@ -162,7 +165,7 @@ def _gitlab_commands(slug: str, files: list[GeneratedFile]) -> list[list[str]]:
 
 
 def protect(
-    ctx: Project, provider: str, *, apply: bool = True, force: bool = False
+    ctx: Project, provider: Forge, *, apply: bool = True, force: bool = False
 ) -> ProtectResult:
     files = github_files(ctx) if provider == "github" else gitlab_files(ctx)
     outcomes = write_all(files, ctx.root, force=force)

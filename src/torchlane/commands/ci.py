@@ -12,6 +12,7 @@ from torchlane import render
 from torchlane.commands.options import json_option, repo_option, with_project
 
 if TYPE_CHECKING:
+    from torchlane.flow.publish import Forge
     from torchlane.project import Project
 
 
@@ -108,7 +109,7 @@ def ci_group(
 @with_project
 @json_option
 def generate_command(
-    provider: str, force: bool, dry_run: bool, project: Project, as_json: bool
+    provider: Forge, force: bool, dry_run: bool, project: Project, as_json: bool
 ) -> None:
     """Write CI workflows for the whole branch model."""
     from torchlane.ci.generate import generate_ci
@@ -126,7 +127,7 @@ def generate_command(
 @with_project
 @json_option
 def protect_command(
-    provider: str, apply: bool, force: bool, project: Project, as_json: bool
+    provider: Forge, apply: bool, force: bool, project: Project, as_json: bool
 ) -> None:
     """Write (and apply) the branch protection that makes the model hold on the platform."""
     from torchlane.ci.protect import protect

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from torchlane.errors import TorchlaneError
 from torchlane.git import Git
@@ -16,7 +17,7 @@ class Comparison:
     behind: int  # commits on the remote-tracking ref only
 
     @property
-    def state(self) -> str:
+    def state(self) -> Literal["same", "ahead", "behind", "diverged"]:
         if self.ahead and self.behind:
             return "diverged"
         if self.behind:

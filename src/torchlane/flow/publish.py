@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import quote, urlencode, urlsplit
 
 from torchlane.errors import TorchlaneError
@@ -19,14 +20,17 @@ _URL_SCHEMES = frozenset({"ssh", "git+ssh", "ssh+git", "https", "http", "git"})
 _WEB_HOST = {"ssh.github.com": "github.com", "altssh.gitlab.com": "gitlab.com"}
 
 
+Forge = Literal["github", "gitlab"]  # the platforms torchlane writes CI and protection for
+
+
 @dataclass(frozen=True)
 class ForgeRepo:
-    forge: str  # github | gitlab
+    forge: Forge
     web_root: str  # https://host[:port]/owner/repo, no credentials
     path: str  # owner/repo (GitLab: group/subgroup/repo)
 
 
-def forge_of(host: str) -> str | None:
+def forge_of(host: str) -> Forge | None:
     host = host.lower()
     if "gitlab" in host:
         return "gitlab"
@@ -89,7 +93,7 @@ class PublishResult:
     base: str
     upstream: str
     url: str | None
-    forge: str | None
+    forge: Forge | None
     note: str | None = None
 
 

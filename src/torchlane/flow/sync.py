@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 from torchlane.errors import TorchlaneError, usage_error
 from torchlane.flow.journal import (
@@ -24,12 +25,14 @@ from torchlane.git import Git
 from torchlane.naming import ParsedBranch
 from torchlane.project import Project
 
+SyncMode = Literal["rebase", "merge"]
 
-@dataclass
+
+@dataclass(kw_only=True)
 class SyncResult:
     branch: str
     onto: str
-    mode: str  # rebase | merge
+    mode: SyncMode
     old_tip: str
     new_tip: str | None = None
     backup_ref: str | None = None
@@ -88,7 +91,8 @@ def summarize(git: Git, journal: Journal, remote: str) -> SyncResult:
     args = journal.arguments
     branch = str(args["branch"])
     old_tip = journal.refs[f"refs/heads/{branch}"] or ""
-    result = SyncResult(branch, str(args["onto"]), str(args["mode"]), old_tip)
+    mode: SyncMode = "merge" if args["mode"] == "merge" else "rebase"
+    result = SyncResult(branch=branch, onto=str(args["onto"]), mode=mode, old_tip=old_tip)
     result.backup_ref = journal.steps[0].target
     result.completed = journal.step is None
     if not result.completed:
@@ -120,12 +124,20 @@ def sync_branch(ctx: Project, *, merge: bool) -> SyncResult:
         )
     ctx.require_clean(f"sync '{parsed.name}'")
     branch_ref, onto_ref = f"refs/heads/{parsed.name}", f"refs/heads/{ctx.develop}"
-    mode = "merge" if merge else "rebase"
+    mode: SyncMode = "merge" if merge else "rebase"
     warnings = _develop_warning(ctx)
     tip = git.resolve(branch_ref)
     if git.is_ancestor(onto_ref, branch_ref):
         return SyncResult(
-            parsed.name, ctx.develop, mode, tip, tip, None, True, completed=True, warnings=warnings
+            branch=parsed.name,
+            onto=ctx.develop,
+            mode=mode,
+            old_tip=tip,
+            new_tip=tip,
+            backup_ref=None,
+            up_to_date=True,
+            completed=True,
+            warnings=warnings,
         )
     backup = _backup_ref(git, parsed.name)
     steps = [Step("backup", target=backup, source=branch_ref)]
