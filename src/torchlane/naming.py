@@ -116,7 +116,7 @@ def parse_branch(name: str, config: TorchlaneConfig | NamingRules) -> ParsedBran
     return ParsedBranch(name, branch_type, rest, version)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NameCheck:
     name: str
     ok: bool
@@ -136,8 +136,14 @@ def check_name(name: str, config: TorchlaneConfig | NamingRules) -> NameCheck:
     problems, found = naming_core.name_problems(name, rules)
     branch_type = None if found is None else BranchType(found)
     if not problems:
-        return NameCheck(name, True, [], None, branch_type)
-    return NameCheck(name, False, problems, naming_core.suggest(name, rules), branch_type)
+        return NameCheck(name=name, ok=True, problems=[], suggestion=None, type=branch_type)
+    return NameCheck(
+        name=name,
+        ok=False,
+        problems=problems,
+        suggestion=naming_core.suggest(name, rules),
+        type=branch_type,
+    )
 
 
 def is_long_lived(name: str, config: TorchlaneConfig | NamingRules) -> bool:

@@ -34,7 +34,7 @@ LEAD_LABEL = "torchlane/lead"
 PYTORCH_PORT = {"name": "pytorchjob-port", "containerPort": 23456, "protocol": "TCP"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rendered:
     kind: Kind
     name: str | None  # the Job's or PyTorchJob's name; None for quotas

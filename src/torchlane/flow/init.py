@@ -16,7 +16,7 @@ from torchlane.git import NO_OBJECT, Git
 from torchlane.project import Project
 
 
-@dataclass
+@dataclass(kw_only=True)
 class InitResult:
     root: Path
     main: str
@@ -112,7 +112,15 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
         actions.append(
             f"kept the existing configuration in {target.name} (use --force to rewrite it)"
         )
-        return InitResult(root, main, develop, target, adopted_at, actions, committed=False)
+        return InitResult(
+            root=root,
+            main=main,
+            develop=develop,
+            config_path=target,
+            adopted_at=adopted_at,
+            actions=actions,
+            committed=False,
+        )
 
     if commit and git.current_branch() != develop:
         git.run("checkout", "--quiet", develop)
@@ -137,4 +145,12 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
         git.add(relative)
         git.commit("Adopt the torchlane branch model", paths=[relative], verify=False)
         actions.append(f"committed {relative} on '{develop}'")
-    return InitResult(root, main, develop, target, adopted_at, actions, committed=commit)
+    return InitResult(
+        root=root,
+        main=main,
+        develop=develop,
+        config_path=target,
+        adopted_at=adopted_at,
+        actions=actions,
+        committed=commit,
+    )

@@ -86,7 +86,7 @@ def pull_request_url(remote_url: str, branch: str, base: str) -> str | None:
     return f"{repo.web_root}/-/merge_requests/new?{query}"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PublishResult:
     branch: str
     remote: str
@@ -143,5 +143,11 @@ def publish_branch(ctx: Project) -> PublishResult:
             f"recognises; open the pull request from '{branch}' into '{base}' in its web page."
         )
     return PublishResult(
-        branch, remote, base, f"{remote}/{branch}", url, repo.forge if repo else None, note
+        branch=branch,
+        remote=remote,
+        base=base,
+        upstream=f"{remote}/{branch}",
+        url=url,
+        forge=repo.forge if repo else None,
+        note=note,
     )

@@ -22,7 +22,7 @@ from torchlane.project import Project
 DAY = 86400.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BranchStatus:
     name: str
     type: BranchType | None  # None: the name has no branch-type prefix
@@ -46,7 +46,7 @@ class BranchStatus:
     hints: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StatusReport:
     main: str
     develop: str
@@ -116,7 +116,14 @@ def collect_status(
     }
     moment = time.time() if now is None else now
     if not branches:
-        return StatusReport(ctx.main, ctx.develop, _when(int(moment)), predict_conflicts, 0, [])
+        return StatusReport(
+            main=ctx.main,
+            develop=ctx.develop,
+            generated_at=_when(int(moment)),
+            conflicts_predicted=predict_conflicts,
+            merge_tree_runs=0,
+            branches=[],
+        )
     graph = load_graph(ctx.git, {tips[ctx.main], tips[ctx.develop], *branches.values()})
     # Conflicts are predicted into develop for every branch; main is a base for hotfixes only.
     lines = {base: BaseLine(graph, tips[base]) for base in {ctx.develop, *base_of.values()}}
@@ -169,7 +176,14 @@ def collect_status(
         )
         for name, tip in sorted(branches.items())
     ]
-    return StatusReport(ctx.main, ctx.develop, _when(int(moment)), predict_conflicts, runs, report)
+    return StatusReport(
+        main=ctx.main,
+        develop=ctx.develop,
+        generated_at=_when(int(moment)),
+        conflicts_predicted=predict_conflicts,
+        merge_tree_runs=runs,
+        branches=report,
+    )
 
 
 def _branch_status(

@@ -28,7 +28,7 @@ _FIELD = "\x1f"
 _RECORD = "\x1e"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Violation:
     rule: str
     message: str
@@ -110,7 +110,9 @@ def _adoption_hint(ctx: Project) -> str:
 
 def _check_main_commit(ctx: Project, commit: _Commit, tags: list[_Tag]) -> list[Violation]:
     def violation(rule: str, message: str, hint: str) -> Violation:
-        return Violation(rule, message, hint, commit.sha, commit.subject)
+        return Violation(
+            rule=rule, message=message, hint=hint, commit=commit.sha, subject=commit.subject
+        )
 
     if len(commit.parents) < 2:
         # Afterwards a fast-forward and a commit made on main look the same: both are plain
@@ -220,21 +222,21 @@ def verify_repository(ctx: Project) -> VerifyReport:
         violations += _check_main_commit(ctx, commit, tags.get(commit.sha, []))
         if commit.sha in missing:
             violations.append(Violation(
-                "develop-behind-main",
-                f"'{ctx.develop}' does not contain this commit of '{ctx.main}'.",
-                f"Bring it over: `git switch {ctx.develop} && git merge --no-ff {ctx.main}` "
+                rule="develop-behind-main",
+                message=f"'{ctx.develop}' does not contain this commit of '{ctx.main}'.",
+                hint=f"Bring it over: `git switch {ctx.develop} && git merge --no-ff {ctx.main}` "
                 "(finish does this for every release and hotfix).",
-                commit.sha,
-                commit.subject,
+                commit=commit.sha,
+                subject=commit.subject,
             ))  # fmt: skip
     branches = [b for b in git.branches() if not is_long_lived(b, ctx.config)]
     for name in branches:
         verdict = check_name(name, ctx.config)
         if not verdict.ok:
             violations.append(Violation(
-                "branch-name",
-                f"Branch '{name}' breaks the naming conventions: {'; '.join(verdict.problems)}.",
-                f"Rename it: `git branch -m {name} {verdict.suggestion}`.",
+                rule="branch-name",
+                message=f"Branch '{name}' breaks the naming conventions: {'; '.join(verdict.problems)}.",
+                hint=f"Rename it: `git branch -m {name} {verdict.suggestion}`.",
                 branch=name,
             ))  # fmt: skip
     return VerifyReport(

@@ -50,7 +50,7 @@ _METRIC_NAME = re.compile(r"[/\w.\- :]{1,250}")
 Action = Literal["created", "skipped", "would create"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExportedRun:
     key: str
     commit: str
@@ -60,7 +60,7 @@ class ExportedRun:
     run_id: str | None  # None for "would create"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExportResult:
     tracking_uri: str
     experiment: str
@@ -238,7 +238,14 @@ def _mirror(
             action, run_id = "created", _create_run(client, experiment_id, item)
         record = item.record
         runs.append(
-            ExportedRun(item.key, record.commit, record.created_at, item.step, action, run_id)
+            ExportedRun(
+                key=item.key,
+                commit=record.commit,
+                created_at=record.created_at,
+                step=item.step,
+                action=action,
+                run_id=run_id,
+            )
         )
 
 
@@ -272,6 +279,6 @@ def export_to_mlflow(
         return sum(run.action == action for run in runs)
 
     return ExportResult(
-        tracking_uri, experiment, experiment_id, dry_run, count("created"), count("skipped"),
-        count("would create"), runs, problems or [],
+        tracking_uri=tracking_uri, experiment=experiment, experiment_id=experiment_id, dry_run=dry_run, created=count("created"), skipped=count("skipped"),
+        would_create=count("would create"), runs=runs, problems=problems or [],
     )  # fmt: skip

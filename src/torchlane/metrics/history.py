@@ -71,7 +71,7 @@ def show(git: Git, rev: str, notes_ref: str) -> ShowResult:
     return ShowResult(commit, read.records, read.problems)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LogEntry:
     commit: str
     date: str
@@ -107,12 +107,12 @@ def log(
             continue
         entries.append(
             LogEntry(
-                item.commit,
-                item.date,
-                item.subject,
-                dict(record.metrics) if record else {},
-                len(read.records) if read else 0,
-                record.dirty if record else False,
+                commit=item.commit,
+                date=item.date,
+                subject=item.subject,
+                metrics=dict(record.metrics) if record else {},
+                records=len(read.records) if read else 0,
+                dirty=record.dirty if record else False,
             )
         )
         if len(entries) >= limit:

@@ -36,9 +36,9 @@ _CREATED = f"filter.{DRIVER}.torchlanecreatedfile"
 _ADDED_NEWLINE = f"filter.{DRIVER}.torchlaneaddednewline"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FilterChange:
-    scope: str
+    scope: Scope
     attributes_file: Path
     process_command: str
     textconv_command: str
@@ -68,7 +68,14 @@ def install_filter(cwd: Path, scope: Scope, options: StripOptions) -> FilterChan
     if git.config_get(_ADDED_TO, scope) is None:
         actions += _add_attributes_line(git, scope, attributes)
     warnings = _effective_attribute_warnings(git) if scope == "local" else []
-    return FilterChange(scope, attributes, process, textconv, actions, warnings)
+    return FilterChange(
+        scope=scope,
+        attributes_file=attributes,
+        process_command=process,
+        textconv_command=textconv,
+        actions=actions,
+        warnings=warnings,
+    )
 
 
 def uninstall_filter(cwd: Path, scope: Scope) -> FilterChange:
@@ -87,7 +94,13 @@ def uninstall_filter(cwd: Path, scope: Scope) -> FilterChange:
     for section in (f"filter.{DRIVER}", f"diff.{DRIVER}"):
         if git.config_remove_section(section, scope):
             actions.append(f"removed [{section.replace('.', ' ', 1)}]")
-    return FilterChange(scope, attributes, process, textconv, actions)
+    return FilterChange(
+        scope=scope,
+        attributes_file=attributes,
+        process_command=process,
+        textconv_command=textconv,
+        actions=actions,
+    )
 
 
 def _git_for(cwd: Path, scope: Scope) -> Git:

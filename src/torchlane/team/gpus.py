@@ -18,7 +18,7 @@ from torchlane.team.quotas import TeamPlan
 _MIB = 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GpuProcess:
     pid: int
     memory_mib: int | None  # None: the driver does not report it (e.g. some vGPU setups)
@@ -28,7 +28,7 @@ class GpuProcess:
     outside_quota: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GpuDevice:
     index: int
     name: str
@@ -87,12 +87,12 @@ def _process(
             f"outside their quota {seat.quota!r} (GPUs: {allowed})"
         )
     process = GpuProcess(
-        pid,
-        None if used is None else int(used) // _MIB,
-        user,
-        None if container is None else str(container),
-        seat.member if seat else None,
-        outside,
+        pid=pid,
+        memory_mib=None if used is None else int(used) // _MIB,
+        user=user,
+        container=None if container is None else str(container),
+        member=seat.member if seat else None,
+        outside_quota=outside,
     )
     return process, flag
 
@@ -127,9 +127,9 @@ def gpu_usage(nvml: Any, team: TeamPlan | None = None, proc: Path = Path("/proc"
                 if flag:
                     usage.outside_quota.append(flag)
             usage.devices.append(
-                GpuDevice(index, _text(nvml.nvmlDeviceGetName(handle)),
-                          int(memory.used) // _MIB, int(memory.total) // _MIB, utilization,
-                          processes)
+                GpuDevice(index=index, name=_text(nvml.nvmlDeviceGetName(handle)),
+                          memory_used_mib=int(memory.used) // _MIB, memory_total_mib=int(memory.total) // _MIB, utilization_percent=utilization,
+                          processes=processes)
             )  # fmt: skip
         return usage
     finally:

@@ -24,7 +24,7 @@ class Instruction:
     args: str  # the rest, continuations joined with a space
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FromLine:
     line: int
     image: str  # with ARG defaults substituted
@@ -140,7 +140,17 @@ def from_lines(text: str) -> list[FromLine]:
         stage = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
         image, unresolved = substitute(raw, global_args)
         is_stage = image.lower() in stages
-        result.append(FromLine(instruction.line, image, raw, platform, stage, unresolved, is_stage))
+        result.append(
+            FromLine(
+                line=instruction.line,
+                image=image,
+                raw=raw,
+                platform=platform,
+                stage=stage,
+                unresolved=unresolved,
+                stage_ref=is_stage,
+            )
+        )
         if stage:
             stages.add(stage.lower())
     return result

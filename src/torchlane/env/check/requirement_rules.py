@@ -22,7 +22,7 @@ class TorchPin:
     local: str | None  # cu128, cpu, ...
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ParsedRequirements:
     path: str
     text: str
@@ -44,7 +44,7 @@ def read_requirements(root: Path, path: str, lock_names: set[str]) -> ParsedRequ
         or parsed.has_hashes
     )
     inputs = header[0] if header else compiled
-    return ParsedRequirements(path, text, parsed, is_lock, inputs)
+    return ParsedRequirements(path=path, text=text, parsed=parsed, is_lock=is_lock, inputs=inputs)
 
 
 def pin_findings(entry: ParsedRequirements, is_input: bool) -> list[Finding]:

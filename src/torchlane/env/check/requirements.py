@@ -25,7 +25,7 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Requirement:
     line: int
     text: str  # the requirement as written, without options
@@ -109,9 +109,25 @@ def parse_requirement(number: int, content: str) -> Requirement:
     if exact is not None and _valid_version(exact.group(2)):
         name, version = exact.groups()
         operator = "===" if "===" in text else "=="
-        return Requirement(number, text, canonical_name(name), operator + version, version, hashes)
+        return Requirement(
+            line=number,
+            text=text,
+            name=canonical_name(name),
+            specifier=operator + version,
+            version=version,
+            hashes=hashes,
+        )
     if editable and not re.match(r"[A-Za-z0-9]", text.split("@")[0].strip() or "."):
-        return Requirement(number, text, None, "", None, hashes, editable=True, url=text)
+        return Requirement(
+            line=number,
+            text=text,
+            name=None,
+            specifier="",
+            version=None,
+            hashes=hashes,
+            editable=True,
+            url=text,
+        )
     from packaging.requirements import InvalidRequirement
     from packaging.requirements import Requirement as Parsed
 
@@ -119,19 +135,35 @@ def parse_requirement(number: int, content: str) -> Requirement:
         parsed = Parsed(text)
     except InvalidRequirement as exc:
         if re.match(r"^(\.|/|[a-z+]+://)", text):  # a path or URL without a name
-            return Requirement(number, text, None, "", None, hashes, editable, url=text)
+            return Requirement(
+                line=number,
+                text=text,
+                name=None,
+                specifier="",
+                version=None,
+                hashes=hashes,
+                editable=editable,
+                url=text,
+            )
         return Requirement(
-            number, text, None, "", None, hashes, editable, error=str(exc).splitlines()[0]
+            line=number,
+            text=text,
+            name=None,
+            specifier="",
+            version=None,
+            hashes=hashes,
+            editable=editable,
+            error=str(exc).splitlines()[0],
         )
     specifier = str(parsed.specifier)
     return Requirement(
-        number,
-        text,
-        canonical_name(parsed.name),
-        specifier,
-        _exact_version(specifier),
-        hashes,
-        editable,
+        line=number,
+        text=text,
+        name=canonical_name(parsed.name),
+        specifier=specifier,
+        version=_exact_version(specifier),
+        hashes=hashes,
+        editable=editable,
         url=parsed.url,
     )
 

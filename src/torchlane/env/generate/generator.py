@@ -146,8 +146,18 @@ def generate(
     has_hashes = not lock.is_file() or "--hash" in lock.read_text(
         encoding="utf-8", errors="replace"
     )
-    plan = Plan(image, spec.cuda_version is not None, spec.python, spec.lock, has_hashes,
-                spec.jupyter_port, spec.tensorboard_port, spec.shm_size, spec.memory, root.name)  # fmt: skip
+    plan = Plan(
+        base_image=image,
+        cuda=spec.cuda_version is not None,
+        python=spec.python,
+        lock=spec.lock,
+        require_hashes=has_hashes,
+        jupyter_port=spec.jupyter_port,
+        tensorboard_port=spec.tensorboard_port,
+        shm_size=spec.shm_size,
+        memory=spec.memory,
+        project=root.name,
+    )
     files = [
         GeneratedFile(Path(path), template(plan), comment)
         for path, (template, comment) in TEMPLATES.items()

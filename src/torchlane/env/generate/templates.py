@@ -17,7 +17,7 @@ WORKDIR = "/workspace"
 SERVICE = "dev"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Plan:
     """Everything the templates need, derived from the declaration and the matrix."""
 
