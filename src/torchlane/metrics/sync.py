@@ -26,7 +26,7 @@ NotesSyncAction = Literal[
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SyncResult:
     remote: str
     notes_ref: str
@@ -67,7 +67,9 @@ def pull(git: Git, notes_ref: str, remote: str) -> SyncResult:
     _require_remote(git, remote)
     ref = full_notes_ref(notes_ref)
     if _remote_value(git, remote, ref) is None:
-        return SyncResult(remote, ref, "nothing on the remote", git.ref_value(ref))
+        return SyncResult(
+            remote=remote, notes_ref=ref, action="nothing on the remote", local=git.ref_value(ref)
+        )
     tracking = tracking_ref(ref, remote)
     git.fetch(remote, f"+{ref}:{tracking}", options=["--no-tags"])
     theirs = git.resolve(tracking)
@@ -100,7 +102,7 @@ def pull(git: Git, notes_ref: str, remote: str) -> SyncResult:
         )
 
     compare_and_swap(git, ref, union, what=f"metrics merged from {remote}")
-    return SyncResult(remote, ref, action, git.ref_value(ref))
+    return SyncResult(remote=remote, notes_ref=ref, action=action, local=git.ref_value(ref))
 
 
 def push(git: Git, notes_ref: str, remote: str) -> SyncResult:
@@ -117,7 +119,9 @@ def push(git: Git, notes_ref: str, remote: str) -> SyncResult:
         result = git.push(remote, f"{ref}:{ref}", options=["--porcelain"], check=False)
         if result.ok:
             action: NotesSyncAction = "up to date" if "[up to date]" in result.stdout else "pushed"
-            return SyncResult(remote, ref, action, local, attempt)
+            return SyncResult(
+                remote=remote, notes_ref=ref, action=action, local=local, attempts=attempt
+            )
         if "rejected" not in result.stdout + result.stderr:
             detail = (result.stderr or result.stdout).strip().splitlines()[-1:]
             raise TorchlaneError(
