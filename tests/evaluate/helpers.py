@@ -14,7 +14,7 @@ def write_eval_config(root: Path, **settings: Any) -> None:
     """Set keys of [tool.torchlane.eval] in root/pyproject.toml; a value of None removes it."""
     path = root / "pyproject.toml"
     document = tomlkit.parse(path.read_text("utf-8"))
-    section: Any = document["tool"]["torchlane"]["eval"]  # type: ignore[index]
+    section: Any = document["tool"]["torchlane"]["eval"]
     for key, value in settings.items():
         if value is None:
             section.pop(key, None)

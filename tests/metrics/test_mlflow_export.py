@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,14 +31,16 @@ def mlflow_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def client(mlflow_uri: str):  # type: ignore[no-untyped-def]
+def client(mlflow_uri: str):
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=mlflow_uri)
 
 
-def record(commit: str, metrics: dict[str, float], created_at: str, **fields) -> EvaluationRecord:  # type: ignore[no-untyped-def]
-    base = {
+def record(
+    commit: str, metrics: dict[str, float], created_at: str, **fields: Any
+) -> EvaluationRecord:
+    base: dict[str, Any] = {
         "branch": "develop",
         "environment": {"python": "3.11.7", "torch": "2.13.0", "cuda": None, "device": "cpu"},
         "checkpoint_sha256": "c" * 64,
@@ -50,12 +53,12 @@ def record(commit: str, metrics: dict[str, float], created_at: str, **fields) ->
     )
 
 
-def develop_commits(project, count: int) -> list[str]:  # type: ignore[no-untyped-def]
+def develop_commits(project, count: int) -> list[str]:
     project.git.run("checkout", "--quiet", "develop")
     return [commit_file(project.git, "model.py", f"step {i}") for i in range(count)]
 
 
-def export(cli, project, uri: str, experiment: str, *extra: str) -> dict:  # type: ignore[no-untyped-def]
+def export(cli, project, uri: str, experiment: str, *extra: str) -> dict[str, Any]:
     result = cli(
         ["metrics", "export", "--mlflow", uri, "--experiment", experiment, "--json",
          "-C", str(project.root), *extra]
@@ -64,7 +67,7 @@ def export(cli, project, uri: str, experiment: str, *extra: str) -> dict:  # typ
     return json.loads(result.out)
 
 
-def runs_of(client, experiment: str) -> list:  # type: ignore[no-untyped-def]
+def runs_of(client, experiment: str) -> list[Any]:
     found = client.get_experiment_by_name(experiment)
     return [] if found is None else client.search_runs([found.experiment_id], max_results=1000)
 

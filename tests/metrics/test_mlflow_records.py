@@ -22,7 +22,7 @@ def _record(commit: str, created_at: str, accuracy: float = 0.9) -> EvaluationRe
 
 
 @pytest.fixture
-def history(project):  # type: ignore[no-untyped-def]
+def history(project):
     """develop: A - B, feature/x off B: C; records on A (twice), B, C."""
     git = project.git
     git.run("checkout", "--quiet", "develop")

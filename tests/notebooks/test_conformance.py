@@ -199,7 +199,7 @@ def _random_notebook(rng: random.Random) -> dict[str, object]:
             ]
             cell = samples.code_cell(source, outputs, rng.randint(1, 9), metadata)
         else:
-            cell = samples.markdown_cell("", **metadata)
+            cell = samples.markdown_cell("", None, **metadata)
             cell["source"] = source
         if rng.random() < 0.7:
             cell["id"] = f"c{index}"
