@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test quick lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Coverage includes the `python -m torchlane` and hook subprocesses; the floor is in pyproject.toml.
 unit: $(STAMP)
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 -q --cov --cov-report=term:skip-covered
 
 test: lint typecheck unit
+
+# The loop while working: everything but the tests marked `slow`.
+quick: lint typecheck
+	$(BIN)/pytest -n 2 -q -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -46,6 +46,7 @@ def test_copy_puts_eval_settings_next_to_torchlane_init_settings(tmp_path: Path)
     assert after.config.eval.checkpoint_command == "python train.py"
 
 
+@pytest.mark.slow
 def test_training_is_deterministic(tmp_path: Path) -> None:
     copy_sample_project(tmp_path)
     with sample_training(tmp_path) as train:

@@ -207,6 +207,7 @@ def test_init_runs_as_a_module(tmp_path: Path) -> None:
     assert "Branch model ready" in proc.stdout
 
 
+@pytest.mark.slow
 def test_a_later_pyproject_table_does_not_silently_hide_the_fallback_file(tmp_path: Path) -> None:
     # The reported sequence: init on a `master` repository writes .torchlane.toml, then the user
     # commits a pyproject.toml with [tool.torchlane.env] as docs/environments.md says.

@@ -98,6 +98,7 @@ def _by_name(report: StatusReport) -> dict[str, BranchStatus]:
     return {b.name: b for b in report.branches}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "atom",
     [
@@ -183,6 +184,7 @@ def test_long_lived_branch_is_told_to_sync(project: Project) -> None:
     assert any("torchlane sync" in h for h in status.hints)
 
 
+@pytest.mark.slow
 def test_status_cli_json_and_table(project: Project, cli) -> None:
     build_history(project)
     result = cli(["status", "--json", "-C", str(project.root)])
@@ -210,6 +212,7 @@ def test_status_outside_the_model_is_an_error(tmp_path: Path, cli) -> None:
     assert "torchlane init" in result.err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [3, 11])
 def test_generated_repository_agrees_with_plain_git(tmp_path: Path, seed: int) -> None:
     """A random history (fast-import, as in the benchmark): every branch against git."""

@@ -80,6 +80,7 @@ def quick_failures(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 
 
+@pytest.mark.slow
 def test_one_run_per_record_with_tags_metrics_and_step(project, cli, mlflow_uri, client) -> None:
     first, second = develop_commits(project, 2)
     append_record(
@@ -124,6 +125,7 @@ def test_one_run_per_record_with_tags_metrics_and_step(project, cli, mlflow_uri,
     assert [m.step for m in client.get_metric_history(by_time[2].info.run_id, "accuracy")] == [3]
 
 
+@pytest.mark.slow
 def test_re_export_is_idempotent_and_a_new_record_adds_one_run(
     project, cli, mlflow_uri, client
 ) -> None:
@@ -158,6 +160,7 @@ def test_re_export_is_idempotent_and_a_new_record_adds_one_run(
     assert f"'{experiment}' at {mlflow_uri}: 0 created, 3 already there." in human.out
 
 
+@pytest.mark.slow
 def test_non_finite_metrics_are_tags_not_clamped_numbers(project, cli, mlflow_uri, client) -> None:
     (commit,) = develop_commits(project, 1)
     metrics = {"accuracy": 0.5, "loss": float("nan"), "ppl": float("inf"), "margin": float("-inf")}
@@ -174,6 +177,7 @@ def test_non_finite_metrics_are_tags_not_clamped_numbers(project, cli, mlflow_ur
     assert tags["torchlane.nonfinite.margin"] == "-inf"
 
 
+@pytest.mark.slow
 def test_more_metrics_than_one_mlflow_request_takes(project, cli, mlflow_uri, client) -> None:
     (commit,) = develop_commits(project, 1)
     finite = {f"class/{i:04d}/recall": i / 2000 for i in range(1100)}  # log-batch takes 1000
@@ -189,6 +193,7 @@ def test_more_metrics_than_one_mlflow_request_takes(project, cli, mlflow_uri, cl
     assert "torchlane.record" in run.data.tags
 
 
+@pytest.mark.slow
 def test_dry_run_on_a_new_experiment_creates_nothing(project, cli, mlflow_uri, client) -> None:
     (commit,) = develop_commits(project, 1)
     append_record(project.git, record(commit, {"accuracy": 0.5}, "2026-01-01T00:00:00+00:00"))
@@ -201,6 +206,7 @@ def test_dry_run_on_a_new_experiment_creates_nothing(project, cli, mlflow_uri, c
     assert client.get_experiment_by_name(experiment) is None
 
 
+@pytest.mark.slow
 def test_a_metric_name_mlflow_rejects_stops_before_anything_is_sent(
     project, cli, mlflow_uri, client
 ) -> None:
@@ -217,6 +223,7 @@ def test_a_metric_name_mlflow_rejects_stops_before_anything_is_sent(
     assert client.get_experiment_by_name(experiment) is None
 
 
+@pytest.mark.slow
 def test_deleted_experiment_is_named_with_the_way_back(project, cli, mlflow_uri, client) -> None:
     (commit,) = develop_commits(project, 1)
     append_record(project.git, record(commit, {"accuracy": 0.5}, "2026-01-01T00:00:00+00:00"))
@@ -282,6 +289,7 @@ def test_missing_mlflow_package_gives_the_install_hint(project) -> None:
     assert "hint: pip install 'torchlane[mlflow]'" in result.stderr
 
 
+@pytest.mark.slow
 def test_report_sink_tags_the_candidate_like_the_export(mlflow_uri, client, monkeypatch) -> None:
     from torchlane.report.sinks import send_to_mlflow
 
