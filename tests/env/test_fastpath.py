@@ -9,16 +9,17 @@ import time
 
 import pytest
 
-from tests.env.conftest import Repo, subprocess_env
+from tests.env.conftest import Repo, subprocess_env, unmeasured_env
 from torchlane.env.check.fast import CACHE_NAME
 
 IMPOSSIBLE = "FROM pytorch/pytorch:2.9.0-cuda11.8-cudnn8-runtime\n"
 
 
 def run(repo: Repo, *args: str, flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    env = unmeasured_env() if "importtime" in flags else subprocess_env()
     return subprocess.run(
         [sys.executable, *flags, "-m", "torchlane", *args],
-        cwd=repo.root, capture_output=True, text=True, check=False, env=subprocess_env(),
+        cwd=repo.root, capture_output=True, text=True, check=False, env=env,
     )  # fmt: skip
 
 
