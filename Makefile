@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test quick lint typecheck unit bench clean
+.PHONY: demo test quick coverage lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Coverage includes the `python -m torchlane` and hook subprocesses; the floor is in pyproject.toml.
+# Coverage of the test processes, with the floor set in pyproject.toml.
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q --cov --cov-report=term:skip-covered
 
@@ -32,6 +32,11 @@ test: lint typecheck unit
 # The loop while working: everything but the tests marked `slow`.
 quick: lint typecheck
 	$(BIN)/pytest -n 2 -q -m "not slow"
+
+# The whole suite with the `python -m torchlane` and git-hook subprocesses measured too (slower).
+coverage: $(STAMP)
+	COVERAGE_FILE=$(CURDIR)/.coverage COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml \
+		$(BIN)/pytest -n 2 -q --cov --cov-report=term:skip-covered
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,8 +1,8 @@
 """The git hooks' warm paths run without pydantic, click or rich.
 
 The import contract in pyproject.toml ([tool.importlinter]) forbids these imports on the hook
-modules but ignores the lazy edges taken on a settings-cache miss; this runs each hook a second
-time (cache warm) in a fresh interpreter and looks at what it actually imported.
+modules but ignores the lazy edge taken on a settings-snapshot miss; this runs each hook a second
+time (snapshot warm) in a fresh interpreter and looks at what it actually imported.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def run_hook(project: Project, module: str, *args: str, stdin: str = "") -> str:
 def test_pre_commit_on_a_warm_cache(project: Project) -> None:
     (project.root / "train.py").write_text("print('hello')\n", encoding="utf-8")
     project.git.run("add", "train.py")
-    run_hook(project, "torchlane.hooks.precommit")  # fills the settings cache
+    run_hook(project, "torchlane.hooks.precommit")  # fills the settings snapshot
     assert run_hook(project, "torchlane.hooks.precommit") == ""
 
 
