@@ -139,7 +139,7 @@ def _timed(func: Callable[[], object]) -> float:
 
 def run() -> list[BenchResult]:
     from torchlane.ci.stages import pipeline_stages
-    from torchlane.config import load_config
+    from torchlane.config.load import load_config
 
     repeat = int(os.environ.get("BENCH_CI_REPEAT", "3"))
     with tempfile.TemporaryDirectory(prefix="bench-ci-") as folder:

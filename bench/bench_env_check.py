@@ -25,7 +25,7 @@ if SRC not in sys.path:
 
 
 def _lock(root: Path, packages: int = 66) -> str:
-    from torchlane.env.lockfile import header_line
+    from torchlane.env.lock.lockfile import header_line
 
     lines = [header_line(root, ("requirements.in",))]
     for index in range(packages):

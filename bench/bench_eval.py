@@ -69,7 +69,8 @@ def _project(root: Path, n_examples: int) -> None:
     checkpoint = root / "checkpoints" / "model.pt"
     checkpoint.parent.mkdir()
     torch.manual_seed(0)
-    exec(compile(MODEL, "model.py", "exec"), namespace := {})
+    namespace: dict[str, Any] = {}
+    exec(compile(MODEL, "model.py", "exec"), namespace)
     torch.save(namespace["build_model"]().state_dict(), checkpoint)
     # A checkpoint trained a minute ago, as they usually are: older than the hash memo's
     # two-second "may still be being written" window.
@@ -84,8 +85,8 @@ def _hand_written(root: Path) -> tuple[float, float]:
 
     sys.path.insert(0, str(root))
     try:
-        from data import validation_loader
-        from model import build_model
+        from data import validation_loader  # type: ignore[import-not-found]
+        from model import build_model  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(root))
     model = build_model()
@@ -120,7 +121,7 @@ def _median_pair(pairs: list[tuple[float, float]]) -> tuple[float, float]:
 def run() -> list[BenchResult]:
     import torch
 
-    from torchlane.config import load_config
+    from torchlane.config.load import load_config
     from torchlane.evaluate.run import evaluate_checkout
 
     # One intra-op thread for both sides: on a small machine shared with other jobs, waking

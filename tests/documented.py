@@ -8,7 +8,7 @@ import types
 import typing
 from pathlib import Path
 
-from torchlane.section import Section
+from torchlane.config.section import Section
 
 DOCS = Path(__file__).parents[1] / "docs"
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from torchlane.config import DEFAULT_VAGUE_WORDS, TorchlaneConfig, load_config
+from torchlane.config.load import load_config
+from torchlane.config.settings import TorchlaneConfig
 from torchlane.errors import TorchlaneError
+from torchlane.flow.settings import DEFAULT_VAGUE_WORDS
 
 
 def test_defaults_without_any_file(tmp_path: Path) -> None:

@@ -15,10 +15,10 @@ import pytest
 
 from tests.env.conftest import subprocess_env
 from tests.fake_nvml import FakeNvml
+from torchlane.team.gpus import gpu_usage
 from torchlane.team.procinfo import Container, container_of, container_of_cgroup, uid_of
 from torchlane.team.quotas import resolve_team
 from torchlane.team.settings import TeamConfig
-from torchlane.team.usage import gpu_usage
 
 ROOT = Path(__file__).resolve().parents[1]
 ME = pwd.getpwuid(os.getuid()).pw_name

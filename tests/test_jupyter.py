@@ -14,7 +14,7 @@ import pytest
 
 from tests.secrets import cli_env
 from torchlane.errors import TorchlaneError
-from torchlane.jupyter import (
+from torchlane.notebooks.jupyter import (
     NO_AUTH_ARGUMENT,
     JupyterLaunch,
     find_executable,

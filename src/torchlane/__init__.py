@@ -14,6 +14,11 @@ _LAZY = {
     "seeded_generator": "torchlane.repro.seed",
 }
 
+# Type checkers read the real signatures; at run time nothing is imported (`typing` included).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from torchlane.repro.seed import seed_everything, seed_worker, seeded_generator
+
 
 def __getattr__(name: str) -> object:
     module = _LAZY.get(name)

@@ -9,7 +9,7 @@ crash log). Everything else goes straight to torchlane.cli.
 import sys
 
 FAST_PATHS: dict[tuple[str, ...], str] = {
-    ("env", "check"): "torchlane.env.fastcheck:main",
+    ("env", "check"): "torchlane.env.check.fast:main",
     ("check-name",): "torchlane.flow.fastname:main",
 }
 

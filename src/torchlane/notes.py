@@ -25,8 +25,7 @@ def full_notes_ref(ref: str) -> str:
 
 
 def note_text(git: Git, notes_ref: str, commit: str) -> str:
-    result = git.run("notes", "--ref", notes_ref, "show", commit, check=False)
-    return result.stdout if result.ok else ""
+    return git.note(notes_ref, commit) or ""
 
 
 def notes_identity(git: Git) -> dict[str, str]:
@@ -53,17 +52,15 @@ def compare_and_swap(
         for attempt in range(_MAX_ATTEMPTS):
             old = git.ref_value(ref)
             if old is None:
-                git.run("update-ref", "-d", scratch)
+                git.delete_ref(scratch)
             else:
-                git.run("update-ref", scratch, old)
+                git.set_ref(scratch, old)
             change(scratch)
             new = git.ref_value(scratch)
             if new is None or new == old:
                 return
             expected = old if old is not None else "0" * 40
-            if git.run(
-                "update-ref", "-m", f"torchlane: record {what}", ref, new, expected, check=False
-            ).ok:
+            if git.swap_ref(ref, new, expected, message=f"torchlane: record {what}"):
                 return
             # Lost the race: wait a random moment so that colliding writers spread out.
             time.sleep(random.uniform(0, min(0.25, 0.01 * 2**attempt)))
@@ -72,7 +69,7 @@ def compare_and_swap(
             f"Another process is writing {what} in a loop; try again when it has finished.",
         )
     finally:
-        git.run("update-ref", "-d", scratch, check=False)
+        git.delete_ref(scratch, check=False)
 
 
 def append_note_line(git: Git, notes_ref: str, commit: str, line: str, *, what: str) -> None:
@@ -82,9 +79,7 @@ def append_note_line(git: Git, notes_ref: str, commit: str, line: str, *, what: 
     def add_line(scratch: str) -> None:
         existing = note_text(git, scratch, commit)
         content = existing.rstrip("\n") + ("\n" if existing.strip() else "") + line + "\n"
-        git.run(
-            "notes", "--ref", scratch, "add", "-f", "-F", "-", commit, input=content, env=identity
-        )
+        git.set_note(scratch, commit, content, env=identity)
 
     compare_and_swap(git, full_notes_ref(notes_ref), add_line, what=what)
 
@@ -94,4 +89,4 @@ def annotated_commits(git: Git, notes_ref: str) -> list[str]:
     ref = full_notes_ref(notes_ref)
     if git.ref_value(ref) is None:
         return []
-    return [line.split()[1] for line in git.lines("notes", "--ref", ref, "list")]
+    return git.noted_commits(ref)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -23,7 +24,7 @@ def _validate(path: Path, schema: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def _generate(cli, project: Project, provider: str, *extra: str) -> dict:
+def _generate(cli, project: Project, provider: str, *extra: str) -> dict[str, Any]:
     result = cli(["ci", "generate", "--provider", provider, *extra], cwd=project.root)
     assert result.code == 0, result.err
     return yaml.safe_load((project.root / FILES[provider]).read_text())

@@ -7,7 +7,7 @@ from tests.ci.conftest import configure_stages, stage
 from tests.conftest import Project, commit_file
 from torchlane.ci.pipeline import run_ci
 from torchlane.ci.runner import StageStatus
-from torchlane.flow.context import open_flow
+from torchlane.project import open_project
 
 # Each side creates its marker and then waits for the other's: both pass only if they run at
 # the same time, so this proves the stages ran in parallel without measuring time.
@@ -22,7 +22,7 @@ _RENDEZVOUS = (
 
 
 def _statuses(project: Project, **kwargs: object) -> dict[str, StageStatus]:
-    result, _ = run_ci(open_flow(project.root), **kwargs)  # type: ignore[arg-type]
+    result, _ = run_ci(open_project(project.root), **kwargs)  # type: ignore[arg-type]
     return {s.name: s.status for s in result.stages}
 
 
@@ -62,7 +62,7 @@ def test_the_head_of_the_longest_chain_starts_first(ci_project: Project, tmp_pat
 
 def test_evaluation_runs_alongside_the_tests_and_a_failed_gate_still_gets_its_report() -> None:
     from torchlane.ci.stages import pipeline_stages
-    from torchlane.config import TorchlaneConfig
+    from torchlane.config.settings import TorchlaneConfig
 
     stages = {s.name: s for s in pipeline_stages(TorchlaneConfig(), "topic")}
     assert stages["evaluate"].needs == ()
@@ -79,10 +79,10 @@ def test_parallel_stages_share_the_cores_unless_the_user_chose(
         ci_project, {"threads": stage("import os; print(os.environ['OMP_NUM_THREADS'])")}
     )
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    result, _ = run_ci(open_flow(ci_project.root), jobs=2, use_cache=False)
+    result, _ = run_ci(open_project(ci_project.root), jobs=2, use_cache=False)
     assert result.stages[0].output.strip() == str(max(1, (os.cpu_count() or 1) // 2))
     monkeypatch.setenv("OMP_NUM_THREADS", "7")
-    result, _ = run_ci(open_flow(ci_project.root), jobs=2, use_cache=False)
+    result, _ = run_ci(open_project(ci_project.root), jobs=2, use_cache=False)
     assert result.stages[0].output.strip() == "7"
 
 
@@ -95,7 +95,7 @@ def test_failure_is_captured_and_blocks_what_needs_it(ci_project: Project) -> No
             "docs": stage("print('docs ok')", required=False),
         },
     )
-    result, artifacts = run_ci(open_flow(ci_project.root), jobs=2)
+    result, artifacts = run_ci(open_project(ci_project.root), jobs=2)
     by_name = {s.name: s for s in result.stages}
     assert not result.passed
     assert by_name["build"].status is StageStatus.FAILED
@@ -117,7 +117,7 @@ def test_failure_is_captured_and_blocks_what_needs_it(ci_project: Project) -> No
 
 def test_an_optional_failure_does_not_fail_the_pipeline(ci_project: Project) -> None:
     configure_stages(ci_project, {"docs": stage("raise SystemExit(1)", required=False)})
-    result, _ = run_ci(open_flow(ci_project.root))
+    result, _ = run_ci(open_project(ci_project.root))
     assert result.passed
 
 

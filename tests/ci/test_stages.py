@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from torchlane.ci.stages import context_for_branch, pipeline_stages
-from torchlane.config import TorchlaneConfig
+from torchlane.config.settings import TorchlaneConfig
 from torchlane.errors import TorchlaneError
 
 

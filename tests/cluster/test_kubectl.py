@@ -45,7 +45,7 @@ def no_kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     def use(text: str) -> Path:
         path = tmp_path / "kubeconfig"
         path.write_text(text)

@@ -12,7 +12,7 @@ from tests.cluster.conftest import DATA
 from tests.documented import config_keys, documented_keys
 from torchlane.cluster.quotas import cpu_quantity
 from torchlane.cluster.settings import QUANTITY, ClusterConfig
-from torchlane.config import load_config
+from torchlane.config.load import load_config
 from torchlane.errors import TorchlaneError
 from torchlane.team.quotas import resolve_team
 

@@ -26,7 +26,7 @@ def test_branch_label_examples() -> None:
 @given(
     user=st.text(alphabet="abcdefghijklmnopqrstuvwxyz-_", min_size=1, max_size=12),
     token=st.text(
-        alphabet=st.characters(codec="ascii", exclude_categories=("Cc",)), min_size=8, max_size=40
+        alphabet=st.characters(codec="ascii", exclude_categories=["Cc"]), min_size=8, max_size=40
     ),
     port=st.one_of(st.none(), st.integers(1, 65535)),
 )

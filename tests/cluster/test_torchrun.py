@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import Project, commit_file, commit_pyproject
 from torchlane.ci.common import install_commands
-from torchlane.config import load_config
+from torchlane.config.load import load_config
 
 TRAIN = """\
 import json, os, sys

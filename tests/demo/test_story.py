@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
+
+@pytest.mark.slow
 def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
     output = tmp_path / "demo-output"
     proc = subprocess.run(

@@ -24,6 +24,15 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
+def unmeasured_env() -> dict[str, str]:
+    """subprocess_env() without coverage: its start-up in a measured subprocess imports modules
+    (tomllib) that tests looking at what torchlane imports must not see."""
+    env = subprocess_env()
+    for name in ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START"):
+        env.pop(name, None)
+    return env
+
+
 class Repo:
     def __init__(self, root: Path):
         self.root = root

@@ -104,7 +104,7 @@ def test_unpinned_requirements_are_warnings_and_unpinned_lock_entries_errors(rep
 
 
 def test_a_lock_records_its_inputs_and_turns_stale_when_they_change(repo: Repo) -> None:
-    from torchlane.env.lockfile import header_line
+    from torchlane.env.lock.lockfile import header_line
 
     repo.write("requirements.txt", "six\n")
     lock = (
@@ -275,7 +275,7 @@ def test_declared_torch_outside_the_data(repo: Repo, torch: str, rule: str, seve
 
 
 def test_which_files_count_as_dockerfiles() -> None:
-    from torchlane.env.discover import kind_of
+    from torchlane.env.files import kind_of
 
     docker = [
         "Dockerfile",

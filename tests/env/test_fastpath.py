@@ -9,18 +9,17 @@ import time
 
 import pytest
 
-from tests.env.conftest import Repo, subprocess_env
-from torchlane.env.declaration import DEFAULTS
-from torchlane.env.fastcheck import CACHE_NAME
-from torchlane.env.spec import EnvSpec
+from tests.env.conftest import Repo, subprocess_env, unmeasured_env
+from torchlane.env.check.fast import CACHE_NAME
 
 IMPOSSIBLE = "FROM pytorch/pytorch:2.9.0-cuda11.8-cudnn8-runtime\n"
 
 
 def run(repo: Repo, *args: str, flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    env = unmeasured_env() if "importtime" in flags else subprocess_env()
     return subprocess.run(
         [sys.executable, *flags, "-m", "torchlane", *args],
-        cwd=repo.root, capture_output=True, text=True, check=False, env=subprocess_env(),
+        cwd=repo.root, capture_output=True, text=True, check=False, env=env,
     )  # fmt: skip
 
 
@@ -44,13 +43,14 @@ def test_the_fast_path_imports_neither_click_nor_pydantic_nor_rich(repo: Repo) -
     repo.commit(
         Dockerfile=IMPOSSIBLE, **{"pyproject.toml": '[tool.torchlane.env]\ntorch = "2.9.0"\n'}
     )
+    run(repo, "env", "check")  # validates the settings once, through the schema, and keeps them
     proc = run(repo, "env", "check", "--no-cache", flags=("-X", "importtime"))
     imported = {
         line.split("|")[-1].strip()
         for line in proc.stderr.splitlines()
         if line.startswith("import time:")
     }
-    assert "torchlane.env.check" in imported
+    assert "torchlane.env.check.static" in imported
     assert not {"click", "pydantic", "rich", "torch", "yaml"} & imported
 
 
@@ -75,7 +75,7 @@ def test_the_cache_replays_and_notices_changes(repo: Repo) -> None:
     replay = run(repo, "env", "check", "--json", flags=("-X", "importtime"))
     assert replay.stdout == first.stdout
     assert replay.returncode == first.returncode == 1
-    assert "torchlane.env.check" not in imports(replay)  # replayed, not recomputed
+    assert "torchlane.env.check.static" not in imports(replay)  # replayed, not recomputed
     # An edit (even one not yet staged) changes the result.
     repo.write("Dockerfile", "FROM pytorch/pytorch:2.9.0-cuda12.8-cudnn9-runtime\n")
     fixed = run(repo, "env", "check")
@@ -97,11 +97,6 @@ def test_unusual_arguments_fall_through_to_the_full_cli(repo: Repo, args: list[s
         assert "No such option" in proc.stderr
 
 
-def test_lean_declaration_defaults_match_the_schema() -> None:
-    spec = EnvSpec()
-    assert {key: getattr(spec, key) for key in DEFAULTS} == DEFAULTS
-
-
 def test_after_a_commit_unchanged_files_are_not_parsed_again(repo: Repo) -> None:
     repo.commit(
         **{
@@ -120,7 +115,7 @@ def test_after_a_commit_unchanged_files_are_not_parsed_again(repo: Repo) -> None
         for line in second.stderr.splitlines()
         if line.startswith("import time:")
     }
-    assert "torchlane.env.check" in imported  # the index changed: a real run
+    assert "torchlane.env.check.static" in imported  # the index changed: a real run
     assert not {"yaml", "tomllib"} & imported  # but the unchanged files' parses were remembered
     assert second.stdout == first.stdout
     assert "image-unpinned" in second.stdout
@@ -130,11 +125,28 @@ def test_a_new_commit_on_the_branch_is_noticed_even_if_the_index_is_unchanged(re
     repo.commit(Dockerfile=IMPOSSIBLE)
     _age(repo)
     run(repo, "env", "check")
-    assert "torchlane.env.check" not in imports(
+    assert "torchlane.env.check.static" not in imports(
         run(repo, "env", "check", flags=("-X", "importtime"))
     )
     index = repo.root / ".git" / "index"
     before = index.stat().st_mtime_ns
     repo.git.run("commit", "--quiet", "--allow-empty", "-m", "nothing staged")
     os.utime(index, ns=(before, before))  # as if the commit had not rewritten the index
-    assert "torchlane.env.check" in imports(run(repo, "env", "check", flags=("-X", "importtime")))
+    assert "torchlane.env.check.static" in imports(
+        run(repo, "env", "check", flags=("-X", "importtime"))
+    )
+
+
+def test_settings_edits_reach_the_check_and_any_invalid_section_fails_it(repo: Repo) -> None:
+    declaration = '[tool.torchlane.env]\ntorch = "2.9.0"\npython = "3.{}"\n'
+    repo.commit(**{"pyproject.toml": declaration.format(12)})
+    assert run(repo, "env", "check").returncode == 0
+    repo.write("pyproject.toml", declaration.format(9))  # torch 2.9 supports 3.10 and later
+    assert "python-out-of-range" in run(repo, "env", "check").stdout
+    # The settings are validated whole, by the schema, as for every other command.
+    repo.write(
+        "pyproject.toml", declaration.format(12) + "[tool.torchlane.hooks]\nscan_secret = 1\n"
+    )
+    broken = run(repo, "env", "check")
+    assert broken.returncode == 1
+    assert "[tool.torchlane.hooks] scan_secret: unknown key" in broken.stderr

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from tests.env.conftest import Repo
-from torchlane.env.lockfile import recorded
-from torchlane.env.requirements import parse_requirements
+from torchlane.env.check.requirements import parse_requirements
+from torchlane.env.lock.lockfile import recorded
 
 DECLARATION = '[tool.torchlane.env]\npython = "{python}"\nrequirements = ["requirements.in"]\nlock = "requirements.lock"\n'
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"

@@ -7,9 +7,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from torchlane.env.dockerfile import from_lines, instructions
+from torchlane.env.check.dockerfile import from_lines, instructions
+from torchlane.env.check.requirements import parse_requirement, parse_requirements
 from torchlane.env.imageref import parse_image
-from torchlane.env.requirements import parse_requirement, parse_requirements
 
 _word = st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True)
 _tag = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,20}", fullmatch=True)

@@ -14,7 +14,7 @@ def write_eval_config(root: Path, **settings: Any) -> None:
     """Set keys of [tool.torchlane.eval] in root/pyproject.toml; a value of None removes it."""
     path = root / "pyproject.toml"
     document = tomlkit.parse(path.read_text("utf-8"))
-    section: Any = document["tool"]["torchlane"]["eval"]  # type: ignore[index]
+    section: Any = document["tool"]["torchlane"]["eval"]
     for key, value in settings.items():
         if value is None:
             section.pop(key, None)
@@ -33,7 +33,7 @@ print("fetched the weights")
 
 def evaluate_in(root: Path, state_dir: Path, **kwargs: Any) -> Any:
     """evaluate_checkout with the configuration in root/pyproject.toml."""
-    from torchlane.config import load_config
+    from torchlane.config.load import load_config
     from torchlane.evaluate.run import evaluate_checkout
 
     return evaluate_checkout(root, load_config(root).config.eval, state_dir, **kwargs)

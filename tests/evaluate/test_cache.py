@@ -36,7 +36,7 @@ def _perturb_weights(root: Path) -> None:
     torch.save(state, path)
 
 
-CHANGES: dict[str, Callable[[Path], None]] = {
+CHANGES: dict[str, Callable[[Path], object]] = {
     "seed": lambda root: write_eval_config(root, seed=1),
     "batch size": lambda root: write_eval_config(root, batch_size=100),
     "autocast": lambda root: write_eval_config(root, autocast="bfloat16"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ from torchlane.fingerprint import sha256_file
 from torchlane.metrics.store import read_records
 
 
-def _eval(cli, repo: SampleRepo, *args: str) -> dict:
+def _eval(cli, repo: SampleRepo, *args: str) -> dict[str, Any]:
     result = cli(["eval", "--json", *args], cwd=repo.root)
     assert result.code == 0, result.err
     return json.loads(result.out)

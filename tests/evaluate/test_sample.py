@@ -10,7 +10,7 @@ import tomlkit
 
 from tests.evaluate.conftest import SampleRepo
 from tests.evaluate.helpers import evaluate_in, sample_training
-from torchlane.config import load_config
+from torchlane.config.load import load_config
 from torchlane.demo.quality import break_preprocessing, copy_sample_project, widen_model
 from torchlane.fingerprint import sha256_file
 from torchlane.flow.init import init_repository
@@ -46,6 +46,7 @@ def test_copy_puts_eval_settings_next_to_torchlane_init_settings(tmp_path: Path)
     assert after.config.eval.checkpoint_command == "python train.py"
 
 
+@pytest.mark.slow
 def test_training_is_deterministic(tmp_path: Path) -> None:
     copy_sample_project(tmp_path)
     with sample_training(tmp_path) as train:

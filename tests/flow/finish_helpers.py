@@ -37,10 +37,10 @@ def snapshot(git: Git, *, local_only: bool = False) -> Snapshot:
 
 
 def start(git: Git, kind: str, name: str) -> str:
-    from torchlane.flow.context import open_flow
     from torchlane.flow.start import start_branch
+    from torchlane.project import open_project
 
-    return start_branch(open_flow(git.cwd), kind, name).branch
+    return start_branch(open_project(git.cwd), kind, name).branch
 
 
 def feature_with_commits(git: Git, name: str, count: int) -> str:

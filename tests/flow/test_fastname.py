@@ -58,7 +58,7 @@ def test_fast_path_imports_neither_click_nor_pydantic(project: Project) -> None:
         "import sys, runpy; sys.argv = ['torchlane', 'check-name']\n"
         "try:\n    runpy.run_module('torchlane', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('click', 'pydantic', 'rich', 'torchlane.config') if m in sys.modules))"
+        "print(sorted(m for m in ('click', 'pydantic', 'rich', 'torchlane.config.load') if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=project.root, capture_output=True, text=True, check=False

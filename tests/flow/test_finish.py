@@ -230,6 +230,7 @@ def test_bad_requests_change_nothing(project, cli, setup: str, message: str) -> 
     assert snapshot(git) == before
 
 
+@pytest.mark.slow
 def test_push_passes_torchlanes_own_pre_push_hook(project, cli) -> None:
     from torchlane.hooks.install import install_hooks
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import commit_file
-from torchlane.config import load_config
+from torchlane.config.load import load_config
 from torchlane.errors import TorchlaneError
 from torchlane.flow.init import init_repository
 from torchlane.git import Git
@@ -207,6 +207,7 @@ def test_init_runs_as_a_module(tmp_path: Path) -> None:
     assert "Branch model ready" in proc.stdout
 
 
+@pytest.mark.slow
 def test_a_later_pyproject_table_does_not_silently_hide_the_fallback_file(tmp_path: Path) -> None:
     # The reported sequence: init on a `master` repository writes .torchlane.toml, then the user
     # commits a pyproject.toml with [tool.torchlane.env] as docs/environments.md says.

@@ -147,6 +147,7 @@ def _all_commits(git: Git) -> set[str]:
     return set(git.lines("rev-list", "--all"))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the kill hook reads /proc")
 @pytest.mark.parametrize("kill_at", [1, 2, 3, 4])
 @pytest.mark.parametrize("recover", ["--continue", "--abort"])

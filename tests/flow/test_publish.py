@@ -63,6 +63,7 @@ _branch = st.lists(
 ).map("/".join)
 
 
+@pytest.mark.slow
 @given(
     owner=_word,
     repo=_word,

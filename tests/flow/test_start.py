@@ -6,14 +6,14 @@ import pytest
 
 from tests.conftest import Project, commit_file
 from torchlane.errors import EXIT_USAGE, TorchlaneError
-from torchlane.flow.context import open_flow
-from torchlane.flow.naming import BranchType
 from torchlane.flow.start import StartResult, start_branch
 from torchlane.git import Git
+from torchlane.naming import BranchType
+from torchlane.project import open_project
 
 
 def _start(project: Project, kind: str, name: str) -> StartResult:
-    return start_branch(open_flow(project.root), kind, name)
+    return start_branch(open_project(project.root), kind, name)
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,7 @@ def test_requires_the_branch_model(tmp_path) -> None:
     git.run("init", "--quiet", "--initial-branch", "main")
     commit_file(git, "a.txt", "a\n")
     with pytest.raises(TorchlaneError, match="'develop' does not exist") as caught:
-        start_branch(open_flow(tmp_path), "feature", "add-mixup")
+        start_branch(open_project(tmp_path), "feature", "add-mixup")
     assert "torchlane init" in (caught.value.hint or "")
 
 

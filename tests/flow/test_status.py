@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Project, commit_file
-from torchlane.flow.context import open_flow
 from torchlane.flow.graph import has_ahead_behind_atom
 from torchlane.flow.status import BranchStatus, StatusReport, collect_status
 from torchlane.git import Git
+from torchlane.project import open_project
 
 
 def _branch(git: Git, name: str, start: str) -> None:
@@ -98,6 +98,7 @@ def _by_name(report: StatusReport) -> dict[str, BranchStatus]:
     return {b.name: b for b in report.branches}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "atom",
     [
@@ -112,7 +113,7 @@ def _by_name(report: StatusReport) -> dict[str, BranchStatus]:
 )
 def test_status_agrees_with_plain_git(project: Project, atom: bool) -> None:
     git = build_history(project)
-    report = collect_status(open_flow(project.root), use_ahead_behind_atom=atom)
+    report = collect_status(open_project(project.root), use_ahead_behind_atom=atom)
     branches = _by_name(report)
     expected_names = sorted(b for b in git.branches() if b not in ("main", "develop"))
     assert sorted(branches) == expected_names
@@ -151,7 +152,7 @@ def test_naming_staleness_and_sync_hints(project: Project) -> None:
     git.run("switch", "--quiet", "develop")
     commit_file(git, "train.py", "epochs = 1\n")
     git.run("branch", "fix_loader")
-    report = collect_status(open_flow(project.root))
+    report = collect_status(open_project(project.root))
     branches = _by_name(report)
     old = branches["feature/old-experiment"]
     assert old.stale
@@ -175,7 +176,7 @@ def test_long_lived_branch_is_told_to_sync(project: Project) -> None:
     commit_file(git, "later.txt", "later\n")
     git.run("switch", "--quiet", "feature/long-running-work")
     commit_file(git, "work.txt", "work\n")
-    status = _by_name(collect_status(open_flow(project.root)))["feature/long-running-work"]
+    status = _by_name(collect_status(open_project(project.root)))["feature/long-running-work"]
     assert status.long_lived
     assert status.forked_days is not None
     assert status.forked_days > 365
@@ -183,6 +184,7 @@ def test_long_lived_branch_is_told_to_sync(project: Project) -> None:
     assert any("torchlane sync" in h for h in status.hints)
 
 
+@pytest.mark.slow
 def test_status_cli_json_and_table(project: Project, cli) -> None:
     build_history(project)
     result = cli(["status", "--json", "-C", str(project.root)])
@@ -210,6 +212,7 @@ def test_status_outside_the_model_is_an_error(tmp_path: Path, cli) -> None:
     assert "torchlane init" in result.err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [3, 11])
 def test_generated_repository_agrees_with_plain_git(tmp_path: Path, seed: int) -> None:
     """A random history (fast-import, as in the benchmark): every branch against git."""
@@ -217,7 +220,7 @@ def test_generated_repository_agrees_with_plain_git(tmp_path: Path, seed: int) -
 
     repo = generated_repository(tmp_path, commits=1500, branches=60, seed=seed)
     git = Git(repo)
-    report = collect_status(open_flow(repo))
+    report = collect_status(open_project(repo))
     assert len(report.branches) == 60
     conflicts = 0
     for status in report.branches:
@@ -237,7 +240,7 @@ def test_unrelated_history_and_no_branches(project: Project, cli) -> None:
     git = project.git
     git.run("switch", "--quiet", "--orphan", "feature/imported-notebooks")
     commit_file(git, "nb.py", "x = 1\n")
-    status = _by_name(collect_status(open_flow(project.root)))["feature/imported-notebooks"]
+    status = _by_name(collect_status(open_project(project.root)))["feature/imported-notebooks"]
     assert status.merge_base is None
     assert status.forked_days is None
     assert status.ahead == 1

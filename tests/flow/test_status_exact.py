@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from torchlane.flow.context import open_flow
 from torchlane.flow.status import collect_status
 from torchlane.git import Git
+from torchlane.project import open_project
 
 NAMES = ["a", "b", "c", "data", "model"]
 
@@ -123,7 +123,7 @@ def _random_repository(root: Path, seed: int, branches: int = 12) -> Git:
 @pytest.mark.parametrize("seed", range(6))
 def test_prediction_matches_merge_tree_on_random_histories(tmp_path: Path, seed: int) -> None:
     git = _random_repository(tmp_path / "repo", seed)
-    report = collect_status(open_flow(git.cwd))
+    report = collect_status(open_project(git.cwd))
     for status in report.branches:
         merged = git.run(
             "merge-tree", "--write-tree", "--name-only", "--no-messages", "develop", status.name,
@@ -174,7 +174,7 @@ def test_conflicts_that_only_one_side_names(
     tmp_path: Path, develop_ops: list[str], branch_ops: list[str]
 ) -> None:
     git = _scenario(tmp_path / "repo", develop_ops, branch_ops)
-    status = collect_status(open_flow(git.cwd)).branches[0]
+    status = collect_status(open_project(git.cwd)).branches[0]
     merged = git.run(
         "merge-tree", "--write-tree", "--name-only", "develop", status.name, check=False
     )

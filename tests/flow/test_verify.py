@@ -9,9 +9,9 @@ import pytest
 
 from tests.conftest import Project, commit_file
 from torchlane.errors import TorchlaneError
-from torchlane.flow.context import open_flow
 from torchlane.flow.verify import VerifyReport, verify_repository
 from torchlane.git import Git
+from torchlane.project import open_project
 
 
 def _release(git: Git, kind: str, version: str, *, tag: str | None = "annotated") -> str:
@@ -43,13 +43,13 @@ def _feature(git: Git, name: str) -> None:
 
 
 def _config_file(project: Project) -> Path:
-    path = open_flow(project.root).loaded.path
+    path = open_project(project.root).loaded.path
     assert path is not None
     return path
 
 
 def _verify(project: Project) -> VerifyReport:
-    return verify_repository(open_flow(project.root))
+    return verify_repository(open_project(project.root))
 
 
 def _rules(report: VerifyReport) -> list[str]:
@@ -173,7 +173,7 @@ def test_history_before_adoption_is_not_judged(project: Project) -> None:
     sha = git.out("rev-parse", "main")
     pyproject = _config_file(project)
     text = pyproject.read_text(encoding="utf-8")
-    adopted = open_flow(project.root).config.flow.adopted_at
+    adopted = open_project(project.root).config.flow.adopted_at
     assert adopted is not None
     pyproject.write_text(text.replace(adopted, sha), encoding="utf-8")
     report = _verify(project)
@@ -195,7 +195,7 @@ def test_without_adoption_point_history_is_checked_from_the_root(project: Projec
 
 def test_adoption_point_that_is_not_on_main_is_an_error(project: Project) -> None:
     pyproject = _config_file(project)
-    adopted = open_flow(project.root).config.flow.adopted_at
+    adopted = open_project(project.root).config.flow.adopted_at
     assert adopted is not None
     pyproject.write_text(
         pyproject.read_text(encoding="utf-8").replace(adopted, "0" * 40), encoding="utf-8"
@@ -227,5 +227,5 @@ def test_shallow_clone_is_told_to_fetch_history(project: Project, tmp_path: Path
         f"file://{project.origin}", str(checkout),
     )  # fmt: skip
     with pytest.raises(TorchlaneError, match="adopted_at") as caught:
-        verify_repository(open_flow(checkout))
+        verify_repository(open_project(checkout))
     assert "fetch-depth: 0" in (caught.value.hint or "")

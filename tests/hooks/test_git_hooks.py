@@ -11,6 +11,9 @@ from tests.conftest import Project, commit_file
 from torchlane.git import Git, GitResult
 from torchlane.hooks.install import install_hooks
 
+# Every commit and push here starts the installed hooks' interpreters (and their subprocesses).
+pytestmark = pytest.mark.slow
+
 HF = "hf_" + "QmZxWvUtSrQpOnMlKjIhGfEdCbAzYxWvUt"
 GENERIC = "Zx9Qw3Er7Ty1Ui5Op2"  # torchlane: allow-secret
 

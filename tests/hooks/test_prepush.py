@@ -1,20 +1,14 @@
-"""The pre-push logic on its own: parsing git's lines, which refs are judged, the settings cache."""
+"""The pre-push logic on its own: parsing git's lines and which refs are judged."""
 
 from __future__ import annotations
 
-import marshal
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import commit_file
-from torchlane.config import TorchlaneConfig
-from torchlane.flow.naming import naming_rules
-from torchlane.git import Git
-from torchlane.hooks import settings
+from torchlane.config.settings import TorchlaneConfig
 from torchlane.hooks.chain import split_hook_argument
 from torchlane.hooks.precommit import is_environment_file, run_torchlane
 from torchlane.hooks.prepush import ZERO, parse_updates, ref_problems
+from torchlane.naming import naming_rules
 
 RULES = naming_rules(TorchlaneConfig())
 OPTIONS: dict[str, object] = TorchlaneConfig().hooks.model_dump()
@@ -62,39 +56,6 @@ def test_hook_arguments_are_split_from_git_arguments() -> None:
         ["--no-secrets"],
         ["origin", "url"],
     )
-
-
-def test_settings_cache_follows_the_configuration_file(tmp_path: Path) -> None:
-    git = Git(tmp_path)
-    git.run("init", "--quiet")
-    first = settings.load(str(tmp_path))
-    assert first["naming"]["prefixes"]["feature"] == "feature/"  # type: ignore[index]
-    cache = tmp_path / ".git" / "torchlane" / settings.CACHE_NAME
-    assert marshal.loads(cache.read_bytes())["stamp"] == first["stamp"]
-    (tmp_path / ".torchlane.toml").write_text('[prefixes]\nfeature = "feat/"\n', encoding="utf-8")
-    second = settings.load(str(tmp_path))
-    assert second["naming"]["prefixes"]["feature"] == "feat/"  # type: ignore[index]
-    cache.write_bytes(b"not marshal data")  # a damaged cache is rebuilt, not trusted
-    assert settings.load(str(tmp_path))["naming"] == second["naming"]
-
-
-def test_a_broken_configuration_fails_the_hook_with_its_message(tmp_path: Path) -> None:
-    git = Git(tmp_path)
-    git.run("init", "--quiet")
-    (tmp_path / ".torchlane.toml").write_text("[hooks]\nscan_secret = true\n", encoding="utf-8")
-    with pytest.raises(Exception, match="scan_secret: unknown key"):
-        settings.load(str(tmp_path))
-
-
-def test_settings_are_found_from_a_linked_worktree(tmp_path: Path) -> None:
-    git = Git(tmp_path / "main")
-    git.cwd.mkdir()
-    git.run("init", "--quiet", "--initial-branch", "main")
-    commit_file(git, "README.md", "x\n")
-    git.run("worktree", "add", "--quiet", "-b", "feature/other", str(tmp_path / "linked"))
-    loaded = settings.load(str(tmp_path / "linked"))
-    assert loaded["naming"]["main"] == "main"  # type: ignore[index]
-    assert list((tmp_path / "main" / ".git" / "worktrees").glob("*/torchlane/*.marshal"))
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,14 +31,16 @@ def mlflow_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def client(mlflow_uri: str):  # type: ignore[no-untyped-def]
+def client(mlflow_uri: str):
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(tracking_uri=mlflow_uri)
 
 
-def record(commit: str, metrics: dict[str, float], created_at: str, **fields) -> EvaluationRecord:  # type: ignore[no-untyped-def]
-    base = {
+def record(
+    commit: str, metrics: dict[str, float], created_at: str, **fields: Any
+) -> EvaluationRecord:
+    base: dict[str, Any] = {
         "branch": "develop",
         "environment": {"python": "3.11.7", "torch": "2.13.0", "cuda": None, "device": "cpu"},
         "checkpoint_sha256": "c" * 64,
@@ -50,12 +53,12 @@ def record(commit: str, metrics: dict[str, float], created_at: str, **fields) ->
     )
 
 
-def develop_commits(project, count: int) -> list[str]:  # type: ignore[no-untyped-def]
+def develop_commits(project, count: int) -> list[str]:
     project.git.run("checkout", "--quiet", "develop")
     return [commit_file(project.git, "model.py", f"step {i}") for i in range(count)]
 
 
-def export(cli, project, uri: str, experiment: str, *extra: str) -> dict:  # type: ignore[no-untyped-def]
+def export(cli, project, uri: str, experiment: str, *extra: str) -> dict[str, Any]:
     result = cli(
         ["metrics", "export", "--mlflow", uri, "--experiment", experiment, "--json",
          "-C", str(project.root), *extra]
@@ -64,7 +67,7 @@ def export(cli, project, uri: str, experiment: str, *extra: str) -> dict:  # typ
     return json.loads(result.out)
 
 
-def runs_of(client, experiment: str) -> list:  # type: ignore[no-untyped-def]
+def runs_of(client, experiment: str) -> list[Any]:
     found = client.get_experiment_by_name(experiment)
     return [] if found is None else client.search_runs([found.experiment_id], max_results=1000)
 
@@ -77,6 +80,7 @@ def quick_failures(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 
 
+@pytest.mark.slow
 def test_one_run_per_record_with_tags_metrics_and_step(project, cli, mlflow_uri, client) -> None:
     first, second = develop_commits(project, 2)
     append_record(
@@ -121,6 +125,7 @@ def test_one_run_per_record_with_tags_metrics_and_step(project, cli, mlflow_uri,
     assert [m.step for m in client.get_metric_history(by_time[2].info.run_id, "accuracy")] == [3]
 
 
+@pytest.mark.slow
 def test_re_export_is_idempotent_and_a_new_record_adds_one_run(
     project, cli, mlflow_uri, client
 ) -> None:
@@ -155,6 +160,7 @@ def test_re_export_is_idempotent_and_a_new_record_adds_one_run(
     assert f"'{experiment}' at {mlflow_uri}: 0 created, 3 already there." in human.out
 
 
+@pytest.mark.slow
 def test_non_finite_metrics_are_tags_not_clamped_numbers(project, cli, mlflow_uri, client) -> None:
     (commit,) = develop_commits(project, 1)
     metrics = {"accuracy": 0.5, "loss": float("nan"), "ppl": float("inf"), "margin": float("-inf")}
@@ -171,6 +177,7 @@ def test_non_finite_metrics_are_tags_not_clamped_numbers(project, cli, mlflow_ur
     assert tags["torchlane.nonfinite.margin"] == "-inf"
 
 
+@pytest.mark.slow
 def test_more_metrics_than_one_mlflow_request_takes(project, cli, mlflow_uri, client) -> None:
     (commit,) = develop_commits(project, 1)
     finite = {f"class/{i:04d}/recall": i / 2000 for i in range(1100)}  # log-batch takes 1000
@@ -186,6 +193,7 @@ def test_more_metrics_than_one_mlflow_request_takes(project, cli, mlflow_uri, cl
     assert "torchlane.record" in run.data.tags
 
 
+@pytest.mark.slow
 def test_dry_run_on_a_new_experiment_creates_nothing(project, cli, mlflow_uri, client) -> None:
     (commit,) = develop_commits(project, 1)
     append_record(project.git, record(commit, {"accuracy": 0.5}, "2026-01-01T00:00:00+00:00"))
@@ -198,6 +206,7 @@ def test_dry_run_on_a_new_experiment_creates_nothing(project, cli, mlflow_uri, c
     assert client.get_experiment_by_name(experiment) is None
 
 
+@pytest.mark.slow
 def test_a_metric_name_mlflow_rejects_stops_before_anything_is_sent(
     project, cli, mlflow_uri, client
 ) -> None:
@@ -214,6 +223,7 @@ def test_a_metric_name_mlflow_rejects_stops_before_anything_is_sent(
     assert client.get_experiment_by_name(experiment) is None
 
 
+@pytest.mark.slow
 def test_deleted_experiment_is_named_with_the_way_back(project, cli, mlflow_uri, client) -> None:
     (commit,) = develop_commits(project, 1)
     append_record(project.git, record(commit, {"accuracy": 0.5}, "2026-01-01T00:00:00+00:00"))
@@ -279,6 +289,7 @@ def test_missing_mlflow_package_gives_the_install_hint(project) -> None:
     assert "hint: pip install 'torchlane[mlflow]'" in result.stderr
 
 
+@pytest.mark.slow
 def test_report_sink_tags_the_candidate_like_the_export(mlflow_uri, client, monkeypatch) -> None:
     from torchlane.report.sinks import send_to_mlflow
 

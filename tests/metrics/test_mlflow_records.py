@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 from tests.conftest import commit_file
 from torchlane.errors import TorchlaneError
-from torchlane.flow.context import open_flow
+from torchlane.metrics.export_mlflow import check_metric_names, split_metrics
+from torchlane.metrics.mlflow_records import ExportItem, export_items, record_key, repository_name
 from torchlane.metrics.record import EvaluationRecord
 from torchlane.metrics.store import DEFAULT_NOTES_REF, append_record
-from torchlane.report.mlflow_export import check_metric_names, split_metrics
-from torchlane.report.mlflow_records import ExportItem, export_items, record_key, repository_name
+from torchlane.project import open_project
 
 
 def _record(commit: str, created_at: str, accuracy: float = 0.9) -> EvaluationRecord:
@@ -22,7 +22,7 @@ def _record(commit: str, created_at: str, accuracy: float = 0.9) -> EvaluationRe
 
 
 @pytest.fixture
-def history(project):  # type: ignore[no-untyped-def]
+def history(project):
     """develop: A - B, feature/x off B: C; records on A (twice), B, C."""
     git = project.git
     git.run("checkout", "--quiet", "develop")
@@ -44,7 +44,7 @@ def _commits(items: list[ExportItem], names: dict[str, str]) -> list[str]:
 
 def test_every_record_oldest_first_with_develop_steps(history) -> None:
     project, names = history
-    items, problems = export_items(open_flow(project.root), DEFAULT_NOTES_REF)
+    items, problems = export_items(open_project(project.root), DEFAULT_NOTES_REF)
     assert problems == []
     assert _commits(items, names) == ["a", "b", "c", "a"]
     # README and adoption commits come first on develop: a = 2, b = 3; c is off develop.
@@ -54,7 +54,7 @@ def test_every_record_oldest_first_with_develop_steps(history) -> None:
 
 def test_branch_and_since_limit_the_commits(history) -> None:
     project, names = history
-    ctx = open_flow(project.root)
+    ctx = open_project(project.root)
     only_develop, _ = export_items(ctx, DEFAULT_NOTES_REF, branch="develop")
     assert _commits(only_develop, names) == ["a", "b", "a"]
     newer, _ = export_items(ctx, DEFAULT_NOTES_REF, since=names["a"])
@@ -71,14 +71,14 @@ def test_unreadable_lines_are_reported_with_their_line_number(history) -> None:
     text = git.out("notes", "--ref", DEFAULT_NOTES_REF, "show", names["a"])
     git.run("notes", "--ref", DEFAULT_NOTES_REF, "add", "-f", "-F", "-", names["a"],
             input=text + "\nnot json\n")  # fmt: skip
-    items, problems = export_items(open_flow(project.root), DEFAULT_NOTES_REF)
+    items, problems = export_items(open_project(project.root), DEFAULT_NOTES_REF)
     assert len(items) == 4
     assert [(p.commit, p.line) for p in problems] == [(names["a"], 3)]
 
 
 def test_keys_survive_a_notes_rewrite_and_tell_records_apart(history) -> None:
     project, names = history
-    ctx = open_flow(project.root)
+    ctx = open_project(project.root)
     before = [i.key for i in export_items(ctx, DEFAULT_NOTES_REF)[0]]
     git = project.git
     # Rewrite A's note with its lines in the other order (what a notes merge may do).
@@ -98,10 +98,10 @@ def test_record_keys_need_no_quoting_in_mlflow_filters(created_at: str, line: st
 
 
 def test_repository_name_comes_from_the_forge_remote(project) -> None:
-    ctx = open_flow(project.root)
+    ctx = open_project(project.root)
     assert repository_name(ctx) == project.root.name  # origin is a local path here
     project.git.run("remote", "set-url", "origin", "git@github.com:acme/vision-models.git")
-    assert repository_name(open_flow(project.root)) == "vision-models"
+    assert repository_name(open_project(project.root)) == "vision-models"
 
 
 def test_split_metrics_keeps_non_finite_values_as_tags() -> None:

@@ -45,7 +45,9 @@ def _same(a: EvaluationRecord, b: EvaluationRecord) -> bool:
 
 @given(st.lists(st.one_of(_records, _garbage), max_size=12))
 @settings(max_examples=60, deadline=None)
-def test_valid_records_survive_and_every_bad_line_is_named(items: list[object]) -> None:
+def test_valid_records_survive_and_every_bad_line_is_named(
+    items: list[EvaluationRecord | str],
+) -> None:
     lines = [i.to_line() if isinstance(i, EvaluationRecord) else i for i in items]
     result = parse_note(COMMIT, "\n".join(lines) + "\n")
     expected = [i for i in items if isinstance(i, EvaluationRecord)]

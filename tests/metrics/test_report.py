@@ -49,6 +49,7 @@ def test_json_report_has_the_same_content(project, cli) -> None:
     assert [m["metric"] for m in report["decision"]["metrics"]] == ["accuracy", "loss"]
 
 
+@pytest.mark.slow
 def test_chart_png_per_gated_metric(project, cli, tmp_path) -> None:
     build(project, set(range(300)))
     charts = tmp_path / "charts"

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from tests.conftest import commit_file
 from tests.metrics.helpers import accuracy_record, correct_pattern, plain_record
 from torchlane.git import Git
@@ -35,6 +37,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_eight_concurrent_writers_keep_all_forty_records(project) -> None:
     commit = project.git.out("rev-parse", "HEAD")
     processes = [

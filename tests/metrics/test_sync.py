@@ -75,6 +75,7 @@ def test_metrics_push_and_pull_commands(project, tmp_path: Path, cli) -> None:
     assert read_records(bob, commit).records[0].metrics == {"accuracy": 0.8}
 
 
+@pytest.mark.slow
 def test_concurrent_pushes_from_four_clones_all_arrive(project, tmp_path: Path) -> None:
     import subprocess
     import sys
@@ -96,6 +97,7 @@ def test_concurrent_pushes_from_four_clones_all_arrive(project, tmp_path: Path) 
     assert values == [0.0, 0.1, 0.2, 0.3]
 
 
+@pytest.mark.slow
 def test_records_and_merges_work_without_a_git_identity(
     project, tmp_path: Path, monkeypatch
 ) -> None:

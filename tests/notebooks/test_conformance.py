@@ -118,6 +118,7 @@ def sample_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return files
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", OPTION_SETS, ids=lambda argv: " ".join(argv) or "defaults")
 def test_bytes_match_nbstripout(argv: list[str], sample_files: dict[str, Path]) -> None:
     names = list(sample_files)
@@ -199,7 +200,7 @@ def _random_notebook(rng: random.Random) -> dict[str, object]:
             ]
             cell = samples.code_cell(source, outputs, rng.randint(1, 9), metadata)
         else:
-            cell = samples.markdown_cell("", **metadata)
+            cell = samples.markdown_cell("", None, **metadata)
             cell["source"] = source
         if rng.random() < 0.7:
             cell["id"] = f"c{index}"
@@ -207,6 +208,7 @@ def _random_notebook(rng: random.Random) -> dict[str, object]:
     return samples.notebook(cells, rng.choice([4, 5]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "argv", [[], ["--keep-count", "--drop-empty-cells"]], ids=["defaults", "count"]
 )

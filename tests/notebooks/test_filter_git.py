@@ -210,7 +210,15 @@ def test_the_filter_process_starts_lean() -> None:
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     loaded = set(run.stdout.split())
     assert "torchlane.notebooks.strip" in loaded
-    heavy = {"click", "pydantic", "rich", "nbformat", "typing", "dataclasses", "torchlane.config"}
+    heavy = {
+        "click",
+        "pydantic",
+        "rich",
+        "nbformat",
+        "typing",
+        "dataclasses",
+        "torchlane.config.load",
+    }
     assert loaded.isdisjoint(heavy), sorted(loaded & heavy)
 
 

@@ -128,7 +128,7 @@ def test_serialize_is_json_dumps_with_nbformat_settings() -> None:
 
 # --- properties over generated notebooks ---------------------------------------------------------
 
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
 source = st.one_of(text, st.lists(text, max_size=4))
 outputs = st.lists(
     st.one_of(
@@ -160,7 +160,7 @@ def notebooks(draw: st.DrawFn) -> dict[str, Any]:
                 draw(source), draw(outputs), draw(st.none() | st.integers(1, 9)), metadata
             )
         else:
-            cell = samples.markdown_cell("", **metadata)
+            cell = samples.markdown_cell("", None, **metadata)
             cell["source"] = draw(source)
         if draw(st.booleans()):
             cell["id"] = f"id{index}"

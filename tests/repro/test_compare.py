@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ metrics = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(deadline=None)  # a loaded 2-core CI machine has no timing to promise
 @given(metrics)
 def test_a_value_is_within_zero_tolerance_of_itself(value: object) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from torchlane.config import load_config
+from torchlane.config.load import load_config
 from torchlane.errors import TorchlaneError
 
 

@@ -28,6 +28,7 @@ def manifest(run_id: str, commit: str) -> RunManifest:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_concurrent_writers_lose_no_line(training_repo: Git) -> None:
     commit = training_repo.out("rev-parse", "HEAD")
     src = str(Path(__file__).resolve().parents[2] / "src")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from torchlane.git import Git
 from torchlane.repro.manifest import MANIFEST_NAME
@@ -13,7 +14,7 @@ PY = sys.executable
 WRITE = "import os; open(os.path.join(os.environ['TORCHLANE_OUTPUT'], 'out.txt'), 'w').write('x')"
 
 
-def record(cli, root: Path) -> dict:
+def record(cli, root: Path) -> dict[str, Any]:
     result = cli(["run", "--json", "--seed", "5", "--", PY, "-c", WRITE], cwd=root)
     assert result.code == 0, result.err
     return json.loads(result.out)

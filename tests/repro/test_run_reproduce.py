@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from torchlane.repro.manifest import MANIFEST_NAME, PATCH_NAME, load_manifest_fi
 PY = sys.executable
 
 
-def run_json(cli, root: Path, *args: str) -> tuple[int, dict]:
+def run_json(cli, root: Path, *args: str) -> tuple[int, dict[str, Any]]:
     result = cli(["run", "--json", *args], cwd=root)
     return result.code, json.loads(result.out)
 

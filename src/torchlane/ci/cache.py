@@ -28,10 +28,7 @@ def _matching_files(git: Git, pathspecs: tuple[str, ...], excluded: tuple[str, .
     specs = [f":(glob)**/{p}" if "/" not in p and p != "*" else p for p in pathspecs]
     # What the pipeline writes itself (its artifacts) is never one of its inputs.
     specs += [f":(exclude){folder.rstrip('/')}/" for folder in excluded]
-    output = git.run(
-        "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *specs
-    ).stdout
-    return sorted({name for name in output.split("\0") if name and (git.cwd / name).is_file()})
+    return sorted({name for name in git.files(*specs) if (git.cwd / name).is_file()})
 
 
 @functools.cache
@@ -64,7 +61,7 @@ def stage_key(
         ).hexdigest()
     digest.update(file_hashes[stage.inputs].encode())
     if stage.keyed_on_refs:
-        digest.update(git.run("for-each-ref", "--format=%(refname) %(objectname)").stdout.encode())
+        digest.update("".join(f"{ref} {tip}\n" for ref, tip in git.ref_tips().items()).encode())
     if stage.keyed_on_refs or stage.keyed_on_head:
         digest.update((git.rev("HEAD") or "").encode())
     return digest.hexdigest()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from torchlane.config import TorchlaneConfig
+from torchlane.config.settings import TorchlaneConfig
 
 NOTES_REFSPEC = "+refs/notes/*:refs/notes/*"
 REPORT_MARKER = "<!-- torchlane-report -->"

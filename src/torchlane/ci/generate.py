@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torchlane.flow.context import FlowContext
 from torchlane.generated import GeneratedFile, WriteOutcome, write_all
+from torchlane.project import Project
+
+if TYPE_CHECKING:
+    from torchlane.flow.publish import Forge
 
 
 def to_yaml(document: dict[str, Any]) -> str:
@@ -15,7 +18,7 @@ def to_yaml(document: dict[str, Any]) -> str:
     return dump(document)
 
 
-def ci_files(ctx: FlowContext, provider: str) -> list[GeneratedFile]:
+def ci_files(ctx: Project, provider: Forge) -> list[GeneratedFile]:
     if provider == "github":
         from torchlane.ci.github import WORKFLOW_PATH, github_workflow
 
@@ -26,6 +29,6 @@ def ci_files(ctx: FlowContext, provider: str) -> list[GeneratedFile]:
 
 
 def generate_ci(
-    ctx: FlowContext, provider: str, *, force: bool = False, dry_run: bool = False
+    ctx: Project, provider: Forge, *, force: bool = False, dry_run: bool = False
 ) -> list[WriteOutcome]:
     return write_all(ci_files(ctx, provider), ctx.root, force=force, dry_run=dry_run)

@@ -13,7 +13,7 @@ from torchlane.ci.common import (
     git_setup_commands,
     install_commands,
 )
-from torchlane.config import TorchlaneConfig
+from torchlane.config.settings import TorchlaneConfig
 from torchlane.errors import TorchlaneError
 
 WORKFLOW_PATH = ".github/workflows/torchlane.yml"

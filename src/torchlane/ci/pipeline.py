@@ -10,11 +10,11 @@ from torchlane.ci.cache import StageCache
 from torchlane.ci.runner import Listener, PipelineResult, run_pipeline
 from torchlane.ci.settings import Context
 from torchlane.ci.stages import context_for_branch, pipeline_stages
-from torchlane.flow.context import FlowContext
+from torchlane.project import Project
 
 
 def run_ci(
-    ctx: FlowContext,
+    ctx: Project,
     *,
     only: tuple[str, ...] = (),
     context: Context | None = None,

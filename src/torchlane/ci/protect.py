@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torchlane.flow.context import FlowContext
+from torchlane import proc
 from torchlane.generated import GeneratedFile, WriteOutcome, refusal_error, write_all
+from torchlane.project import Project
+
+if TYPE_CHECKING:
+    from torchlane.flow.publish import Forge
 
 GITHUB_DIR = Path(".github/torchlane")
 GITLAB_DIR = Path(".gitlab/torchlane")
@@ -23,7 +26,7 @@ GITLAB_DIR = Path(".gitlab/torchlane")
 
 @dataclass
 class ProtectResult:
-    provider: str
+    provider: Forge
     files: list[WriteOutcome]
     applied: bool
     commands: list[str] = field(default_factory=list)
@@ -73,7 +76,7 @@ def _github_ruleset(name: str, branch: str, checks: list[str], reviews: int) -> 
     }
 
 
-def github_files(ctx: FlowContext) -> list[GeneratedFile]:
+def github_files(ctx: Project) -> list[GeneratedFile]:
     reviews = ctx.config.ci.required_reviews
     develop = _github_ruleset(
         f"torchlane: {ctx.develop}", ctx.develop, ["lint and tests", "model-quality gate"], reviews
@@ -92,7 +95,7 @@ def github_files(ctx: FlowContext) -> list[GeneratedFile]:
     ]
 
 
-def gitlab_files(ctx: FlowContext) -> list[GeneratedFile]:
+def gitlab_files(ctx: Project) -> list[GeneratedFile]:
     protected = [
         # 0 = no one pushes directly; 30 = developers merge; force pushes never.
         {
@@ -119,9 +122,7 @@ def gitlab_files(ctx: FlowContext) -> list[GeneratedFile]:
 def _cli_ready(tool: str) -> bool:
     if shutil.which(tool) is None:
         return False
-    return (
-        subprocess.run([tool, "auth", "status"], capture_output=True, check=False).returncode == 0
-    )
+    return proc.run([tool, "auth", "status"], check=False).ok
 
 
 def _github_commands(slug: str, files: list[GeneratedFile]) -> list[list[str]]:
@@ -164,7 +165,7 @@ def _gitlab_commands(slug: str, files: list[GeneratedFile]) -> list[list[str]]:
 
 
 def protect(
-    ctx: FlowContext, provider: str, *, apply: bool = True, force: bool = False
+    ctx: Project, provider: Forge, *, apply: bool = True, force: bool = False
 ) -> ProtectResult:
     files = github_files(ctx) if provider == "github" else gitlab_files(ctx)
     outcomes = write_all(files, ctx.root, force=force)
@@ -180,12 +181,10 @@ def protect(
     tool = "gh" if provider == "github" else "glab"
     if apply and slug != "OWNER/REPO" and _cli_ready(tool):
         for command in commands:
-            proc = subprocess.run(
-                command, cwd=ctx.root, capture_output=True, text=True, check=False
-            )
-            if proc.returncode != 0:
+            done = proc.run(command, cwd=ctx.root, check=False)
+            if not done.ok:
                 result.messages.append(
-                    f"`{' '.join(command)}` failed: {proc.stderr.strip()[-300:]}"
+                    f"`{' '.join(command)}` failed: {done.stderr.strip()[-300:]}"
                 )
                 return result
         result.applied = True

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from torchlane import proc
 from torchlane.ci.cache import StageCache, stage_key
 from torchlane.ci.stages import Stage
 from torchlane.errors import TorchlaneError
@@ -97,20 +97,12 @@ def stage_environment(stage: Stage, jobs: int) -> dict[str, str]:
 def _run_stage(stage: Stage, root: Path, jobs: int) -> tuple[int, str]:
     env = stage_environment(stage, jobs)
     try:
-        proc = subprocess.run(
-            list(stage.command),
-            cwd=root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            check=False,
+        done = proc.run(
+            stage.command, cwd=root, env=env, closed_stdin=True, merge_stderr=True, check=False
         )
     except FileNotFoundError:
         return 127, f"command not found: {stage.command[0]}\n"
-    return proc.returncode, proc.stdout
+    return done.returncode, done.stdout
 
 
 class _Scheduler:

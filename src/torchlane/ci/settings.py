@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from torchlane.section import Section
+from torchlane.config.section import Section
 
 # Where a stage runs: topic = push to feature/bugfix/refactor (and pull requests into develop),
 # develop = push to develop, release = release/hotfix branches and pull requests into main.

@@ -7,9 +7,9 @@ import sys
 from dataclasses import dataclass
 
 from torchlane.ci.settings import CiSettings, Context
-from torchlane.config import TorchlaneConfig
+from torchlane.config.settings import TorchlaneConfig
 from torchlane.errors import TorchlaneError, usage_error
-from torchlane.flow.naming import BranchType, parse_branch
+from torchlane.naming import BranchType, parse_branch
 
 ALL_FILES = ("*",)
 TOPIC_AND_RELEASE: tuple[Context, ...] = ("topic", "develop", "release")

@@ -16,12 +16,12 @@ from torchlane.cluster.manifests import (
 from torchlane.cluster.quotas import quota_documents
 from torchlane.cluster.target import resolve_target
 from torchlane.errors import usage_error
-from torchlane.flow.context import FlowContext
 from torchlane.leanfs import write_atomic
+from torchlane.project import Project
 
 
 def render_manifests(
-    ctx: FlowContext,
+    ctx: Project,
     kind: Kind,
     *,
     rev: str = "HEAD",
@@ -34,7 +34,13 @@ def render_manifests(
     if kind == "quotas":
         if command:
             raise usage_error("`render quotas` takes no command.", "Drop what follows `--`.")
-        return Rendered("quotas", None, None, None, quota_documents(ctx.loaded))
+        return Rendered(
+            kind="quotas",
+            name=None,
+            commit=None,
+            branch=None,
+            documents=quota_documents(ctx.loaded),
+        )
     if kind == "eval" and command:
         raise usage_error(
             "`render eval` runs `torchlane eval` and `torchlane gate`; it takes no command.",
@@ -58,7 +64,13 @@ def render_manifests(
         document = batch_job(
             config, target, kind, command=command, name=resolved_name, namespace=where
         )
-    return Rendered(kind, resolved_name, target.commit, target.branch, [document])
+    return Rendered(
+        kind=kind,
+        name=resolved_name,
+        commit=target.commit,
+        branch=target.branch,
+        documents=[document],
+    )
 
 
 def write_manifests(rendered: Rendered, directory: Path) -> Rendered:

@@ -4,9 +4,9 @@ with the user's own kubeconfig, context and credentials. No Kubernetes client li
 from __future__ import annotations
 
 import shutil
-import subprocess
 from dataclasses import dataclass
 
+from torchlane import proc
 from torchlane.errors import TorchlaneError
 
 JOB_NAME_LABEL = "training.kubeflow.org/job-name"  # set by the training operator
@@ -39,9 +39,7 @@ def open_kubectl() -> Kubectl:
             "Install kubectl (https://kubernetes.io/docs/tasks/tools/) and configure access to "
             "your cluster, or write the manifests with `torchlane cluster render --output DIR`.",
         )
-    result = subprocess.run(
-        [path, "config", "current-context"], capture_output=True, text=True, check=False
-    )
+    result = proc.run([path, "config", "current-context"], check=False)
     context = result.stdout.strip()
     if result.returncode != 0 or not context:
         raise TorchlaneError(
@@ -59,9 +57,7 @@ def _last_line(text: str) -> str:
 
 def apply(kubectl: Kubectl, manifests: str, *, dry_run: bool) -> ApplyResult:
     args = ["apply", "-f", "-"] + (["--dry-run=server"] if dry_run else [])
-    result = subprocess.run(
-        kubectl.command(*args), input=manifests, capture_output=True, text=True, check=False
-    )
+    result = proc.run(kubectl.command(*args), input=manifests, check=False)
     if result.returncode != 0:
         raise TorchlaneError(
             f"kubectl apply failed on context '{kubectl.context}': {_last_line(result.stderr)}",
@@ -94,6 +90,4 @@ def logs_command(kubectl: Kubectl, job: str, *, follow: bool, namespace: str | N
 
 def stream_logs(kubectl: Kubectl, job: str, *, follow: bool, namespace: str | None) -> int:
     """Run kubectl with our stdout and stderr: logs stream as they come. Returns its exit code."""
-    return subprocess.run(
-        logs_command(kubectl, job, follow=follow, namespace=namespace), check=False
-    ).returncode
+    return proc.passthrough(logs_command(kubectl, job, follow=follow, namespace=namespace))

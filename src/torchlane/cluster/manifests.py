@@ -12,7 +12,7 @@ from typing import Literal
 from torchlane.ci.common import ENSURE_GIT, ci_image
 from torchlane.cluster.pods import Manifest, install_script, pod_template, shell_command
 from torchlane.cluster.target import Target, label_value
-from torchlane.config import TorchlaneConfig
+from torchlane.config.settings import TorchlaneConfig
 from torchlane.errors import usage_error
 
 Kind = Literal["eval", "run", "train", "quotas"]
@@ -34,7 +34,7 @@ LEAD_LABEL = "torchlane/lead"
 PYTORCH_PORT = {"name": "pytorchjob-port", "containerPort": 23456, "protocol": "TCP"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rendered:
     kind: Kind
     name: str | None  # the Job's or PyTorchJob's name; None for quotas

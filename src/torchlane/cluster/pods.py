@@ -12,7 +12,7 @@ from typing import Any
 
 from torchlane.ci.common import ENSURE_GIT, git_setup_commands, install_commands
 from torchlane.cluster.target import Target
-from torchlane.config import TorchlaneConfig
+from torchlane.config.settings import TorchlaneConfig
 
 WORKSPACE = "/workspace"
 WORKDIR = f"{WORKSPACE}/repo"

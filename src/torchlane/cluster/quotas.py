@@ -7,7 +7,7 @@ from __future__ import annotations
 from torchlane.cluster.manifests import MANAGED_BY
 from torchlane.cluster.pods import Manifest
 from torchlane.cluster.settings import DNS_LABEL, ClusterConfig
-from torchlane.config import LoadedConfig
+from torchlane.config.load import LoadedConfig
 from torchlane.errors import TorchlaneError
 from torchlane.team.quotas import Quota, team_plan
 

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from torchlane.section import Section
+from torchlane.config.section import Section
 
 # The Kubernetes resource.Quantity grammar (as in the API's OpenAPI pattern), without a sign:
 # a resource amount in a configuration is never negative.

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from torchlane.cluster.settings import LABEL_VALUE
 from torchlane.errors import TorchlaneError
-from torchlane.flow.context import FlowContext
+from torchlane.project import Project
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def project_label(root: Path, url: str) -> str:
     return name[:24].rstrip("-")
 
 
-def resolve_target(ctx: FlowContext, rev: str, allow_dirty: bool) -> Target:
+def resolve_target(ctx: Project, rev: str, allow_dirty: bool) -> Target:
     git = ctx.git
     commit = git.rev(f"{rev}^{{commit}}")
     if commit is None:
@@ -69,7 +69,7 @@ def resolve_target(ctx: FlowContext, rev: str, allow_dirty: bool) -> Target:
             f"There is no remote named '{remote}' for the cluster to clone from.",
             "Add it with `git remote add`, or set [tool.torchlane.flow] remote.",
         )
-    if not git.lines("for-each-ref", "--contains", commit, f"refs/remotes/{remote}/"):
+    if not git.refs_containing(commit, f"refs/remotes/{remote}/"):
         raise TorchlaneError(
             f"Commit {commit[:12]} is not on '{remote}' (as far as this clone knows); "
             "the cluster could not fetch it.",

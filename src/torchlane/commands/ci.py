@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from torchlane import render
-from torchlane.commands.options import json_option, repo_option
+from torchlane.commands.options import json_option, repo_option, with_project
+
+if TYPE_CHECKING:
+    from torchlane.flow.publish import Forge
+    from torchlane.project import Project
 
 
 def _progress_listener(as_json: bool):  # type: ignore[no-untyped-def]
@@ -39,7 +44,7 @@ def _progress_listener(as_json: bool):  # type: ignore[no-untyped-def]
 )
 @click.option("--no-cache", is_flag=True, help="Run every stage even if its inputs are unchanged.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Stages run at once.")
-@repo_option
+@repo_option  # a group: it opens the project only when run without a subcommand
 @json_option
 @click.pass_context
 def ci_group(
@@ -57,9 +62,9 @@ def ci_group(
     from torchlane.ci.artifacts import _ICON
     from torchlane.ci.pipeline import run_ci
     from torchlane.ci.runner import StageStatus
-    from torchlane.flow.context import open_flow
+    from torchlane.project import open_project
 
-    ctx = open_flow(repo)
+    ctx = open_project(repo)
     result, artifacts = run_ci(
         ctx,
         only=stages,
@@ -101,17 +106,15 @@ def ci_group(
 @click.option("--provider", type=click.Choice(["github", "gitlab"]), required=True)
 @click.option("--force", is_flag=True, help="Overwrite hand-edited files.")
 @click.option("--dry-run", is_flag=True, help="Show the diff; write nothing.")
-@repo_option
+@with_project
 @json_option
 def generate_command(
-    provider: str, force: bool, dry_run: bool, repo: Path | None, as_json: bool
+    provider: Forge, force: bool, dry_run: bool, project: Project, as_json: bool
 ) -> None:
     """Write CI workflows for the whole branch model."""
     from torchlane.ci.generate import generate_ci
-    from torchlane.flow.context import open_flow
 
-    ctx = open_flow(repo)
-    outcomes = generate_ci(ctx, provider, force=force, dry_run=dry_run)
+    outcomes = generate_ci(project, provider, force=force, dry_run=dry_run)
     _report_outcomes(outcomes, as_json)
 
 
@@ -121,16 +124,15 @@ def generate_command(
     "--apply/--no-apply", default=True, help="Apply with gh/glab when present and logged in."
 )
 @click.option("--force", is_flag=True, help="Overwrite hand-edited files.")
-@repo_option
+@with_project
 @json_option
 def protect_command(
-    provider: str, apply: bool, force: bool, repo: Path | None, as_json: bool
+    provider: Forge, apply: bool, force: bool, project: Project, as_json: bool
 ) -> None:
     """Write (and apply) the branch protection that makes the model hold on the platform."""
     from torchlane.ci.protect import protect
-    from torchlane.flow.context import open_flow
 
-    result = protect(open_flow(repo), provider, apply=apply, force=force)
+    result = protect(project, provider, apply=apply, force=force)
     if as_json:
         render.print_json(result)
         return

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from torchlane import render
-from torchlane.commands.options import json_option, repo_option
+from torchlane.commands.options import json_option, repo_option, with_project
 
 if TYPE_CHECKING:
     from torchlane.cluster.manifests import Rendered
+    from torchlane.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
 KIND_CHOICES = ("eval", "run", "train", "quotas")
@@ -32,7 +33,7 @@ def _render_options(func: F) -> F:
         click.option(
             "--allow-dirty", is_flag=True, help="Render although tracked files have changes."
         ),
-        repo_option,
+        with_project,
         json_option,
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
     ]
@@ -47,14 +48,13 @@ def _render(
     name: str | None,
     namespace: str | None,
     allow_dirty: bool,
-    repo: Path | None,
+    project: Project,
     command: tuple[str, ...],
 ) -> Rendered:
     from torchlane.cluster.build import render_manifests
-    from torchlane.flow.context import open_flow
 
     return render_manifests(
-        open_flow(repo),
+        project,
         kind,  # type: ignore[arg-type]  # click.Choice checked it
         rev=rev,
         command=command,
@@ -78,7 +78,7 @@ def render_command(
     name: str | None,
     namespace: str | None,
     allow_dirty: bool,
-    repo: Path | None,
+    project: Project,
     as_json: bool,
     command: tuple[str, ...],
     output: Path | None,
@@ -94,7 +94,7 @@ def render_command(
     from torchlane.cluster.build import write_manifests
     from torchlane.cluster.manifests import to_yaml
 
-    rendered = _render(kind, rev, name, namespace, allow_dirty, repo, command)
+    rendered = _render(kind, rev, name, namespace, allow_dirty, project, command)
     if output is not None:
         rendered = write_manifests(rendered, output)
     if as_json:
@@ -114,7 +114,7 @@ def submit_command(
     name: str | None,
     namespace: str | None,
     allow_dirty: bool,
-    repo: Path | None,
+    project: Project,
     as_json: bool,
     command: tuple[str, ...],
     dry_run: bool,
@@ -124,7 +124,7 @@ def submit_command(
     from torchlane.cluster.manifests import to_yaml
 
     kubectl = open_kubectl()
-    rendered = _render(kind, rev, name, namespace, allow_dirty, repo, command)
+    rendered = _render(kind, rev, name, namespace, allow_dirty, project, command)
     result = apply(kubectl, to_yaml(rendered), dry_run=dry_run)
     if as_json:
         render.print_json({"rendered": rendered, "apply": result})
@@ -147,11 +147,11 @@ def submit_command(
     default=None,
     help="Namespace (default: [cluster] namespace, else kubectl's).",
 )
-@repo_option
+@repo_option  # works outside a repository too (kubectl's namespace); reads no settings with -n
 def logs_command(job: str, follow: bool, namespace: str | None, repo: Path | None) -> int:
     """Print the logs of JOB (NAME, job/NAME or pytorchjob/NAME; the master pod for training)."""
     from torchlane.cluster.kubectl import open_kubectl, stream_logs
-    from torchlane.config import load_config
+    from torchlane.config.load import load_config
     from torchlane.errors import TorchlaneError
     from torchlane.git import open_repo
 

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from torchlane import render
-from torchlane.commands.options import json_option, repo_option
+from torchlane.commands.options import json_option, with_project
+
+if TYPE_CHECKING:
+    from torchlane.project import Project
 
 _MARK = {"ok": "ok", "info": "info", "warning": "WARN", "error": "ERROR"}
 
 
 @click.command("doctor")
-@repo_option
+@with_project(required=False)  # a machine check: also in a directory that is not a repository
 @json_option
-def doctor_command(repo: Path | None, as_json: bool) -> int:
+def doctor_command(project: Project, as_json: bool) -> int:
     """Compare python, torch build, CUDA, cuDNN, GPUs, driver, packages and variables with the declaration."""
-    from torchlane.env.doctor import run_doctor
-    from torchlane.git import Git
+    from torchlane.doctor.diagnose import run_doctor
 
-    start = repo or Path.cwd()
-    inside = Git(start).run("rev-parse", "--show-toplevel", check=False)
-    root = Path(inside.stdout.strip()) if inside.ok else start
-    report = run_doctor(root)
+    report = run_doctor(project)
     if as_json:
         render.print_json(
             {

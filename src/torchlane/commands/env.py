@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from torchlane import render
-from torchlane.commands.options import json_option, repo_option
+from torchlane.commands.options import json_option, repo_option, with_project
+
+if TYPE_CHECKING:
+    from torchlane.project import Project
 
 
 @click.group("env")
@@ -18,11 +22,11 @@ def env_group() -> None:
 
 @env_group.command("check")
 @click.option("--no-cache", is_flag=True, help="Ignore the cached result of an earlier run.")
-@repo_option
+@repo_option  # the pydantic-free fast path: it finds the repository and reads settings itself
 @json_option
 def check_command(no_cache: bool, repo: Path | None, as_json: bool) -> int:
     """Check Dockerfiles, compose, requirement/lock and conda files against the compatibility data."""
-    from torchlane.env.fastcheck import run
+    from torchlane.env.check.fast import run
 
     return run(str(repo or Path.cwd()), as_json, use_cache=not no_cache)
 
@@ -35,21 +39,18 @@ def check_command(no_cache: bool, repo: Path | None, as_json: bool) -> int:
     is_flag=True,
     help="Also write shared/compose.<member>.yaml from [tool.torchlane.team].",
 )
-@repo_option
+@with_project(required=False)  # writes files from the settings, in a repository or not
 @json_option
 def generate_command(
-    force: bool, dry_run: bool, shared: bool, repo: Path | None, as_json: bool
+    force: bool, dry_run: bool, shared: bool, project: Project, as_json: bool
 ) -> None:
     """Write Dockerfile, .dockerignore, compose.yaml and .devcontainer/ from [tool.torchlane.env]."""
-    from torchlane.config import load_config
-    from torchlane.env.generate import generate
+    from torchlane.env.generate.generator import generate
     from torchlane.errors import TorchlaneError
-    from torchlane.leanfs import find_repo
-    from torchlane.team.quotas import load_team
+    from torchlane.team.quotas import team_plan
 
-    root = Path(find_repo(str(repo or Path.cwd()))[0])
-    spec = load_config(root).config.env
-    team = load_team(root) if shared else None
+    root, spec = project.root, project.config.env
+    team = team_plan(project.loaded) if shared else None
     if shared and team is None:
         raise TorchlaneError(
             "--shared needs a [tool.torchlane.team] table with at least one member.",
@@ -80,16 +81,13 @@ def generate_command(
     "--upgrade", is_flag=True, help="Resolve the newest allowed versions instead of keeping pins."
 )
 @click.option("--python", default=None, help="Resolve with this interpreter (it needs pip-tools).")
-@repo_option
+@with_project(required=False)  # resolves the declared files, in a repository or not
 @json_option
-def lock_command(upgrade: bool, python: str | None, repo: Path | None, as_json: bool) -> None:
+def lock_command(upgrade: bool, python: str | None, project: Project, as_json: bool) -> None:
     """Resolve the declared requirement files into a fully pinned lock with hashes (pip-compile)."""
-    from torchlane.config import load_config
-    from torchlane.env.lock import make_lock
-    from torchlane.leanfs import find_repo
+    from torchlane.env.lock.resolve import make_lock
 
-    root = Path(find_repo(str(repo or Path.cwd()))[0])
-    result = make_lock(root, load_config(root).config.env, upgrade=upgrade, python=python)
+    result = make_lock(project.root, project.config.env, upgrade=upgrade, python=python)
     if as_json:
         render.print_json(result)
         return

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from torchlane import render
-from torchlane.commands.options import json_option, repo_option
-from torchlane.evaluate.config import check_device
+from torchlane.commands.options import json_option, with_project
+from torchlane.evaluate.settings import check_device
+
+if TYPE_CHECKING:
+    from torchlane.project import Project
 
 
 def _device(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -25,14 +28,14 @@ def _device(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 @click.option("--no-record", is_flag=True, help="Do not write the result into git notes.")
 @click.option("--no-cache", is_flag=True, help="Evaluate even if a cached result matches.")
 @click.option("--device", callback=_device, default=None, help="auto, cpu, cuda, cuda:N or mps.")
-@repo_option
+@with_project
 @json_option
 def eval_command(
     rev: str | None,
     no_record: bool,
     no_cache: bool,
     device: str | None,
-    repo: Path | None,
+    project: Project,
     as_json: bool,
 ) -> None:
     """Evaluate REV (default: the working tree at HEAD) and record its metrics for that commit.
@@ -44,7 +47,7 @@ def eval_command(
 
     with progress_bar(enabled=True) as progress:
         outcome = evaluate_commit(
-            repo, rev, record=not no_record, use_cache=not no_cache, device=device,
+            project, rev, record=not no_record, use_cache=not no_cache, device=device,
             progress=progress,
         )  # fmt: skip
     if as_json:

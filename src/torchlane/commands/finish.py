@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from torchlane import render
-from torchlane.commands.options import json_option, repo_option
+from torchlane.commands.options import json_option, with_project
 from torchlane.errors import EXIT_FAILURE, usage_error
 from torchlane.flow.transaction import AbortResult, ConflictReport
+
+if TYPE_CHECKING:
+    from torchlane.project import Project
 
 
 def _check_flags(resume: bool, abort: bool, **others: object) -> None:
@@ -59,7 +62,7 @@ def _say_abort(result: AbortResult) -> None:
 @click.option(
     "--fetch", is_flag=True, help="Fetch the remote first, to compare with its latest state."
 )
-@repo_option
+@with_project
 @json_option
 def finish_command(
     *,
@@ -69,24 +72,22 @@ def finish_command(
     keep: bool,
     push: bool,
     fetch: bool,
-    repo: Path | None,
+    project: Project,
     as_json: bool,
 ) -> int:
     """Merge BRANCH (default: the current one) where the branch model sends it, with --no-ff."""
-    from torchlane.flow.context import open_flow
     from torchlane.flow.finish import continue_finish, finish_branch
     from torchlane.flow.transaction import abort as abort_operation
 
     _check_flags(resume, abort, BRANCH=branch, keep=keep, push=push, fetch=fetch)
-    ctx = open_flow(repo)
     if abort:
-        aborted = abort_operation(ctx.git, "finish")
+        aborted = abort_operation(project.git, "finish")
         render.print_json(aborted) if as_json else _say_abort(aborted)
         return 0
     if resume:
-        result = continue_finish(ctx)
+        result = continue_finish(project)
     else:
-        result = finish_branch(ctx, branch, keep=keep, push=push, fetch=fetch)
+        result = finish_branch(project, branch, keep=keep, push=push, fetch=fetch)
     if as_json:
         render.print_json(result)
     else:
@@ -117,21 +118,19 @@ def finish_command(
 @click.option("--merge", is_flag=True, help="Merge develop into the branch instead of rebasing.")
 @click.option("--continue", "resume", is_flag=True, help="Resume after resolving conflicts.")
 @click.option("--abort", is_flag=True, help="Put the branch back as it was before the sync.")
-@repo_option
+@with_project
 @json_option
-def sync_command(merge: bool, resume: bool, abort: bool, repo: Path | None, as_json: bool) -> int:
+def sync_command(merge: bool, resume: bool, abort: bool, project: Project, as_json: bool) -> int:
     """Rebase the current topic branch onto develop (keeping a backup ref first)."""
-    from torchlane.flow.context import open_flow
     from torchlane.flow.sync import continue_sync, sync_branch
     from torchlane.flow.transaction import abort as abort_operation
 
     _check_flags(resume, abort, merge=merge)
-    ctx = open_flow(repo)
     if abort:
-        aborted = abort_operation(ctx.git, "sync")
+        aborted = abort_operation(project.git, "sync")
         render.print_json(aborted) if as_json else _say_abort(aborted)
         return 0
-    result = continue_sync(ctx) if resume else sync_branch(ctx, merge=merge)
+    result = continue_sync(project) if resume else sync_branch(project, merge=merge)
     if as_json:
         render.print_json(result)
         return EXIT_FAILURE if result.conflict else 0
@@ -156,14 +155,13 @@ def sync_command(merge: bool, resume: bool, abort: bool, repo: Path | None, as_j
 
 
 @click.command("publish")
-@repo_option
+@with_project
 @json_option
-def publish_command(repo: Path | None, as_json: bool) -> None:
+def publish_command(project: Project, as_json: bool) -> None:
     """Push the current branch with upstream tracking and print the pull-request URL."""
-    from torchlane.flow.context import open_flow
     from torchlane.flow.publish import publish_branch
 
-    result = publish_branch(open_flow(repo))
+    result = publish_branch(project)
     if as_json:
         render.print_json(result)
         return

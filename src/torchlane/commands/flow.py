@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from torchlane import render
-from torchlane.commands.options import json_option, repo_option
+from torchlane.commands.options import json_option, repo_option, with_project
+
+if TYPE_CHECKING:
+    from torchlane.project import Project
 
 
 @click.command("init")
 @click.option("--no-commit", is_flag=True, help="Write the configuration but do not commit it.")
 @click.option("--force", is_flag=True, help="Rewrite an existing [tool.torchlane] configuration.")
-@repo_option
+@repo_option  # init may create the repository and writes the settings a project would load
 @json_option
 def init_command(no_commit: bool, force: bool, repo: Path | None, as_json: bool) -> None:
     """Adopt the branch model: main, develop and a shared configuration."""
@@ -37,14 +41,13 @@ def init_command(no_commit: bool, force: bool, repo: Path | None, as_json: bool)
 @click.command("start")
 @click.argument("branch_type", metavar="TYPE")
 @click.argument("name")
-@repo_option
+@with_project
 @json_option
-def start_command(branch_type: str, name: str, repo: Path | None, as_json: bool) -> None:
+def start_command(branch_type: str, name: str, project: Project, as_json: bool) -> None:
     """Start a branch: TYPE is feature, bugfix, refactor (NAME is a slug) or release, hotfix (NAME is a version)."""
-    from torchlane.flow.context import open_flow
     from torchlane.flow.start import start_branch
 
-    result = start_branch(open_flow(repo), branch_type, name)
+    result = start_branch(project, branch_type, name)
     if as_json:
         render.print_json(result)
         return
@@ -56,23 +59,21 @@ def start_command(branch_type: str, name: str, repo: Path | None, as_json: bool)
 
 @click.command("check-name")
 @click.argument("name", required=False)
-@repo_option
+@with_project
 @json_option
-def check_name_command(name: str | None, repo: Path | None, as_json: bool) -> int:
+def check_name_command(name: str | None, project: Project, as_json: bool) -> int:
     """Check a branch name (default: the current branch) against the naming conventions."""
     from torchlane.errors import TorchlaneError
-    from torchlane.flow.context import open_flow
-    from torchlane.flow.naming import check_name
-    from torchlane.flow.naming_core import print_verdict
+    from torchlane.naming import check_name
+    from torchlane.naming_rules import print_verdict
 
-    ctx = open_flow(repo)
     if name is None:
-        name = ctx.git.current_branch()
+        name = project.git.current_branch()
         if name is None:
             raise TorchlaneError(
                 "HEAD is detached, so there is no branch name to check.", "Pass NAME."
             )
-    verdict = check_name(name, ctx.config)
+    verdict = check_name(name, project.config)
     if as_json:
         render.print_json(verdict)
         return 0 if verdict.ok else 1

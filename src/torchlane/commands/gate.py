@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from torchlane import render
-from torchlane.commands.options import json_option, repo_option
+from torchlane.commands.options import json_option, with_project
+
+if TYPE_CHECKING:
+    from torchlane.project import Project
 
 
 def _num(value: float | None) -> str:
@@ -22,18 +25,16 @@ def _num(value: float | None) -> str:
 @click.argument("rev", default="HEAD")
 @click.option("--baseline", "baseline", default=None, help="Compare with this commit instead.")
 @click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
-@repo_option
+@with_project
 @json_option
 def gate_command(
-    rev: str, baseline: str | None, notes_ref: str | None, repo: Path | None, as_json: bool
+    rev: str, baseline: str | None, notes_ref: str | None, project: Project, as_json: bool
 ) -> int:
     """Pass (exit 0) or fail (exit 1): REV's metrics against its baseline, noise-aware."""
-    from torchlane.flow.context import open_flow
-    from torchlane.metrics.decide import run_gate
+    from torchlane.gate.decide import run_gate
     from torchlane.metrics.history import jsonable, notes_ref_of
 
-    ctx = open_flow(repo)
-    decision = run_gate(ctx, rev, notes_ref_of(ctx, notes_ref), baseline)
+    decision = run_gate(project, rev, notes_ref_of(project, notes_ref), baseline)
     if as_json:
         render.print_json(jsonable(decision))
         return 0 if decision.passed else 1

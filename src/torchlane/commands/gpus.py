@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from torchlane import render
-from torchlane.commands.options import json_option, repo_option
+from torchlane.commands.options import json_option, with_project
+
+if TYPE_CHECKING:
+    from torchlane.project import Project
 
 
 @click.command("gpus")
-@repo_option
+@with_project(required=False)  # a machine command: it works in any directory
 @json_option
-def gpus_command(repo: Path | None, as_json: bool) -> int:
+def gpus_command(project: Project, as_json: bool) -> int:
     """Show which GPUs are busy, by which process, user and container (exit 0 without GPUs).
 
     With [tool.torchlane.team] declared, members using GPUs outside their quota are flagged
     (and the exit code is 1)."""
-    from torchlane.leanfs import find_repo
-    from torchlane.team.quotas import load_team
-    from torchlane.team.usage import gpu_usage, load_nvml
+    from torchlane.team.gpus import gpu_usage, load_nvml
+    from torchlane.team.quotas import team_plan
 
-    team = load_team(Path(find_repo(str(repo or Path.cwd()))[0]))
-    usage = gpu_usage(load_nvml(), team)
+    usage = gpu_usage(load_nvml(), team_plan(project.loaded))
     if as_json:
         render.print_json(usage)
     elif not usage.available:

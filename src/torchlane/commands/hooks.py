@@ -39,7 +39,7 @@ def _show(result: object, as_json: bool) -> None:
 
 
 @hooks_group.command("install")
-@repo_option
+@repo_option  # needs the repository, not its settings: works even when they are broken
 @json_option
 def install_command(repo: Path | None, as_json: bool) -> None:
     """Install the hooks (into core.hooksPath if set), chaining any hook already there."""
@@ -53,7 +53,7 @@ def install_command(repo: Path | None, as_json: bool) -> None:
 
 
 @hooks_group.command("uninstall")
-@repo_option
+@repo_option  # needs the repository, not its settings: works even when they are broken
 @json_option
 def uninstall_command(repo: Path | None, as_json: bool) -> None:
     """Remove torchlane's hooks and put back the hooks they chained."""

@@ -33,7 +33,7 @@ def jupyter_command(
     ($XDG_STATE_HOME/torchlane/jupyter-token, created on first use). Arguments after `--`
     go to Jupyter.
     """
-    from torchlane.jupyter import launch, plan_launch
+    from torchlane.notebooks.jupyter import launch, plan_launch
 
     plan = plan_launch(
         app,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from torchlane import render
-from torchlane.commands.options import json_option, repo_option
+from torchlane.commands.options import json_option, with_project
+
+if TYPE_CHECKING:
+    from torchlane.project import Project
 
 
 def _num(value: float | None) -> str:
@@ -35,15 +38,13 @@ def metrics_group() -> None:
 @metrics_group.command("show")
 @click.argument("rev", default="HEAD")
 @click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
-@repo_option
+@with_project
 @json_option
-def show_command(rev: str, notes_ref: str | None, repo: Path | None, as_json: bool) -> None:
+def show_command(rev: str, notes_ref: str | None, project: Project, as_json: bool) -> None:
     """Every record of one commit (default HEAD)."""
-    from torchlane.flow.context import open_flow
     from torchlane.metrics.history import jsonable, notes_ref_of, show
 
-    ctx = open_flow(repo)
-    result = show(ctx.git, rev, notes_ref_of(ctx, notes_ref))
+    result = show(project.git, rev, notes_ref_of(project, notes_ref))
     if as_json:
         render.print_json(jsonable(result))
         return
@@ -66,7 +67,7 @@ def show_command(rev: str, notes_ref: str | None, repo: Path | None, as_json: bo
 @click.option("-n", "--limit", default=20, show_default=True, help="How many commits to list.")
 @click.option("--all", "all_commits", is_flag=True, help="Also list commits without metrics.")
 @click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
-@repo_option
+@with_project
 @json_option
 def log_command(
     *,
@@ -74,15 +75,13 @@ def log_command(
     limit: int,
     all_commits: bool,
     notes_ref: str | None,
-    repo: Path | None,
+    project: Project,
     as_json: bool,
 ) -> None:
     """Metrics along the first-parent line of REV (default: develop)."""
-    from torchlane.flow.context import open_flow
     from torchlane.metrics.history import jsonable, log, notes_ref_of
 
-    ctx = open_flow(repo)
-    result = log(ctx, notes_ref_of(ctx, notes_ref), rev, limit, all_commits)
+    result = log(project, notes_ref_of(project, notes_ref), rev, limit, all_commits)
     if as_json:
         render.print_json(jsonable(result))
         return
@@ -99,17 +98,15 @@ def log_command(
 @click.argument("rev_a", metavar="A")
 @click.argument("rev_b", metavar="B")
 @click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
-@repo_option
+@with_project
 @json_option
 def diff_command(
-    rev_a: str, rev_b: str, notes_ref: str | None, repo: Path | None, as_json: bool
+    rev_a: str, rev_b: str, notes_ref: str | None, project: Project, as_json: bool
 ) -> None:
     """Each metric of A and B, the change B − A and the relative change."""
-    from torchlane.flow.context import open_flow
     from torchlane.metrics.history import diff, jsonable, notes_ref_of
 
-    ctx = open_flow(repo)
-    result = diff(ctx.git, rev_a, rev_b, notes_ref_of(ctx, notes_ref))
+    result = diff(project.git, rev_a, rev_b, notes_ref_of(project, notes_ref))
     if as_json:
         render.print_json(jsonable(result))
         return
@@ -124,16 +121,14 @@ def diff_command(
 
 
 def _sync(
-    direction: str, remote: str | None, notes_ref: str | None, repo: Path | None, as_json: bool
+    direction: str, remote: str | None, notes_ref: str | None, project: Project, as_json: bool
 ) -> None:
-    from torchlane.flow.context import open_flow
     from torchlane.metrics import sync
     from torchlane.metrics.history import notes_ref_of
 
-    ctx = open_flow(repo)
-    target = remote or ctx.config.metrics.remote
+    target = remote or project.config.metrics.remote
     operation = sync.push if direction == "push" else sync.pull
-    result = operation(ctx.git, notes_ref_of(ctx, notes_ref), target)
+    result = operation(project.git, notes_ref_of(project, notes_ref), target)
     if as_json:
         render.print_json(result)
     else:
@@ -143,25 +138,25 @@ def _sync(
 @metrics_group.command("push")
 @click.argument("remote", required=False)
 @click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
-@repo_option
+@with_project
 @json_option
 def push_command(
-    remote: str | None, notes_ref: str | None, repo: Path | None, as_json: bool
+    remote: str | None, notes_ref: str | None, project: Project, as_json: bool
 ) -> None:
     """Merge the remote's records into ours, then push (retried if another job pushed first)."""
-    _sync("push", remote, notes_ref, repo, as_json)
+    _sync("push", remote, notes_ref, project, as_json)
 
 
 @metrics_group.command("pull")
 @click.argument("remote", required=False)
 @click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
-@repo_option
+@with_project
 @json_option
 def pull_command(
-    remote: str | None, notes_ref: str | None, repo: Path | None, as_json: bool
+    remote: str | None, notes_ref: str | None, project: Project, as_json: bool
 ) -> None:
     """Fetch the remote's records and keep every record of both sides."""
-    _sync("pull", remote, notes_ref, repo, as_json)
+    _sync("pull", remote, notes_ref, project, as_json)
 
 
 @metrics_group.command("export")
@@ -174,22 +169,20 @@ def pull_command(
               help="Only records of commits that REV does not reach (newer work).")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Say what would be created; create nothing.")
 @click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
-@repo_option
+@with_project
 @json_option
 def export_command(
     *,
     tracking_uri: str, experiment: str | None, branch: str | None, since: str | None,
-    dry_run: bool, notes_ref: str | None, repo: Path | None, as_json: bool,
+    dry_run: bool, notes_ref: str | None, project: Project, as_json: bool,
 ) -> None:  # fmt: skip
     """Mirror every record to an MLflow tracking server, one run per record, never twice."""
-    from torchlane.flow.context import open_flow
+    from torchlane.metrics.export_mlflow import export_to_mlflow
     from torchlane.metrics.history import jsonable, notes_ref_of
-    from torchlane.report.mlflow_export import export_to_mlflow
-    from torchlane.report.mlflow_records import export_items, repository_name
+    from torchlane.metrics.mlflow_records import export_items, repository_name
 
-    ctx = open_flow(repo)
-    items, problems = export_items(ctx, notes_ref_of(ctx, notes_ref), branch, since)
-    name = experiment or repository_name(ctx)
+    items, problems = export_items(project, notes_ref_of(project, notes_ref), branch, since)
+    name = experiment or repository_name(project)
     result = export_to_mlflow(items, tracking_uri, name, dry_run=dry_run, problems=problems)
     if as_json:
         render.print_json(jsonable(result))

@@ -186,7 +186,7 @@ def _print_change(change: FilterChange, as_json: bool, nothing: str) -> None:
 @nb_group.command("install-filter")
 @_scope_option
 @strip_options
-@repo_option
+@repo_option  # --global works in any directory; --local opens the repository itself
 @json_option
 def install_filter_command(scope: str, repo: Path | None, as_json: bool, **flags: Any) -> None:
     """Strip notebooks as git stages them (one filter process per git command)."""
@@ -203,7 +203,7 @@ def install_filter_command(scope: str, repo: Path | None, as_json: bool, **flags
 
 @nb_group.command("uninstall-filter")
 @_scope_option
-@repo_option
+@repo_option  # --global works in any directory; --local opens the repository itself
 @json_option
 def uninstall_filter_command(scope: str, repo: Path | None, as_json: bool) -> None:
     """Remove the notebook filter and what install-filter added to the attributes file."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import click
 
@@ -24,3 +25,42 @@ def repo_option(func: F) -> F:
         default=None,
         help="Run as if started in this directory.",
     )(func)
+
+
+@overload
+def with_project(func: F, /) -> F: ...
+
+
+@overload
+def with_project(*, required: bool = True, keep_repo: bool = False) -> Callable[[F], F]: ...
+
+
+def with_project(
+    func: F | None = None, /, *, required: bool = True, keep_repo: bool = False
+) -> F | Callable[[F], F]:
+    """Add `-C/--repo` and hand the command the project there as `project`.
+
+    The repository is opened and its configuration loaded once, before the command runs, so every
+    command reports a missing repository or a broken configuration with the same error, and
+    feature code is given the project instead of reopening it from a path.
+
+    required=False is for commands that also work outside a git repository (machine checks, file
+    generators): the project is then the directory itself (see `open_directory`).
+    keep_repo=True also passes `repo`, the -C directory as given, for commands that resolve their
+    own arguments against it the way `git -C` does.
+    """
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def run_in_project(*args: Any, repo: Path | None, **kwargs: Any) -> Any:
+            # Imported here: `torchlane --help` must not import pydantic and the configuration.
+            from torchlane.project import open_directory, open_project
+
+            project = open_project(repo) if required else open_directory(repo)
+            if keep_repo:
+                kwargs["repo"] = repo
+            return command(*args, project=project, **kwargs)
+
+        return repo_option(run_in_project)  # type: ignore[return-value]
+
+    return decorate if func is None else decorate(func)

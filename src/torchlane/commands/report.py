@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from torchlane import render
-from torchlane.commands.options import repo_option
+from torchlane.commands.options import with_project
+
+if TYPE_CHECKING:
+    from torchlane.project import Project
 
 
 @click.command("report")
@@ -37,17 +41,16 @@ from torchlane.commands.options import repo_option
     help="Also log the candidate to this MLflow experiment.",
 )
 @click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
-@repo_option
+@with_project
 def report_command(
     *,
     rev: str, fmt: str, as_json: bool, output: Path | None, baseline: str | None,
     artifacts: tuple[str, ...], chart_dir: Path | None, tb_dir: Path | None,
     wandb_project: str | None, mlflow_experiment: str | None, notes_ref: str | None,
-    repo: Path | None,
+    project: Project,
 ) -> None:  # fmt: skip
     """Report REV's gate decision (the exit status does not depend on it: use `gate` to block)."""
-    from torchlane.flow.context import open_flow
-    from torchlane.metrics.decide import run_gate
+    from torchlane.gate.decide import run_gate
     from torchlane.metrics.history import jsonable, log, notes_ref_of, pick_record
     from torchlane.metrics.store import read_records
     from torchlane.report.markdown import build_report, parse_artifact, to_markdown
@@ -60,10 +63,9 @@ def report_command(
             require("wandb", "wandb", "Weights & Biases (the wandb package)")
         if mlflow_experiment:
             require("mlflow", "mlflow", "MLflow (the mlflow package)")
-    ctx = open_flow(repo)
-    ref = notes_ref_of(ctx, notes_ref)
-    decision = run_gate(ctx, rev, ref, baseline)
-    report = build_report(ctx, decision, ref, [parse_artifact(a) for a in artifacts])
+    ref = notes_ref_of(project, notes_ref)
+    decision = run_gate(project, rev, ref, baseline)
+    report = build_report(project, decision, ref, [parse_artifact(a) for a in artifacts])
     text = (
         render.to_json(jsonable(report)) + "\n" if as_json or fmt == "json" else to_markdown(report)
     )
@@ -73,11 +75,11 @@ def report_command(
         render.say(f"Wrote {output}.", stderr=True)
     else:
         print(text, end="")
-    candidate = pick_record(read_records(ctx.git, decision.candidate, ref).records)
+    candidate = pick_record(read_records(project.git, decision.candidate, ref).records)
     if chart_dir is not None:
         from torchlane.report.chart import write_charts
 
-        history = log(ctx, ref, None, limit=200).entries
+        history = log(project, ref, None, limit=200).entries
         metrics = dict(candidate.metrics) if candidate else {}
         for path in write_charts(history, decision, metrics, chart_dir):
             render.say(f"Wrote {path}.", stderr=True)
@@ -85,9 +87,9 @@ def report_command(
         from torchlane.metrics.history import develop_tip
         from torchlane.report.tensorboard import export_scalars
 
-        develop = develop_tip(ctx).removeprefix("refs/heads/").removeprefix("refs/remotes/")
-        branches = list(dict.fromkeys([develop, *ctx.git.branches()]))
-        counts = export_scalars(ctx.git, branches, ref, tb_dir)
+        develop = develop_tip(project).removeprefix("refs/heads/").removeprefix("refs/remotes/")
+        branches = list(dict.fromkeys([develop, *project.git.branches()]))
+        counts = export_scalars(project.git, branches, ref, tb_dir)
         render.say(
             f"Wrote TensorBoard runs to {tb_dir}: {sum(counts.values())} evaluations.", stderr=True
         )

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from torchlane import render
-from torchlane.commands.options import json_option, repo_option
+from torchlane.commands.options import json_option, with_project
+
+if TYPE_CHECKING:
+    from torchlane.project import Project
 
 
 @click.command(
@@ -29,7 +33,7 @@ from torchlane.commands.options import json_option, repo_option
 @click.option(
     "--require-clean", is_flag=True, help="Refuse to run with uncommitted changes to tracked files."
 )
-@repo_option
+@with_project(keep_repo=True)
 @json_option
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def run_command(
@@ -37,6 +41,7 @@ def run_command(
     seed: int | None,
     outputs: tuple[str, ...],
     require_clean: bool,
+    project: Project,
     repo: Path | None,
     as_json: bool,
     command: tuple[str, ...],
@@ -45,6 +50,7 @@ def run_command(
     from torchlane.repro.run import child_stdout, record_run
 
     result = record_run(
+        project,
         list(command),
         cwd=repo or Path.cwd(),
         seed=seed,
@@ -97,7 +103,7 @@ _MARK = {
     show_default=True,
     help="Absolute tolerance for numbers in JSON outputs.",
 )
-@repo_option
+@with_project
 @json_option
 def reproduce_command(
     *,
@@ -106,7 +112,7 @@ def reproduce_command(
     strict: bool,
     rtol: float,
     atol: float,
-    repo: Path | None,
+    project: Project,
     as_json: bool,
 ) -> int:
     """Re-run RUN (a run id or its torchlane-run.json) at its commit with its seed; compare outputs."""
@@ -114,8 +120,8 @@ def reproduce_command(
     from torchlane.repro.run import child_stdout
 
     result = reproduce_run(
+        project,
         run,
-        cwd=repo or Path.cwd(),
         keep=keep,
         strict=strict,
         rtol=rtol,

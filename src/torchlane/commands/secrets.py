@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from torchlane import render
-from torchlane.commands.options import json_option, repo_option
+from torchlane.commands.options import json_option, with_project
+
+if TYPE_CHECKING:
+    from torchlane.project import Project
 
 
 @click.group("secrets")
@@ -25,7 +29,7 @@ def secrets_group() -> None:
     is_flag=True,
     help="Accept the current findings: record their hashes in the baseline file.",
 )
-@repo_option
+@with_project(keep_repo=True)
 @json_option
 def scan_command(
     *,
@@ -33,6 +37,7 @@ def scan_command(
     staged: bool,
     history: bool,
     update_baseline: bool,
+    project: Project,
     repo: Path | None,
     as_json: bool,
 ) -> int:
@@ -41,16 +46,16 @@ def scan_command(
     Exit status 1 when a secret is found. Silence a line with a `torchlane: allow-secret`
     comment, or accept findings with --update-baseline.
     """
-    from torchlane.git import open_repo
-    from torchlane.secrets.report import run_scan
+    from torchlane.secrets.report import run_scan, scan_settings
 
     # Like `git -C`: with --repo, relative PATHs are relative to that directory.
     given = [str(repo / p) if repo is not None else p for p in paths]
     report = run_scan(
-        open_repo(repo),
+        project.git,
         paths=given,
         staged=staged,
         history=history,
+        settings=scan_settings(project.config.secrets),
         write_baseline=update_baseline,
     )
     if as_json:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from torchlane import render
-from torchlane.commands.options import json_option, repo_option
+from torchlane.commands.options import json_option, with_project
 
 if TYPE_CHECKING:
     from torchlane.flow.status import BranchStatus, StatusReport
     from torchlane.flow.verify import VerifyReport
+    from torchlane.project import Project
 
 
 def _days(value: float | None) -> str:
@@ -77,14 +77,13 @@ def _print_status(report: StatusReport) -> None:
 @click.option(
     "--no-conflicts", is_flag=True, help="Skip predicting merge conflicts into develop (faster)."
 )
-@repo_option
+@with_project
 @json_option
-def status_command(no_conflicts: bool, repo: Path | None, as_json: bool) -> None:
+def status_command(no_conflicts: bool, project: Project, as_json: bool) -> None:
     """Every topic, release and hotfix branch: drift, age, merge conflicts, naming, staleness."""
-    from torchlane.flow.context import open_flow
     from torchlane.flow.status import collect_status
 
-    report = collect_status(open_flow(repo), predict_conflicts=not no_conflicts)
+    report = collect_status(project, predict_conflicts=not no_conflicts)
     if as_json:
         render.print_json(report)
     else:
@@ -107,14 +106,13 @@ def _print_verify(report: VerifyReport) -> None:
 
 
 @click.command("verify")
-@repo_option
+@with_project
 @json_option
-def verify_command(repo: Path | None, as_json: bool) -> int:
+def verify_command(project: Project, as_json: bool) -> int:
     """Check (for CI) that history followed the branch model since it was adopted; exit 1 if not."""
-    from torchlane.flow.context import open_flow
     from torchlane.flow.verify import verify_repository
 
-    report = verify_repository(open_flow(repo))
+    report = verify_repository(project)
     if as_json:
         render.print_json(report)
     else:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import tomlkit
 
-from torchlane.config_source import FALLBACK_FILE, find_config_source
+from torchlane.config.source import FALLBACK_FILE, find_config_source
 from torchlane.metrics.store import read_records
 
 if TYPE_CHECKING:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from torchlane import proc
 from torchlane.demo.quality import break_preprocessing, copy_sample_project, widen_model
 from torchlane.git import Git
 
@@ -44,44 +44,39 @@ class Story:
 
     def torchlane(self, *args: str, expect: int = 0) -> str:
         print(f"$ torchlane {shlex.join(args)}")
-        proc = subprocess.run(
-            [sys.executable, "-m", "torchlane", *args],
-            cwd=self.repo,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=False,
+        done = proc.run(
+            [sys.executable, "-m", "torchlane", *args], cwd=self.repo, env=self.env, check=False
         )
-        for line in (proc.stdout + proc.stderr).rstrip().splitlines():
+        for line in (done.stdout + done.stderr).rstrip().splitlines():
             print(f"    {line}")
-        if proc.returncode != expect:
-            raise SystemExit(f"demo: expected exit {expect}, got {proc.returncode}")
-        return proc.stdout
+        if done.returncode != expect:
+            raise SystemExit(f"demo: expected exit {expect}, got {done.returncode}")
+        return done.stdout
 
     def commit(self, path: str, content: str, message: str) -> None:
         target = self.repo / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content, encoding="utf-8")
-        self.git.run("add", "--", path)
-        self.git.run("commit", "--quiet", "-m", message)
+        self.git.add(path)
+        self.git.commit(message)
         print(f"$ git commit -m {shlex.quote(message)}")
 
     def setup(self) -> None:
         Git(self.workdir, env=self.env).run("init", "--quiet", "--bare", str(self.origin))
         self.repo.mkdir()
-        self.git.run("init", "--quiet", "--initial-branch", "main")
-        self.git.run("config", "user.name", "Demo Engineer")
-        self.git.run("config", "user.email", "demo@example.com")
+        self.git.init(initial_branch="main")
+        self.git.config_set("user.name", "Demo Engineer")
+        self.git.config_set("user.email", "demo@example.com")
         self.commit("README.md", "# digits classifier\n", "Initial commit")
-        self.git.run("remote", "add", "origin", str(self.origin))
+        self.git.add_remote("origin", str(self.origin))
 
     def run_git(self, *args: str) -> None:
         print(f"$ git {shlex.join(args)}")
         self.git.run(*args)
 
     def commit_paths(self, paths: list[str], message: str) -> None:
-        self.git.run("add", "--", *paths)
-        self.git.run("commit", "--quiet", "-m", message)
+        self.git.add(*paths)
+        self.git.commit(message)
         print(f"$ git commit -m {shlex.quote(message)}")
 
     def show_graph(self) -> None:
@@ -95,7 +90,7 @@ class Story:
 def adopt(story: Story) -> None:
     story.chapter("Adopt the branch model")
     story.torchlane("init")
-    story.git.run("push", "--quiet", "origin", "main", "develop")
+    story.git.push("origin", "main", "develop")
     story.chapter("Naming conventions are enforced")
     story.torchlane("check-name", "fix_stuff", expect=1)
     story.torchlane("start", "feature", "misc", expect=1)

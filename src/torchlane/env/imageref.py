@@ -11,7 +11,7 @@ _TAG = re.compile(r"[\w][\w.-]{0,127}")
 _HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ImageRef:
     text: str
     registry: str | None  # None: Docker Hub
@@ -58,4 +58,6 @@ def parse_image(text: str) -> ImageRef | None:
     repository = "/".join(parts)
     if registry is None and len(parts) == 1:
         repository = f"library/{repository}"
-    return ImageRef(ref, registry, repository, tag, digest or None)
+    return ImageRef(
+        text=ref, registry=registry, repository=repository, tag=tag, digest=digest or None
+    )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import glob
 import os
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from torchlane import proc
 from torchlane.errors import TorchlaneError
 
 _TAIL_LINES = 15
@@ -27,20 +27,17 @@ def run_checkpoint_command(
     run_env = dict(os.environ if env is None else env)
     run_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), run_env.get("PATH", "")])
     try:
-        proc = subprocess.run(
+        done = proc.run(
             command,
             shell=isinstance(command, str),
             cwd=root,
             env=run_env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
+            closed_stdin=True,
+            merge_stderr=True,
             timeout=timeout_s,
             check=False,
         )
-    except subprocess.TimeoutExpired as exc:
+    except proc.ProcTimeoutError as exc:
         raise TorchlaneError(
             f"The checkpoint command `{shown}` did not finish within {timeout_s:g} s.",
             "Raise [tool.torchlane.eval] command_timeout_s, or make the command faster.",
@@ -50,11 +47,11 @@ def run_checkpoint_command(
             f"The checkpoint command `{shown}` could not start: {exc.strerror}.",
             "Check [tool.torchlane.eval] checkpoint_command.",
         ) from exc
-    if proc.returncode != 0:
-        tail = proc.stdout.rstrip().splitlines()[-_TAIL_LINES:]
+    if not done.ok:
+        tail = done.stdout.rstrip().splitlines()[-_TAIL_LINES:]
         output = "\n".join(f"    {line}" for line in tail) if tail else "    (no output)"
         raise TorchlaneError(
-            f"The checkpoint command `{shown}` failed with exit code {proc.returncode} "
+            f"The checkpoint command `{shown}` failed with exit code {done.returncode} "
             f"in {root}. Its last lines of output:\n{output}",
             "Fix the command (run it by hand in the project root to see everything), "
             "or change [tool.torchlane.eval] checkpoint_command.",

@@ -3,22 +3,19 @@ record the result in git notes for that commit."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from torchlane import __version__
-from torchlane.config import load_config
+from torchlane.config.load import load_config
 from torchlane.errors import TorchlaneError
 from torchlane.evaluate.run import CheckoutEvaluation, evaluate_checkout
 from torchlane.evaluate.types import Progress
-from torchlane.git import Git, open_repo
+from torchlane.git import Git
 from torchlane.metrics.record import EvaluationRecord
 from torchlane.metrics.store import append_record, read_records
+from torchlane.project import Project
 
 
 @dataclass(frozen=True)
@@ -27,20 +24,6 @@ class EvalOutcome:
     cached: bool
     recorded: bool  # False with --no-record, or when the commit already has this evaluation
     in_worktree: bool  # evaluated in a temporary worktree at the revision (now removed)
-
-
-@contextmanager
-def temporary_worktree(git: Git, commit: str) -> Iterator[Path]:
-    """A detached worktree at `commit`, removed afterwards whatever happens."""
-    parent = Path(tempfile.mkdtemp(prefix="torchlane-eval-"))
-    path = parent / commit[:12]
-    git.run("worktree", "add", "--detach", "--quiet", str(path), commit)
-    try:
-        yield path
-    finally:
-        git.run("worktree", "remove", "--force", str(path), check=False)
-        shutil.rmtree(parent, ignore_errors=True)
-        git.run("worktree", "prune", check=False)
 
 
 def _has_same_evaluation(git: Git, commit: str, key: str, dirty: bool, notes_ref: str) -> bool:
@@ -82,7 +65,7 @@ def _record(
 
 
 def evaluate_commit(
-    repo: Path | None = None,
+    project: Project,
     rev: str | None = None,
     *,
     record: bool = True,
@@ -90,7 +73,7 @@ def evaluate_commit(
     device: str | None = None,
     progress: Progress | None = None,
 ) -> EvalOutcome:
-    git = open_repo(repo)
+    git = project.git
     in_place = rev is None or rev == "HEAD"
     rev = rev or "HEAD"
     commit = git.rev(rev)
@@ -102,30 +85,28 @@ def evaluate_commit(
     dirty = bool(git.dirty_paths())
     if not in_place and commit == git.rev("HEAD") and not dirty:
         in_place = True  # the checkout already is that commit: no need for a copy
-    state_dir = git.git_dir() / "torchlane"
+    state_dir = project.state_dir
     if in_place:
         branch = git.current_branch()
-        root = git.cwd
-        evaluation = _evaluate_at(root, state_dir, device, use_cache, progress)
+        root = project.root
+        settings = project.config.eval
+        evaluation = evaluate_checkout(
+            root, settings, state_dir, device=device, use_cache=use_cache, progress=progress
+        )
     else:
         dirty = False
         branch = rev if git.branch_exists(rev) else None
-        with temporary_worktree(git, commit) as root:
-            evaluation = _evaluate_at(root, state_dir, device, use_cache, progress)
+        with git.temporary_worktree(commit, prefix="torchlane-eval-") as root:
+            # That commit's own evaluation settings: the model and data it was written for.
+            settings = load_config(root).config.eval
+            evaluation = evaluate_checkout(
+                root, settings, state_dir, device=device, use_cache=use_cache, progress=progress
+            )
     result = _record(commit, evaluation, root, dirty, branch)
     recorded = False
     # Records go where the gate and `metrics` read them: the notes ref of this repository's config.
-    notes_ref = load_config(git.cwd).config.metrics.notes_ref
+    notes_ref = project.config.metrics.notes_ref
     if record and not _has_same_evaluation(git, commit, evaluation.key, dirty, notes_ref):
         append_record(git, result, notes_ref)
         recorded = True
     return EvalOutcome(result, evaluation.cached, recorded, not in_place)
-
-
-def _evaluate_at(
-    root: Path, state_dir: Path, device: str | None, use_cache: bool, progress: Progress | None
-) -> CheckoutEvaluation:
-    config = load_config(root).config.eval
-    return evaluate_checkout(
-        root, config, state_dir, device=device, use_cache=use_cache, progress=progress
-    )

@@ -13,9 +13,9 @@ from typing import Any
 
 from torchlane.errors import TorchlaneError
 from torchlane.evaluate.checkpoint import apply_state_dict, load_state_dict
-from torchlane.evaluate.config import EvalConfig
 from torchlane.evaluate.device import autocast_context
 from torchlane.evaluate.project_code import ProjectImporter
+from torchlane.evaluate.settings import EvalConfig
 from torchlane.evaluate.types import EvalContext, EvalResult, ExampleResults
 
 _WHERE = "[tool.torchlane.eval]"

@@ -16,10 +16,10 @@ from typing import Any
 from torchlane.errors import TorchlaneError
 from torchlane.evaluate.cache import EvalCache
 from torchlane.evaluate.checkpoint import find_checkpoint, run_checkpoint_command
-from torchlane.evaluate.config import EvalConfig
 from torchlane.evaluate.device import device_name, resolve_device
 from torchlane.evaluate.harness import require_evaluation, run_harness
 from torchlane.evaluate.project_code import ProjectImporter, module_files
+from torchlane.evaluate.settings import EvalConfig
 from torchlane.evaluate.types import (
     EvalContext,
     EvalResult,
@@ -35,7 +35,7 @@ _RESULT_SETTINGS = ("entry", "model", "data", "metrics", "task", "per_example_lo
                     "state_dict_key", "data_fingerprint")  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CheckoutEvaluation:
     metrics: dict[str, float]
     per_example: PerExample | None
@@ -182,8 +182,18 @@ def evaluate_checkout(
             duration = time.perf_counter() - started
     cache.memo.save()
     if hit is not None:
-        return CheckoutEvaluation(hit.metrics, hit.per_example, checkpoint, checkpoint_sha,
-                                  data_fp, environment, key, parts, True, hit.duration_s)  # fmt: skip
+        return CheckoutEvaluation(
+            metrics=hit.metrics,
+            per_example=hit.per_example,
+            checkpoint=checkpoint,
+            checkpoint_sha256=checkpoint_sha,
+            data_fingerprint=data_fp,
+            environment=environment,
+            key=key,
+            components=parts,
+            cached=True,
+            duration_s=hit.duration_s,
+        )
     code_files = sorted(f.resolve() for f in {*declared, *importer.loaded_files} if f.exists())
     if code_files != looked_up:  # the evaluation imported code the lookup did not know about
         parts = components(code_files, data_fp)
@@ -195,5 +205,15 @@ def evaluate_checkout(
     if config.cache:
         cache.put(key, parts, metrics, per_example, duration)
         cache.memo.save()
-    return CheckoutEvaluation(metrics, per_example, checkpoint, checkpoint_sha, data_fp,
-                              environment, key, parts, False, duration)  # fmt: skip
+    return CheckoutEvaluation(
+        metrics=metrics,
+        per_example=per_example,
+        checkpoint=checkpoint,
+        checkpoint_sha256=checkpoint_sha,
+        data_fingerprint=data_fp,
+        environment=environment,
+        key=key,
+        components=parts,
+        cached=False,
+        duration_s=duration,
+    )

@@ -14,6 +14,9 @@ from torchlane.metrics.record import PerExample
 Progress = Callable[[int, "int | None"], None]  # (batches done, total batches or None)
 
 
+Autocast = Literal["off", "bfloat16", "float16"]
+
+
 def no_progress(done: int, total: int | None) -> None:
     """The default progress callback: report nothing."""
 
@@ -27,7 +30,7 @@ class EvalContext:
     batch_size: int
     seed: int
     root: Path  # the project (or temporary worktree) being evaluated
-    autocast: str = "off"  # "off", "bfloat16" or "float16"
+    autocast: Autocast = "off"
     progress: Progress = field(default=no_progress, compare=False, repr=False)
 
 

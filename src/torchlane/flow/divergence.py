@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from torchlane.errors import TorchlaneError
 from torchlane.git import Git
@@ -16,7 +17,7 @@ class Comparison:
     behind: int  # commits on the remote-tracking ref only
 
     @property
-    def state(self) -> str:
+    def state(self) -> Literal["same", "ahead", "behind", "diverged"]:
         if self.ahead and self.behind:
             return "diverged"
         if self.behind:
@@ -29,10 +30,8 @@ def compare(git: Git, remote: str, branch: str) -> Comparison | None:
     remote_ref = f"refs/remotes/{remote}/{branch}"
     if git.ref_value(remote_ref) is None or git.ref_value(f"refs/heads/{branch}") is None:
         return None
-    counts = git.out(
-        "rev-list", "--left-right", "--count", f"refs/heads/{branch}...{remote_ref}"
-    ).split()
-    return Comparison(branch, f"{remote}/{branch}", int(counts[0]), int(counts[1]))
+    ahead, behind = git.left_right_counts(f"refs/heads/{branch}", remote_ref)
+    return Comparison(branch, f"{remote}/{branch}", ahead, behind)
 
 
 def _plural(count: int) -> str:

@@ -1,14 +1,14 @@
 """`torchlane check-name [NAME]` without click or pydantic, for git hooks and CI scripts.
 
-The naming rules come from the hook settings cache (torchlane.hooks.settings), which the full
+The naming rules come from the settings snapshot (torchlane.config.snapshot), which the full
 configuration loader refreshes whenever pyproject.toml or .torchlane.toml changes. Anything
 beyond a plain NAME (options, --help, a detached HEAD, no repository) is left to the full CLI.
 """
 
 import os
 
-from torchlane.flow import naming_core
-from torchlane.hooks import settings as hook_settings
+from torchlane import naming_rules as naming_core
+from torchlane.config.snapshot import load_snapshot
 from torchlane.leanfs import find_repo, git_dir_of
 
 
@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int | None:
     name = argv[0] if argv else _current_branch(worktree)
     if not name:
         return None
-    rules = naming_core.NamingRules.from_plain(hook_settings.load(worktree)["naming"])  # type: ignore[arg-type]
+    rules = naming_core.NamingRules.from_settings(load_snapshot(worktree).settings)
     problems, _ = naming_core.name_problems(name, rules)
     suggestion = naming_core.suggest(name, rules) if problems else None
     return naming_core.print_verdict(name, problems, suggestion)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from torchlane.errors import TorchlaneError, usage_error
-from torchlane.flow.context import FlowContext
 from torchlane.flow.divergence import require_up_to_date
 from torchlane.flow.journal import (
     DONE,
@@ -23,9 +22,10 @@ from torchlane.flow.journal import (
     require_no_operation,
     save_journal,
 )
-from torchlane.flow.naming import BranchType, ParsedBranch
 from torchlane.flow.transaction import ConflictReport, drive, resume
 from torchlane.git import Git, failure_detail
+from torchlane.naming import BranchType, ParsedBranch
+from torchlane.project import Project
 
 
 @dataclass
@@ -49,7 +49,7 @@ class FinishResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _resolve_branch(ctx: FlowContext, branch: str | None) -> ParsedBranch:
+def _resolve_branch(ctx: Project, branch: str | None) -> ParsedBranch:
     name = branch or ctx.git.current_branch()
     if name is None:
         raise usage_error(
@@ -82,7 +82,7 @@ def _resolve_branch(ctx: FlowContext, branch: str | None) -> ParsedBranch:
     return parsed
 
 
-def _require_above_latest_release(ctx: FlowContext, parsed: ParsedBranch) -> None:
+def _require_above_latest_release(ctx: Project, parsed: ParsedBranch) -> None:
     """A tag below the latest release would make `git describe` and version sorts lie."""
     latest = ctx.latest_release()
     assert parsed.version is not None
@@ -106,7 +106,7 @@ def _merge(source: str, target: str, label: str | None = None) -> Step:
 
 
 def plan_finish(
-    ctx: FlowContext, parsed: ParsedBranch, *, keep: bool, push: bool
+    ctx: Project, parsed: ParsedBranch, *, keep: bool, push: bool
 ) -> tuple[list[Step], list[str]]:
     """The steps, and every local ref they may touch."""
     branch, remote = parsed.name, ctx.config.flow.remote
@@ -157,7 +157,7 @@ def plan_finish(
     return steps, refs
 
 
-def _preflight(ctx: FlowContext, parsed: ParsedBranch, *, push: bool, fetch: bool) -> None:
+def _preflight(ctx: Project, parsed: ParsedBranch, *, push: bool, fetch: bool) -> None:
     git, remote = ctx.git, ctx.config.flow.remote
     in_progress = git_operation_in_progress(git)
     if in_progress:
@@ -173,7 +173,7 @@ def _preflight(ctx: FlowContext, parsed: ParsedBranch, *, push: bool, fetch: boo
             f"Add it (`git remote add {remote} URL`) or set [tool.torchlane.flow] remote.",
         )
     if fetch:
-        fetched = git.run("fetch", "--quiet", "--prune", remote, check=False)
+        fetched = git.fetch(remote, options=["--prune"], check=False)
         if not fetched.ok:
             raise TorchlaneError(
                 f"`git fetch {remote}` failed: {failure_detail(fetched)}",
@@ -209,7 +209,7 @@ def summarize(journal: Journal) -> FinishResult:
     return result
 
 
-def _not_pushed_notes(ctx: FlowContext, result: FinishResult) -> list[str]:
+def _not_pushed_notes(ctx: Project, result: FinishResult) -> list[str]:
     remote = ctx.config.flow.remote
     if remote not in ctx.git.remotes():
         return []
@@ -229,7 +229,7 @@ def _not_pushed_notes(ctx: FlowContext, result: FinishResult) -> list[str]:
     return notes
 
 
-def _outcome(ctx: FlowContext, journal: Journal, conflict: ConflictReport | None) -> FinishResult:
+def _outcome(ctx: Project, journal: Journal, conflict: ConflictReport | None) -> FinishResult:
     result = summarize(journal)
     result.conflict = conflict
     if result.completed and not journal.arguments.get("push"):
@@ -238,7 +238,7 @@ def _outcome(ctx: FlowContext, journal: Journal, conflict: ConflictReport | None
 
 
 def finish_branch(
-    ctx: FlowContext, branch: str | None, *, keep: bool, push: bool, fetch: bool
+    ctx: Project, branch: str | None, *, keep: bool, push: bool, fetch: bool
 ) -> FinishResult:
     git: Git = ctx.git
     require_no_operation(git, "finish")
@@ -257,6 +257,6 @@ def finish_branch(
     return _outcome(ctx, journal, drive(git, journal))
 
 
-def continue_finish(ctx: FlowContext) -> FinishResult:
+def continue_finish(ctx: Project) -> FinishResult:
     journal, conflict = resume(ctx.git, "finish")
     return _outcome(ctx, journal, conflict)

@@ -129,8 +129,7 @@ def has_ahead_behind_atom() -> bool:
 
 def divergence_from_git(git: Git, base: str, branch: str) -> Divergence:
     """The per-branch answer, from git itself, for branches the fast path cannot decide."""
-    counts = git.out("rev-list", "--left-right", "--count", f"{base}...{branch}").split()
-    behind, ahead = int(counts[0]), int(counts[1])
+    behind, ahead = git.left_right_counts(base, branch)
     bases = git.run("merge-base", "--all", base, branch, check=False).stdout.split()
     return Divergence(ahead, behind, bases[0] if bases else None, None)
 
@@ -141,7 +140,7 @@ def counts_from_for_each_ref(
     """(ahead, behind) of each full ref against `base`, in one history walk (git >= 2.41)."""
     if not refs:
         return {}
-    lines = git.lines("for-each-ref", f"--format=%(refname) %(ahead-behind:{base})", *refs)
+    lines = git.for_each_ref(f"%(refname) %(ahead-behind:{base})", *refs)
     result: dict[str, tuple[int, int]] = {}
     for line in lines:
         ref, ahead, behind = line.rsplit(" ", 2)

@@ -8,15 +8,15 @@ from typing import Any
 
 import tomlkit
 
-from torchlane.config import load_config
-from torchlane.config_source import FALLBACK_FILE, PYPROJECT, find_config_source
+from torchlane.config.load import load_config
+from torchlane.config.source import FALLBACK_FILE, PYPROJECT, find_config_source
 from torchlane.errors import TorchlaneError
-from torchlane.flow.context import FlowContext
 from torchlane.flow.journal import require_no_operation
-from torchlane.git import Git
+from torchlane.git import NO_OBJECT, Git
+from torchlane.project import Project
 
 
-@dataclass
+@dataclass(kw_only=True)
 class InitResult:
     root: Path
     main: str
@@ -29,8 +29,8 @@ class InitResult:
 
 def _ensure_repository(path: Path, actions: list[str]) -> Git:
     probe = Git(path)
-    if not probe.succeeds("rev-parse", "--show-toplevel"):
-        probe.run("init", "--quiet", "--initial-branch", "main")
+    if probe.work_tree_root() is None:
+        probe.init(initial_branch="main")
         actions.append(f"created a git repository in {path}")
     return Git(probe.toplevel())
 
@@ -48,7 +48,7 @@ def _create_root_commit(git: Git, main: str, actions: list[str]) -> None:
     # Built with plumbing so that anything the user already staged stays staged, uncommitted.
     empty_tree = git.run("hash-object", "-t", "tree", "--stdin", input="").stdout.strip()
     commit = git.out("commit-tree", empty_tree, "-m", "Initial commit")
-    git.run("update-ref", f"refs/heads/{main}", commit, "0" * 40)
+    git.set_ref(f"refs/heads/{main}", commit, expected=NO_OBJECT)
     git.run("symbolic-ref", "HEAD", f"refs/heads/{main}")
     actions.append(f"created the initial commit on '{main}'")
 
@@ -84,7 +84,7 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
     loaded = load_config(root)  # validates an existing configuration before we touch anything
     config = loaded.config
     if commit and not git.is_empty():
-        FlowContext(git, root, loaded).require_clean("set up the branch model")
+        Project(git, root, loaded).require_clean("set up the branch model")
 
     branches_table = raw.get("branches")
     configured = isinstance(branches_table, dict) and "main" in branches_table
@@ -97,11 +97,11 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
             f"The repository has commits but no branch '{main}'.",
             f"Create it (`git branch {main} <commit>`) or set [tool.torchlane.branches] main.",
         )
-    main_sha = git.out("rev-parse", f"refs/heads/{main}")
+    main_sha = git.resolve(f"refs/heads/{main}")
     if not git.branch_exists(develop):
         remote_develop = f"refs/remotes/{config.flow.remote}/{develop}"
         start_point = remote_develop if git.ref_value(remote_develop) else f"refs/heads/{main}"
-        git.run("branch", "--quiet", develop, start_point)
+        git.create_branch(develop, start_point)
         actions.append(f"created '{develop}' from '{start_point.split('/', 2)[-1]}'")
 
     target = config_path or (
@@ -112,7 +112,15 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
         actions.append(
             f"kept the existing configuration in {target.name} (use --force to rewrite it)"
         )
-        return InitResult(root, main, develop, target, adopted_at, actions, committed=False)
+        return InitResult(
+            root=root,
+            main=main,
+            develop=develop,
+            config_path=target,
+            adopted_at=adopted_at,
+            actions=actions,
+            committed=False,
+        )
 
     if commit and git.current_branch() != develop:
         git.run("checkout", "--quiet", develop)
@@ -134,15 +142,15 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
         )
     if commit:
         relative = str(target.relative_to(root))
-        git.run("add", "--", relative)
-        git.run(
-            "commit",
-            "--quiet",
-            "--no-verify",
-            "-m",
-            "Adopt the torchlane branch model",
-            "--",
-            relative,
-        )
+        git.add(relative)
+        git.commit("Adopt the torchlane branch model", paths=[relative], verify=False)
         actions.append(f"committed {relative} on '{develop}'")
-    return InitResult(root, main, develop, target, adopted_at, actions, committed=commit)
+    return InitResult(
+        root=root,
+        main=main,
+        develop=develop,
+        config_path=target,
+        adopted_at=adopted_at,
+        actions=actions,
+        committed=commit,
+    )

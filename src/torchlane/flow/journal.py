@@ -14,7 +14,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 from torchlane.errors import TorchlaneError
 from torchlane.git import Git
@@ -22,23 +22,32 @@ from torchlane.git import Git
 JOURNAL_VERSION = 1
 JOURNAL_NAME = "operation.json"
 
+Operation = Literal["finish", "sync"]
+StepKind = Literal[
+    "merge", "rebase", "tag", "switch", "delete-branch", "push", "push-delete", "backup"
+]
 # Step states. "conflict" means we stopped and told the user to resolve files: if the merge or
 # rebase is gone when they come back, they ended it by hand and we must not guess.
-PENDING, STARTED, CONFLICT, DONE, SKIPPED = "pending", "started", "conflict", "done", "skipped"
+StepState = Literal["pending", "started", "conflict", "done", "skipped"]
+PENDING: Final = "pending"
+STARTED: Final = "started"
+CONFLICT: Final = "conflict"
+DONE: Final = "done"
+SKIPPED: Final = "skipped"
 
 
 @dataclass
 class Step:
     """One idempotent unit of an operation. Which fields matter depends on `kind`."""
 
-    kind: str  # merge | rebase | tag | switch | delete-branch | push | push-delete | backup
+    kind: StepKind
     target: str = ""  # branch (merge/rebase/switch/delete/push-delete) or full ref (tag/backup)
     source: str = ""  # what is merged in / rebased onto / tagged / required to contain the branch
     message: str = ""
     sha: str = ""  # the commit pinned when the step starts (source tip, tagged commit, lease)
     refs: list[str] = field(default_factory=list)  # refspecs to push
     config: list[str] = field(default_factory=list)  # a deleted branch's `branch.<name>.*` lines
-    state: str = PENDING
+    state: StepState = PENDING
     result: str = ""  # the commit the step produced, when it produced one
 
     def describe(self) -> str:
@@ -62,7 +71,7 @@ class Step:
 
 @dataclass
 class Journal:
-    operation: str  # finish | sync
+    operation: Operation
     arguments: dict[str, Any]
     worktree: str
     head: str  # "refs/heads/<branch>" when HEAD was on a branch, else the detached commit
@@ -167,16 +176,14 @@ def remove_journal(git: Git) -> None:
 
 
 def new_journal(
-    git: Git, operation: str, arguments: dict[str, Any], steps: list[Step], refs: list[str]
+    git: Git, operation: Operation, arguments: dict[str, Any], steps: list[Step], refs: list[str]
 ) -> Journal:
     """Record where HEAD is and the value of every ref the steps may touch."""
-    head_ref = git.run("symbolic-ref", "--quiet", "HEAD", check=False)
-    head = head_ref.stdout.strip() if head_ref.ok else git.out("rev-parse", "HEAD")
     return Journal(
         operation=operation,
         arguments=arguments,
         worktree=str(git.cwd),
-        head=head,
+        head=git.head(),
         refs={ref: git.ref_value(ref) for ref in dict.fromkeys(refs)},
         steps=steps,
         started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -204,12 +211,11 @@ def git_operation_in_progress(git: Git) -> str | None:
         "CHERRY_PICK_HEAD": "cherry-pick",
         "REVERT_HEAD": "revert",
     }
-    query = [arg for marker in markers for arg in ("--git-path", marker)]
-    for path, name in zip(git.lines("rev-parse", *query), markers.values(), strict=True):
-        if (git.cwd / path).exists():
+    for path, name in zip(git.git_paths(*markers), markers.values(), strict=True):
+        if path.exists():
             return name
     return None
 
 
 def unmerged_paths(git: Git) -> list[str]:
-    return list(dict.fromkeys(git.lines("diff", "--name-only", "--diff-filter=U")))
+    return git.unmerged_paths()

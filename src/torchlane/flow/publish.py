@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import quote, urlencode, urlsplit
 
 from torchlane.errors import TorchlaneError
-from torchlane.flow.context import FlowContext
 from torchlane.flow.journal import require_no_operation
 from torchlane.git import failure_detail
+from torchlane.project import Project
 
 # Written by hand: no maintained library maps a git remote to a forge's web pages. giturlparse
 # exists but is unmaintained and does not know GitLab subgroups.
@@ -19,14 +20,17 @@ _URL_SCHEMES = frozenset({"ssh", "git+ssh", "ssh+git", "https", "http", "git"})
 _WEB_HOST = {"ssh.github.com": "github.com", "altssh.gitlab.com": "gitlab.com"}
 
 
+Forge = Literal["github", "gitlab"]  # the platforms torchlane writes CI and protection for
+
+
 @dataclass(frozen=True)
 class ForgeRepo:
-    forge: str  # github | gitlab
+    forge: Forge
     web_root: str  # https://host[:port]/owner/repo, no credentials
     path: str  # owner/repo (GitLab: group/subgroup/repo)
 
 
-def forge_of(host: str) -> str | None:
+def forge_of(host: str) -> Forge | None:
     host = host.lower()
     if "gitlab" in host:
         return "gitlab"
@@ -82,14 +86,14 @@ def pull_request_url(remote_url: str, branch: str, base: str) -> str | None:
     return f"{repo.web_root}/-/merge_requests/new?{query}"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PublishResult:
     branch: str
     remote: str
     base: str
     upstream: str
     url: str | None
-    forge: str | None
+    forge: Forge | None
     note: str | None = None
 
 
@@ -97,7 +101,7 @@ def _without_credentials(url: str) -> str:
     return re.sub(r"://[^@/]+@", "://", url)
 
 
-def publish_branch(ctx: FlowContext) -> PublishResult:
+def publish_branch(ctx: Project) -> PublishResult:
     git, remote = ctx.git, ctx.config.flow.remote
     require_no_operation(git, "publish")
     branch = git.current_branch()
@@ -119,7 +123,7 @@ def publish_branch(ctx: FlowContext) -> PublishResult:
             f"There is no remote '{remote}' to publish to.",
             f"Add it with `git remote add {remote} URL`, or set [tool.torchlane.flow] remote.",
         )
-    pushed = git.run("push", "--quiet", "--set-upstream", remote, f"{branch}:{branch}", check=False)
+    pushed = git.push(remote, f"{branch}:{branch}", options=["--set-upstream"], check=False)
     if not pushed.ok:
         detail = failure_detail(pushed)
         hint = "Check your network and credentials."
@@ -139,5 +143,11 @@ def publish_branch(ctx: FlowContext) -> PublishResult:
             f"recognises; open the pull request from '{branch}' into '{base}' in its web page."
         )
     return PublishResult(
-        branch, remote, base, f"{remote}/{branch}", url, repo.forge if repo else None, note
+        branch=branch,
+        remote=remote,
+        base=base,
+        upstream=f"{remote}/{branch}",
+        url=url,
+        forge=repo.forge if repo else None,
+        note=note,
     )

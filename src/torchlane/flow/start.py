@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from torchlane.errors import TorchlaneError, usage_error
-from torchlane.flow.context import FlowContext
 from torchlane.flow.journal import require_no_operation
-from torchlane.flow.naming import BranchType, Version, check_name, parse_version
+from torchlane.naming import BranchType, Version, check_name, parse_version
+from torchlane.project import Project
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class StartResult:
     warnings: tuple[str, ...] = ()
 
 
-def _topic_branch_name(ctx: FlowContext, branch_type: BranchType, name: str) -> str:
+def _topic_branch_name(ctx: Project, branch_type: BranchType, name: str) -> str:
     prefix = ctx.prefix(branch_type)
     full = name if name.startswith(prefix) else prefix + name
     verdict = check_name(full, ctx.config)
@@ -32,7 +32,7 @@ def _topic_branch_name(ctx: FlowContext, branch_type: BranchType, name: str) -> 
     return full
 
 
-def _release_version(ctx: FlowContext, branch_type: BranchType, text: str) -> Version:
+def _release_version(ctx: Project, branch_type: BranchType, text: str) -> Version:
     tag_prefix = ctx.config.flow.version_tag_prefix
     version = parse_version(text, tag_prefix)
     if version is None:
@@ -79,7 +79,7 @@ def _release_version(ctx: FlowContext, branch_type: BranchType, text: str) -> Ve
     return version
 
 
-def _behind_remote_warning(ctx: FlowContext, base: str) -> str | None:
+def _behind_remote_warning(ctx: Project, base: str) -> str | None:
     remote_ref = f"refs/remotes/{ctx.config.flow.remote}/{base}"
     if ctx.git.ref_value(remote_ref) is None:
         return None
@@ -91,7 +91,7 @@ def _behind_remote_warning(ctx: FlowContext, base: str) -> str | None:
     )
 
 
-def start_branch(ctx: FlowContext, type_name: str, name: str) -> StartResult:
+def start_branch(ctx: Project, type_name: str, name: str) -> StartResult:
     try:
         branch_type = BranchType(type_name)
     except ValueError:
@@ -114,9 +114,9 @@ def start_branch(ctx: FlowContext, type_name: str, name: str) -> StartResult:
             f"Switch to it with `git switch {branch}`, or choose another name.",
         )
     base = ctx.base_of(branch_type)
-    base_commit = ctx.git.out("rev-parse", f"refs/heads/{base}")
+    base_commit = ctx.git.resolve(f"refs/heads/{base}")
     warning = _behind_remote_warning(ctx, base)
-    ctx.git.run("switch", "--quiet", "--no-track", "-c", branch, base_commit)
+    ctx.git.switch(branch, create_at=base_commit)
     return StartResult(
         branch=branch,
         type=branch_type,

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from torchlane.flow.conflicts import Candidate, MergePrediction, predict_merges
-from torchlane.flow.context import FlowContext
 from torchlane.flow.graph import (
     BaseLine,
     Divergence,
@@ -17,12 +16,13 @@ from torchlane.flow.graph import (
     has_ahead_behind_atom,
     load_graph,
 )
-from torchlane.flow.naming import BranchType, check_name, is_long_lived
+from torchlane.naming import BranchType, check_name, is_long_lived
+from torchlane.project import Project
 
 DAY = 86400.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BranchStatus:
     name: str
     type: BranchType | None  # None: the name has no branch-type prefix
@@ -46,7 +46,7 @@ class BranchStatus:
     hints: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StatusReport:
     main: str
     develop: str
@@ -63,7 +63,7 @@ def _when(timestamp: int) -> datetime:
 
 
 def _divergences(
-    ctx: FlowContext, line: BaseLine, base: str, tips: dict[str, str]
+    ctx: Project, line: BaseLine, base: str, tips: dict[str, str]
 ) -> dict[str, Divergence]:
     """Ahead/behind and merge base of each branch (name -> tip) against one base line."""
     result: dict[str, Divergence] = {}
@@ -84,7 +84,7 @@ def _divergences(
 
 
 def _use_git_counts(
-    ctx: FlowContext, base: str, names: list[str], found: dict[str, Divergence]
+    ctx: Project, base: str, names: list[str], found: dict[str, Divergence]
 ) -> None:
     """Where git >= 2.41 can count in one walk, let it: it is git's own answer."""
     refs = [f"refs/heads/{n}" for n in names]
@@ -96,7 +96,7 @@ def _use_git_counts(
 
 
 def collect_status(
-    ctx: FlowContext,
+    ctx: Project,
     *,
     predict_conflicts: bool = True,
     use_ahead_behind_atom: bool | None = None,
@@ -105,8 +105,7 @@ def collect_status(
     ctx.require_initialized()
     config = ctx.config
     tips: dict[str, str] = {}
-    for entry in ctx.git.lines("for-each-ref", "--format=%(refname) %(objectname)", "refs/heads/"):
-        ref, sha = entry.rsplit(" ", 1)
+    for ref, sha in ctx.git.ref_tips("refs/heads/").items():
         tips[ref[len("refs/heads/") :]] = sha
     branches = {n: t for n, t in tips.items() if not is_long_lived(n, config)}
     base_of = {
@@ -117,7 +116,14 @@ def collect_status(
     }
     moment = time.time() if now is None else now
     if not branches:
-        return StatusReport(ctx.main, ctx.develop, _when(int(moment)), predict_conflicts, 0, [])
+        return StatusReport(
+            main=ctx.main,
+            develop=ctx.develop,
+            generated_at=_when(int(moment)),
+            conflicts_predicted=predict_conflicts,
+            merge_tree_runs=0,
+            branches=[],
+        )
     graph = load_graph(ctx.git, {tips[ctx.main], tips[ctx.develop], *branches.values()})
     # Conflicts are predicted into develop for every branch; main is a base for hotfixes only.
     lines = {base: BaseLine(graph, tips[base]) for base in {ctx.develop, *base_of.values()}}
@@ -170,11 +176,18 @@ def collect_status(
         )
         for name, tip in sorted(branches.items())
     ]
-    return StatusReport(ctx.main, ctx.develop, _when(int(moment)), predict_conflicts, runs, report)
+    return StatusReport(
+        main=ctx.main,
+        develop=ctx.develop,
+        generated_at=_when(int(moment)),
+        conflicts_predicted=predict_conflicts,
+        merge_tree_runs=runs,
+        branches=report,
+    )
 
 
 def _branch_status(
-    ctx: FlowContext,
+    ctx: Project,
     *,
     name: str,
     tip: str,

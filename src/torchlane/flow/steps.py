@@ -23,7 +23,7 @@ from torchlane.flow.journal import (
     save_journal,
     unmerged_paths,
 )
-from torchlane.git import Git, GitError, GitResult, failure_detail
+from torchlane.git import NO_OBJECT, Git, GitError, GitResult, failure_detail
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def _head_branch(git: Git) -> str | None:
 
 def _switch(git: Git, branch: str) -> None:
     if _head_branch(git) != branch:
-        git.run("switch", "--quiet", "--no-guess", branch)
+        git.switch(branch)
 
 
 def _pin(git: Git, journal: Journal, step: Step, source: str) -> str:
@@ -95,7 +95,7 @@ def run_merge(git: Git, journal: Journal, step: Step) -> Outcome:
         conflicted = unmerged_paths(git)
         if conflicted:
             return Stopped(conflicted)
-        git.run("commit", "--quiet", "-m", step.message)
+        git.commit(step.message)
     elif git.is_ancestor(source, target_ref):
         if step.state == PENDING:  # contained before we merged anything: nothing to do
             step.state = SKIPPED
@@ -110,16 +110,13 @@ def run_merge(git: Git, journal: Journal, step: Step) -> Outcome:
             if git.rev("MERGE_HEAD") is None:
                 raise _refused(merged, step)
             return Stopped(unmerged_paths(git))
-    step.result = git.out("rev-parse", target_ref)
+    step.result = git.resolve(target_ref)
     journal.note_produced(target_ref, step.result)
     return None
 
 
 def _rebase_in_progress(git: Git) -> bool:
-    return any(
-        (git.cwd / git.out("rev-parse", "--git-path", name)).exists()
-        for name in ("rebase-merge", "rebase-apply")
-    )
+    return any(path.exists() for path in git.git_paths("rebase-merge", "rebase-apply"))
 
 
 def run_rebase(git: Git, journal: Journal, step: Step) -> Outcome:
@@ -148,7 +145,7 @@ def run_rebase(git: Git, journal: Journal, step: Step) -> Outcome:
             if _rebase_in_progress(git):
                 return Stopped(unmerged_paths(git))
             raise _refused(rebased, step)
-    step.result = git.out("rev-parse", branch_ref)
+    step.result = git.resolve(branch_ref)
     journal.note_produced(branch_ref, step.result)
     return None
 
@@ -158,7 +155,7 @@ def run_tag(git: Git, journal: Journal, step: Step) -> Outcome:
     name = step.target.removeprefix("refs/tags/")
     existing = git.rev(step.target)
     if existing is None:
-        git.run("tag", "--annotate", "--message", step.message, name, commit)
+        git.create_tag(name, commit, step.message)
     elif existing != commit:
         raise TorchlaneError(
             f"The tag {name} already exists and points at {existing[:12]}, not at {commit[:12]}.",
@@ -191,10 +188,9 @@ def run_delete_branch(git: Git, journal: Journal, step: Step) -> Outcome:
         _switch(git, step.source)
     # `git branch -D` drops the branch's upstream settings; keep them so --abort can restore them.
     pattern = "^branch\\." + _ERE_SPECIAL.sub(r"\\\g<0>", step.target) + "\\."
-    listed = git.run("config", "--null", "--get-regexp", pattern, check=False).stdout
-    step.config = [entry for entry in listed.split("\0") if entry]
+    step.config = git.config_entries(pattern)
     save_journal(git, journal)
-    git.run("branch", "--quiet", "-D", step.target)
+    git.delete_branch(step.target)
     step.result = tip
     return None
 
@@ -202,9 +198,7 @@ def run_delete_branch(git: Git, journal: Journal, step: Step) -> Outcome:
 def run_push(git: Git, journal: Journal, step: Step) -> Outcome:
     # finish --push is the sanctioned way main and develop advance: torchlane's own pre-push
     # hook lets it through (its secret scan of the outgoing commits still runs).
-    pushed = git.run(
-        "push", "--quiet", step.source, *step.refs, check=False, env={"TORCHLANE_ALLOW_PUSH": "1"}
-    )
+    pushed = git.push(step.source, *step.refs, env={"TORCHLANE_ALLOW_PUSH": "1"}, check=False)
     if not pushed.ok:
         raise GitError(
             pushed,
@@ -219,12 +213,10 @@ def run_push_delete(git: Git, journal: Journal, step: Step) -> Outcome:
     if git.ref_value(tracking) is None:
         return None
     lease = f"--force-with-lease=refs/heads/{step.target}:{step.sha}"
-    deleted = git.run(
-        "push", "--quiet", lease, step.source, f":refs/heads/{step.target}", check=False
-    )
+    deleted = git.push(step.source, f":refs/heads/{step.target}", options=[lease], check=False)
     if not deleted.ok:
         if "remote ref does not exist" in deleted.stderr:
-            git.run("update-ref", "-d", tracking)  # someone deleted it already
+            git.delete_ref(tracking)  # someone deleted it already
             return None
         raise GitError(
             deleted,
@@ -237,7 +229,7 @@ def run_push_delete(git: Git, journal: Journal, step: Step) -> Outcome:
 def run_backup(git: Git, journal: Journal, step: Step) -> Outcome:
     tip = _pin(git, journal, step, step.source)
     if git.ref_value(step.target) is None:
-        git.run("update-ref", step.target, tip, "0" * 40)
+        git.set_ref(step.target, tip, expected=NO_OBJECT)
     journal.note_produced(step.target, tip)
     step.result = tip
     return None

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 from torchlane.errors import TorchlaneError, usage_error
-from torchlane.flow.context import FlowContext
 from torchlane.flow.journal import (
     DONE,
     Journal,
@@ -20,16 +20,19 @@ from torchlane.flow.journal import (
     require_no_operation,
     save_journal,
 )
-from torchlane.flow.naming import ParsedBranch
 from torchlane.flow.transaction import ConflictReport, drive, resume
 from torchlane.git import Git
+from torchlane.naming import ParsedBranch
+from torchlane.project import Project
+
+SyncMode = Literal["rebase", "merge"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SyncResult:
     branch: str
     onto: str
-    mode: str  # rebase | merge
+    mode: SyncMode
     old_tip: str
     new_tip: str | None = None
     backup_ref: str | None = None
@@ -41,7 +44,7 @@ class SyncResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _current_topic(ctx: FlowContext) -> ParsedBranch:
+def _current_topic(ctx: Project) -> ParsedBranch:
     name = ctx.git.current_branch()
     if name is None:
         raise usage_error(
@@ -71,7 +74,7 @@ def _backup_ref(git: Git, branch: str) -> str:
     return ref
 
 
-def _develop_warning(ctx: FlowContext) -> list[str]:
+def _develop_warning(ctx: Project) -> list[str]:
     remote_ref = f"refs/remotes/{ctx.config.flow.remote}/{ctx.develop}"
     if ctx.git.ref_value(remote_ref) is None:
         return []
@@ -88,7 +91,8 @@ def summarize(git: Git, journal: Journal, remote: str) -> SyncResult:
     args = journal.arguments
     branch = str(args["branch"])
     old_tip = journal.refs[f"refs/heads/{branch}"] or ""
-    result = SyncResult(branch, str(args["onto"]), str(args["mode"]), old_tip)
+    mode: SyncMode = "merge" if args["mode"] == "merge" else "rebase"
+    result = SyncResult(branch=branch, onto=str(args["onto"]), mode=mode, old_tip=old_tip)
     result.backup_ref = journal.steps[0].target
     result.completed = journal.step is None
     if not result.completed:
@@ -107,7 +111,7 @@ def summarize(git: Git, journal: Journal, remote: str) -> SyncResult:
     return result
 
 
-def sync_branch(ctx: FlowContext, *, merge: bool) -> SyncResult:
+def sync_branch(ctx: Project, *, merge: bool) -> SyncResult:
     git, remote = ctx.git, ctx.config.flow.remote
     require_no_operation(git, "sync")
     ctx.require_initialized()
@@ -120,12 +124,20 @@ def sync_branch(ctx: FlowContext, *, merge: bool) -> SyncResult:
         )
     ctx.require_clean(f"sync '{parsed.name}'")
     branch_ref, onto_ref = f"refs/heads/{parsed.name}", f"refs/heads/{ctx.develop}"
-    mode = "merge" if merge else "rebase"
+    mode: SyncMode = "merge" if merge else "rebase"
     warnings = _develop_warning(ctx)
-    tip = git.out("rev-parse", branch_ref)
+    tip = git.resolve(branch_ref)
     if git.is_ancestor(onto_ref, branch_ref):
         return SyncResult(
-            parsed.name, ctx.develop, mode, tip, tip, None, True, completed=True, warnings=warnings
+            branch=parsed.name,
+            onto=ctx.develop,
+            mode=mode,
+            old_tip=tip,
+            new_tip=tip,
+            backup_ref=None,
+            up_to_date=True,
+            completed=True,
+            warnings=warnings,
         )
     backup = _backup_ref(git, parsed.name)
     steps = [Step("backup", target=backup, source=branch_ref)]
@@ -143,7 +155,7 @@ def sync_branch(ctx: FlowContext, *, merge: bool) -> SyncResult:
     return result
 
 
-def continue_sync(ctx: FlowContext) -> SyncResult:
+def continue_sync(ctx: Project) -> SyncResult:
     journal, conflict = resume(ctx.git, "sync")
     result = summarize(ctx.git, journal, ctx.config.flow.remote)
     result.conflict = conflict

@@ -120,7 +120,7 @@ def _rescue(git: Git, ref: str, value: str) -> str:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     short = ref.removeprefix("refs/heads/").removeprefix("refs/")
     backup = f"refs/torchlane/rescued/{short}/{stamp}"
-    git.run("update-ref", backup, value)
+    git.set_ref(backup, value)
     return backup
 
 
@@ -177,7 +177,7 @@ def abort(git: Git, operation: str) -> AbortResult:
         for entry in step.config if step.kind == "delete-branch" else []:
             key, _, value = entry.partition("\n")
             if git.config_get(key) is None:
-                git.run("config", "--add", key, value)
+                git.config_add(key, value)
     if journal.head.startswith("refs/"):
         git.run("symbolic-ref", "HEAD", journal.head)
     else:

@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from torchlane.errors import TorchlaneError
-from torchlane.flow.context import FlowContext
-from torchlane.flow.naming import (
+from torchlane.naming import (
     BranchType,
     ParsedBranch,
     Version,
@@ -23,12 +22,13 @@ from torchlane.flow.naming import (
     is_long_lived,
     parse_version,
 )
+from torchlane.project import Project
 
 _FIELD = "\x1f"
 _RECORD = "\x1e"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Violation:
     rule: str
     message: str
@@ -63,7 +63,7 @@ class _Tag:
     version: Version | None
 
 
-def _first_parent_chain(ctx: FlowContext, main_ref: str, exclude: str | None) -> list[_Commit]:
+def _first_parent_chain(ctx: Project, main_ref: str, exclude: str | None) -> list[_Commit]:
     args = ["log", "--first-parent", f"--format=%H{_FIELD}%P{_FIELD}%s{_RECORD}", main_ref]
     if exclude:
         args.append(f"^{exclude}")
@@ -75,11 +75,11 @@ def _first_parent_chain(ctx: FlowContext, main_ref: str, exclude: str | None) ->
     return commits
 
 
-def _tags_by_commit(ctx: FlowContext) -> dict[str, list[_Tag]]:
+def _tags_by_commit(ctx: Project) -> dict[str, list[_Tag]]:
     prefix = ctx.config.flow.version_tag_prefix
     found: dict[str, list[_Tag]] = {}
     fmt = f"%(refname:strip=2){_FIELD}%(objecttype){_FIELD}%(objectname){_FIELD}%(*objectname)"
-    for line in ctx.git.lines("for-each-ref", f"--format={fmt}", "refs/tags/"):
+    for line in ctx.git.for_each_ref(fmt, "refs/tags/"):
         name, kind, target, peeled = line.split(_FIELD)
         commit = peeled if kind == "tag" else target
         version = parse_version(name[len(prefix) :], "") if name.startswith(prefix) else None
@@ -87,7 +87,7 @@ def _tags_by_commit(ctx: FlowContext) -> dict[str, list[_Tag]]:
     return found
 
 
-def merged_branch(subject: str, ctx: FlowContext) -> ParsedBranch | None:
+def merged_branch(subject: str, ctx: Project) -> ParsedBranch | None:
     """The branch a merge message names ("Merge release/v1.2.0 into main", "Merge branch
     'hotfix/v1.2.1'", "Merge pull request #7 from user/release/v1.3.0"), if any."""
     if not subject.startswith("Merge"):
@@ -101,16 +101,18 @@ def merged_branch(subject: str, ctx: FlowContext) -> ParsedBranch | None:
     return None
 
 
-def _adoption_hint(ctx: FlowContext) -> str:
+def _adoption_hint(ctx: Project) -> str:
     return (
         "History cannot be undone once shared. If the team accepts it, move the adoption point "
         f"past it: set [tool.torchlane.flow] adopted_at to the current '{ctx.main}' commit."
     )
 
 
-def _check_main_commit(ctx: FlowContext, commit: _Commit, tags: list[_Tag]) -> list[Violation]:
+def _check_main_commit(ctx: Project, commit: _Commit, tags: list[_Tag]) -> list[Violation]:
     def violation(rule: str, message: str, hint: str) -> Violation:
-        return Violation(rule, message, hint, commit.sha, commit.subject)
+        return Violation(
+            rule=rule, message=message, hint=hint, commit=commit.sha, subject=commit.subject
+        )
 
     if len(commit.parents) < 2:
         # Afterwards a fast-forward and a commit made on main look the same: both are plain
@@ -170,7 +172,7 @@ def _check_main_commit(ctx: FlowContext, commit: _Commit, tags: list[_Tag]) -> l
     return problems
 
 
-def _branch_ref(ctx: FlowContext, branch: str) -> str:
+def _branch_ref(ctx: Project, branch: str) -> str:
     """The local branch, or in a CI checkout that has none, its remote-tracking branch."""
     for ref in (f"refs/heads/{branch}", f"refs/remotes/{ctx.config.flow.remote}/{branch}"):
         if ctx.git.ref_value(ref) is not None:
@@ -183,7 +185,7 @@ def _branch_ref(ctx: FlowContext, branch: str) -> str:
     )
 
 
-def _adoption_point(ctx: FlowContext, main_ref: str) -> str | None:
+def _adoption_point(ctx: Project, main_ref: str) -> str | None:
     adopted = ctx.config.flow.adopted_at
     if not adopted:
         return None
@@ -195,7 +197,7 @@ def _adoption_point(ctx: FlowContext, main_ref: str) -> str | None:
         f"Set it to a commit of '{ctx.main}' (the one where the model was adopted); "
         f"`git log --first-parent {ctx.main}` lists them."
     )
-    if ctx.git.out("rev-parse", "--is-shallow-repository") == "true":
+    if ctx.git.is_shallow():
         hint = "This is a shallow clone: fetch the whole history (`git fetch --unshallow`, or "
         hint += "`fetch-depth: 0` with actions/checkout) and run verify again."
     raise TorchlaneError(
@@ -205,14 +207,14 @@ def _adoption_point(ctx: FlowContext, main_ref: str) -> str | None:
     )
 
 
-def verify_repository(ctx: FlowContext) -> VerifyReport:
+def verify_repository(ctx: Project) -> VerifyReport:
     git = ctx.git
     main_ref, develop_ref = _branch_ref(ctx, ctx.main), _branch_ref(ctx, ctx.develop)
     violations: list[Violation] = []
     exclude = _adoption_point(ctx, main_ref)
     since = exclude or "the root commit"
     chain = _first_parent_chain(ctx, main_ref, exclude)
-    missing = set(git.lines("rev-list", main_ref, f"^{develop_ref}"))
+    missing = set(git.rev_list(main_ref, f"^{develop_ref}"))
     tags = _tags_by_commit(ctx)
     for commit in reversed(chain):
         if not commit.parents:
@@ -220,21 +222,21 @@ def verify_repository(ctx: FlowContext) -> VerifyReport:
         violations += _check_main_commit(ctx, commit, tags.get(commit.sha, []))
         if commit.sha in missing:
             violations.append(Violation(
-                "develop-behind-main",
-                f"'{ctx.develop}' does not contain this commit of '{ctx.main}'.",
-                f"Bring it over: `git switch {ctx.develop} && git merge --no-ff {ctx.main}` "
+                rule="develop-behind-main",
+                message=f"'{ctx.develop}' does not contain this commit of '{ctx.main}'.",
+                hint=f"Bring it over: `git switch {ctx.develop} && git merge --no-ff {ctx.main}` "
                 "(finish does this for every release and hotfix).",
-                commit.sha,
-                commit.subject,
+                commit=commit.sha,
+                subject=commit.subject,
             ))  # fmt: skip
     branches = [b for b in git.branches() if not is_long_lived(b, ctx.config)]
     for name in branches:
         verdict = check_name(name, ctx.config)
         if not verdict.ok:
             violations.append(Violation(
-                "branch-name",
-                f"Branch '{name}' breaks the naming conventions: {'; '.join(verdict.problems)}.",
-                f"Rename it: `git branch -m {name} {verdict.suggestion}`.",
+                rule="branch-name",
+                message=f"Branch '{name}' breaks the naming conventions: {'; '.join(verdict.problems)}.",
+                hint=f"Rename it: `git branch -m {name} {verdict.suggestion}`.",
                 branch=name,
             ))  # fmt: skip
     return VerifyReport(

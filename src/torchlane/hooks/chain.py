@@ -14,9 +14,9 @@ def run_chained(hook_path: str | None, args: list[str], stdin: bytes | None) -> 
     chained = hook_path + CHAINED_SUFFIX
     if not (os.path.isfile(chained) and os.access(chained, os.X_OK)):
         return 0  # git itself skips hooks that are not executable
-    import subprocess
+    from torchlane import proc  # here: most hooks have nothing chained, and start faster without
 
-    return subprocess.run([chained, *args], input=stdin, check=False).returncode
+    return proc.passthrough([chained, *args], input=stdin)
 
 
 def split_hook_argument(argv: list[str]) -> tuple[str | None, list[str], list[str]]:

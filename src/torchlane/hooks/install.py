@@ -13,6 +13,7 @@ import site
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from torchlane.errors import TorchlaneError
 from torchlane.git import Git
@@ -23,11 +24,16 @@ MARKER = "# torchlane-hook v1"
 HOOK_MODULES = {"pre-commit": "torchlane.hooks.precommit", "pre-push": "torchlane.hooks.prepush"}
 
 
+HookAction = Literal[
+    "installed", "updated", "chained", "removed", "restored", "untouched", "not installed"
+]
+
+
 @dataclass(frozen=True)
 class HookChange:
     hook: str
     path: Path
-    action: str  # installed, updated, chained, removed, restored, untouched
+    action: HookAction
     chained: Path | None = None
 
 
@@ -40,8 +46,7 @@ class HooksResult:
 
 def hooks_dir(git: Git) -> Path:
     """Where git runs hooks from: `core.hooksPath` if set, else .git/hooks."""
-    found = Path(git.out("rev-parse", "--git-path", "hooks"))
-    return found if found.is_absolute() else (git.cwd / found)
+    return git.git_path("hooks")
 
 
 def _import_root() -> str | None:
@@ -105,6 +110,7 @@ def install_hooks(git: Git, python: str | None = None) -> HooksResult:
     changes: list[HookChange] = []
     for hook in HOOK_MODULES:
         path, chained = directory / hook, directory / (hook + CHAINED_SUFFIX)
+        action: HookAction
         if is_ours(path):
             action = "updated"
         elif os.path.lexists(path):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import subprocess
 import sys
 
-from torchlane.hooks import settings as hook_settings
+from torchlane import proc
+from torchlane.config.snapshot import load_snapshot
 from torchlane.hooks.chain import run_chained, split_hook_argument
 
 # Files whose change can change the environment (`torchlane env check` verifies it).
@@ -38,9 +38,7 @@ def is_environment_file(path: str) -> bool:
 
 def run_torchlane(args: list[str]) -> int | None:
     """Run `torchlane ARGS` with this interpreter; None if this torchlane lacks the command."""
-    result = subprocess.run(
-        [sys.executable, "-m", "torchlane", *args], capture_output=True, text=True, check=False
-    )
+    result = proc.run([sys.executable, "-m", "torchlane", *args], check=False)
     if result.returncode == 2 and "No such command" in result.stderr:
         print(
             f"torchlane: `torchlane {args[0]} {args[1]}` is not available in this torchlane "
@@ -65,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from torchlane.secrets.scan import ScanSettings
 
     try:
-        loaded = hook_settings.load(".")
+        snapshot = load_snapshot(".")
         # `git commit -a` and `git commit PATH` stage into a temporary index named by
         # GIT_INDEX_FILE; Git() drops that variable by default, so pass it on explicitly.
         index = os.environ.get("GIT_INDEX_FILE")
@@ -76,13 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if not staged:
         return 0
-    options: dict[str, object] = loaded["hooks"]  # type: ignore[assignment]
+    options = snapshot.section("hooks")
     failed: list[str] = []
     notebooks = [p for p in staged if p.endswith(".ipynb")]
     if options["check_notebooks"] and notebooks and run_torchlane(["nb", "check", *notebooks]):
         failed.append("notebooks")
     if options["scan_secrets"]:
-        report = run_scan(git, staged=True, settings=ScanSettings.from_plain(loaded["secrets"]))  # type: ignore[arg-type]
+        report = run_scan(
+            git, staged=True, settings=ScanSettings.from_plain(snapshot.section("secrets"))
+        )
         for finding in report.findings:
             print(
                 f"{finding.location}: {finding.description} ({finding.rule}): {finding.preview}",

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import sys
 
-from torchlane.flow.naming_core import NamingRules, name_problems, suggest
-from torchlane.hooks import settings as hook_settings
+from torchlane.config.snapshot import load_snapshot
 from torchlane.hooks.chain import run_chained, split_hook_argument
+from torchlane.naming_rules import NamingRules, name_problems, suggest
 
 ZERO = "0" * 40
 HEADS = "refs/heads/"
@@ -41,12 +41,10 @@ def _is_zero(sha: str) -> bool:
 
 
 def _user_email() -> str:
-    import subprocess
+    from torchlane import proc  # here: only pushes to a protected branch need it
 
-    result = subprocess.run(
-        ["git", "config", "--get", "user.email"], capture_output=True, text=True, check=False
-    )
-    return result.stdout.strip()
+    # Not torchlane.git: the name checks must not pay for its imports.
+    return proc.run(["git", "config", "--get", "user.email"], check=False).stdout.strip()
 
 
 def _direct_push_allowed(branch: str, allowed_emails: list[str]) -> str | None:
@@ -143,12 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     if not updates:
         return 0
     try:
-        loaded = hook_settings.load(".")
+        snapshot = load_snapshot(".")
     except Exception as exc:  # the configuration itself is broken: say so, do not crash
         print(f"torchlane: cannot read the configuration: {exc}", file=sys.stderr)
         return 1
-    naming = NamingRules.from_plain(loaded["naming"])  # type: ignore[arg-type]
-    options: dict[str, object] = loaded["hooks"]  # type: ignore[assignment]
+    naming = NamingRules.from_settings(snapshot.settings)
+    options = snapshot.section("hooks")
     problems, notes = ref_problems(updates, naming, options)
     for note in notes:
         print(f"torchlane: {note}", file=sys.stderr)
@@ -158,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if "--no-secrets" in flags or not options["scan_secrets"]:
         return 0
-    return _scan_outgoing(updates, loaded["secrets"])  # type: ignore[arg-type]
+    return _scan_outgoing(updates, snapshot.section("secrets"))
 
 
 if __name__ == "__main__":

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from torchlane.errors import TorchlaneError
-from torchlane.flow.context import FlowContext
 from torchlane.git import Git
 from torchlane.metrics.record import EvaluationRecord, encode_number
 from torchlane.metrics.store import NoteProblem, read_many, read_records
 from torchlane.notes import full_notes_ref
+from torchlane.project import Project
 
 
-def notes_ref_of(ctx: FlowContext, override: str | None = None) -> str:
+def notes_ref_of(ctx: Project, override: str | None = None) -> str:
     return full_notes_ref(override or ctx.config.metrics.notes_ref)
 
 
@@ -25,7 +25,7 @@ def pick_record(records: list[EvaluationRecord]) -> EvaluationRecord | None:
     return chosen[-1] if chosen else None
 
 
-def develop_tip(ctx: FlowContext) -> str:
+def develop_tip(ctx: Project) -> str:
     """develop, or the remote's develop where a CI checkout has no local branch."""
     for ref in (
         f"refs/heads/{ctx.develop}",
@@ -71,7 +71,7 @@ def show(git: Git, rev: str, notes_ref: str) -> ShowResult:
     return ShowResult(commit, read.records, read.problems)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LogEntry:
     commit: str
     date: str
@@ -89,7 +89,7 @@ class MetricsLog:
 
 
 def log(
-    ctx: FlowContext, notes_ref: str, tip: str | None, limit: int, all_commits: bool = False
+    ctx: Project, notes_ref: str, tip: str | None, limit: int, all_commits: bool = False
 ) -> MetricsLog:
     tip_ref = tip or develop_tip(ctx)
     if ctx.git.rev(tip_ref) is None:
@@ -107,12 +107,12 @@ def log(
             continue
         entries.append(
             LogEntry(
-                item.commit,
-                item.date,
-                item.subject,
-                dict(record.metrics) if record else {},
-                len(read.records) if read else 0,
-                record.dirty if record else False,
+                commit=item.commit,
+                date=item.date,
+                subject=item.subject,
+                metrics=dict(record.metrics) if record else {},
+                records=len(read.records) if read else 0,
+                dirty=record.dirty if record else False,
             )
         )
         if len(entries) >= limit:

@@ -1,57 +1,11 @@
-"""`[tool.torchlane.metrics]` (where records live) and `[tool.torchlane.gate]` (what may not get worse)."""
+"""`[tool.torchlane.metrics]`: where evaluation records live and which remote shares them."""
 
 from __future__ import annotations
 
-import math
-from typing import Literal
-
-from pydantic import Field, model_validator
-
-from torchlane.section import Section
+from torchlane.config.section import Section
 
 
 class MetricsConfig(Section):
     # Notes ref holding the records; short names mean refs/notes/<name>.
     notes_ref: str = "refs/notes/torchlane"
     remote: str = "origin"
-
-
-class MetricRule(Section):
-    """How one metric is judged. A tolerated drop is written as a positive number."""
-
-    direction: Literal["higher", "lower"] = "higher"  # which way is better
-    max_drop: float | None = Field(default=None, ge=0)  # absolute tolerance, in metric units
-    max_relative_drop: float | None = Field(default=None, ge=0, le=1)  # fraction of the baseline
-    floor: float | None = None  # the candidate must be >= floor
-    ceiling: float | None = None  # the candidate must be <= ceiling
-    required: bool = True  # a missing value fails the gate (False: reported, not judged)
-
-    @model_validator(mode="after")
-    def _finite(self) -> MetricRule:
-        for name in ("max_drop", "max_relative_drop", "floor", "ceiling"):
-            value = getattr(self, name)
-            if value is not None and not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number")
-        return self
-
-    @property
-    def higher_is_better(self) -> bool:
-        return self.direction == "higher"
-
-    def tolerance(self, baseline: float) -> float:
-        """The drop allowed from `baseline`: within both limits when both are set; 0 if none."""
-        limits = []
-        if self.max_drop is not None:
-            limits.append(self.max_drop)
-        if self.max_relative_drop is not None:
-            limits.append(abs(baseline) * self.max_relative_drop)
-        return min(limits) if limits else 0.0
-
-
-class GateConfig(Section):
-    confidence: float = Field(default=0.95, gt=0.5, lt=1)
-    bootstrap_resamples: int = Field(default=2000, ge=100, le=1_000_000)
-    seed: int = 0
-    # A first run has nothing to compare with: fail with a hint unless the team opts in.
-    allow_missing_baseline: bool = False
-    metrics: dict[str, MetricRule] = Field(default_factory=dict)

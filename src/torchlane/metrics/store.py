@@ -92,7 +92,7 @@ def commits_with_records(git: Git, notes_ref: str = DEFAULT_NOTES_REF) -> set[st
     ref = full_notes_ref(notes_ref)
     if git.ref_value(ref) is None:
         return set()
-    return {line.split()[1] for line in git.lines("notes", "--ref", ref, "list")}
+    return set(git.noted_commits(ref))
 
 
 def note_texts(

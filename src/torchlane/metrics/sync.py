@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from torchlane.errors import TorchlaneError
 from torchlane.git import Git
@@ -20,11 +21,16 @@ from torchlane.notes import compare_and_swap, full_notes_ref, notes_identity
 _PUSH_ATTEMPTS = 8
 
 
-@dataclass(frozen=True)
+NotesSyncAction = Literal[
+    "merged", "fast-forward", "up to date", "created", "nothing on the remote", "pushed"
+]
+
+
+@dataclass(frozen=True, kw_only=True)
 class SyncResult:
     remote: str
     notes_ref: str
-    action: str  # "merged", "fast-forward", "up to date", "created", "nothing on the remote"
+    action: NotesSyncAction
     local: str | None  # the local notes ref's commit after the operation
     attempts: int = 1
 
@@ -61,11 +67,14 @@ def pull(git: Git, notes_ref: str, remote: str) -> SyncResult:
     _require_remote(git, remote)
     ref = full_notes_ref(notes_ref)
     if _remote_value(git, remote, ref) is None:
-        return SyncResult(remote, ref, "nothing on the remote", git.ref_value(ref))
+        return SyncResult(
+            remote=remote, notes_ref=ref, action="nothing on the remote", local=git.ref_value(ref)
+        )
     tracking = tracking_ref(ref, remote)
-    git.run("fetch", "--quiet", "--no-tags", remote, f"+{ref}:{tracking}")
-    theirs = git.out("rev-parse", tracking)
+    git.fetch(remote, f"+{ref}:{tracking}", options=["--no-tags"])
+    theirs = git.resolve(tracking)
     before = git.ref_value(ref)
+    action: NotesSyncAction
     if before is None:
         action = "created"
     elif git.is_ancestor(theirs, before):
@@ -79,7 +88,7 @@ def pull(git: Git, notes_ref: str, remote: str) -> SyncResult:
 
     def union(scratch: str) -> None:
         if git.ref_value(scratch) is None:
-            git.run("update-ref", scratch, theirs)
+            git.set_ref(scratch, theirs)
             return
         git.run(
             "notes",
@@ -93,7 +102,7 @@ def pull(git: Git, notes_ref: str, remote: str) -> SyncResult:
         )
 
     compare_and_swap(git, ref, union, what=f"metrics merged from {remote}")
-    return SyncResult(remote, ref, action, git.ref_value(ref))
+    return SyncResult(remote=remote, notes_ref=ref, action=action, local=git.ref_value(ref))
 
 
 def push(git: Git, notes_ref: str, remote: str) -> SyncResult:
@@ -107,10 +116,12 @@ def push(git: Git, notes_ref: str, remote: str) -> SyncResult:
                 f"There are no metrics to push: {ref} does not exist here.",
                 "Record an evaluation first (`torchlane eval`).",
             )
-        result = git.run("push", "--quiet", "--porcelain", remote, f"{ref}:{ref}", check=False)
+        result = git.push(remote, f"{ref}:{ref}", options=["--porcelain"], check=False)
         if result.ok:
-            action = "up to date" if "[up to date]" in result.stdout else "pushed"
-            return SyncResult(remote, ref, action, local, attempt)
+            action: NotesSyncAction = "up to date" if "[up to date]" in result.stdout else "pushed"
+            return SyncResult(
+                remote=remote, notes_ref=ref, action=action, local=local, attempts=attempt
+            )
         if "rejected" not in result.stdout + result.stderr:
             detail = (result.stderr or result.stdout).strip().splitlines()[-1:]
             raise TorchlaneError(

@@ -34,11 +34,11 @@ _MAGIC_NOTE = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ExportResult:
     notebook: Path
     module: Path
-    style: str
+    style: Style
     code_cells: int
     functions: list[str]
     commented_magics: int
@@ -86,7 +86,14 @@ def export_notebook(notebook: Path, module: Path, style: Style) -> ExportResult:
         ) from None
     module.parent.mkdir(parents=True, exist_ok=True)
     module.write_text(text, encoding="utf-8")
-    return ExportResult(notebook, module, style, len(code_cells), names, commented)
+    return ExportResult(
+        notebook=notebook,
+        module=module,
+        style=style,
+        code_cells=len(code_cells),
+        functions=names,
+        commented_magics=commented,
+    )
 
 
 def _source(cell: dict[str, Any]) -> str:

@@ -36,9 +36,9 @@ _CREATED = f"filter.{DRIVER}.torchlanecreatedfile"
 _ADDED_NEWLINE = f"filter.{DRIVER}.torchlaneaddednewline"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FilterChange:
-    scope: str
+    scope: Scope
     attributes_file: Path
     process_command: str
     textconv_command: str
@@ -52,7 +52,7 @@ def filter_command(options: StripOptions, python: str | None = None) -> str:
 
 
 def install_filter(cwd: Path, scope: Scope, options: StripOptions) -> FilterChange:
-    git, flag = _git_for(cwd, scope)
+    git = _git_for(cwd, scope)
     process = filter_command(options)
     textconv = f"{process} --textconv"
     actions: list[str] = []
@@ -61,57 +61,63 @@ def install_filter(cwd: Path, scope: Scope, options: StripOptions) -> FilterChan
         (f"filter.{DRIVER}.required", "true"),
         (f"diff.{DRIVER}.textconv", textconv),
     ):
-        if _get(git, flag, key) != value:
-            git.run("config", flag, key, value)
+        if git.config_get(key, scope) != value:
+            git.config_set(key, value, scope)
             actions.append(f"set {key}")
     attributes = _attributes_file(git, scope)
-    if _get(git, flag, _ADDED_TO) is None:
-        actions += _add_attributes_line(git, flag, attributes)
-    warnings = _effective_attribute_warnings(cwd) if scope == "local" else []
-    return FilterChange(scope, attributes, process, textconv, actions, warnings)
+    if git.config_get(_ADDED_TO, scope) is None:
+        actions += _add_attributes_line(git, scope, attributes)
+    warnings = _effective_attribute_warnings(git) if scope == "local" else []
+    return FilterChange(
+        scope=scope,
+        attributes_file=attributes,
+        process_command=process,
+        textconv_command=textconv,
+        actions=actions,
+        warnings=warnings,
+    )
 
 
 def uninstall_filter(cwd: Path, scope: Scope) -> FilterChange:
-    git, flag = _git_for(cwd, scope)
+    git = _git_for(cwd, scope)
     attributes = _attributes_file(git, scope)
-    process = _get(git, flag, f"filter.{DRIVER}.process") or ""
-    textconv = _get(git, flag, f"diff.{DRIVER}.textconv") or ""
+    process = git.config_get(f"filter.{DRIVER}.process", scope) or ""
+    textconv = git.config_get(f"diff.{DRIVER}.textconv", scope) or ""
     actions: list[str] = []
-    added_to = _get(git, flag, _ADDED_TO)
+    added_to = git.config_get(_ADDED_TO, scope)
     if added_to is not None:
         actions += _remove_attributes_line(
             Path(added_to),
-            created=_get(git, flag, _CREATED) == "true",
-            added_newline=_get(git, flag, _ADDED_NEWLINE) == "true",
+            created=git.config_get(_CREATED, scope) == "true",
+            added_newline=git.config_get(_ADDED_NEWLINE, scope) == "true",
         )
     for section in (f"filter.{DRIVER}", f"diff.{DRIVER}"):
-        if git.succeeds("config", flag, "--remove-section", section):
+        if git.config_remove_section(section, scope):
             actions.append(f"removed [{section.replace('.', ' ', 1)}]")
-    return FilterChange(scope, attributes, process, textconv, actions)
+    return FilterChange(
+        scope=scope,
+        attributes_file=attributes,
+        process_command=process,
+        textconv_command=textconv,
+        actions=actions,
+    )
 
 
-def _git_for(cwd: Path, scope: Scope) -> tuple[Git, str]:
-    if scope == "local":
-        return open_repo(cwd), "--local"
-    return Git(cwd), "--global"
-
-
-def _get(git: Git, flag: str, key: str) -> str | None:
-    result = git.run("config", flag, "--get", key, check=False)
-    return result.stdout.rstrip("\n") if result.ok else None
+def _git_for(cwd: Path, scope: Scope) -> Git:
+    return open_repo(cwd) if scope == "local" else Git(cwd)
 
 
 def _attributes_file(git: Git, scope: Scope) -> Path:
     if scope == "local":
         return git.cwd / ".gitattributes"
-    configured = _get(git, "--global", "core.attributesFile")
+    configured = git.config_get("core.attributesFile", "global")
     if configured:
         return Path(os.path.expanduser(configured))
     config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(Path.home(), ".config")
     return Path(config_home) / "git" / "attributes"
 
 
-def _add_attributes_line(git: Git, flag: str, path: Path) -> list[str]:
+def _add_attributes_line(git: Git, scope: Scope, path: Path) -> list[str]:
     existing = path.read_text(encoding="utf-8") if path.exists() else None
     if existing is not None and ATTRIBUTES_LINE in existing.splitlines():
         return []  # someone (a teammate's commit) already declared it; it is not ours to remove
@@ -119,9 +125,9 @@ def _add_attributes_line(git: Git, flag: str, path: Path) -> list[str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8", newline="") as stream:
         stream.write(("\n" if needs_newline else "") + ATTRIBUTES_LINE + "\n")
-    git.run("config", flag, _ADDED_TO, str(path.resolve()))
-    git.run("config", flag, _CREATED, "true" if existing is None else "false")
-    git.run("config", flag, _ADDED_NEWLINE, "true" if needs_newline else "false")
+    git.config_set(_ADDED_TO, str(path.resolve()), scope)
+    git.config_set(_CREATED, "true" if existing is None else "false", scope)
+    git.config_set(_ADDED_NEWLINE, "true" if needs_newline else "false", scope)
     return [f"added `{ATTRIBUTES_LINE}` to {path}"]
 
 
@@ -145,10 +151,9 @@ def _remove_attributes_line(path: Path, *, created: bool, added_newline: bool) -
     return [f"removed `{ATTRIBUTES_LINE}` from {path}"]
 
 
-def _effective_attribute_warnings(cwd: Path) -> list[str]:
+def _effective_attribute_warnings(git: Git) -> list[str]:
     """Attribute files with higher precedence (.git/info/attributes, a closer .gitattributes)
     can still route notebooks to another filter; ask git what a notebook really gets."""
-    git = open_repo(cwd)
     out = git.run("check-attr", "filter", "diff", "--", "probe.ipynb", check=False).stdout
     warnings = []
     for line in out.splitlines():

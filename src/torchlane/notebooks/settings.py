@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
+from torchlane.config.section import Section
 from torchlane.notebooks.options import OptionError, StripOptions, parse_size
-from torchlane.section import Section
 
 
 class NotebooksConfig(Section):
@@ -67,12 +67,12 @@ class NotebooksConfig(Section):
 def load_strip_options(start: Path) -> StripOptions:
     """The stripping options configured for the repository containing `start` (a file or a
     directory); defaults outside a repository or without a [tool.torchlane.notebooks] section."""
-    from torchlane.config import load_config
+    from torchlane.config.load import load_config
     from torchlane.git import Git
 
     folder = start if start.is_dir() else start.parent
     while not folder.is_dir() and folder != folder.parent:  # a path that does not exist yet
         folder = folder.parent
     git = Git(folder)
-    root = git.toplevel() if git.succeeds("rev-parse", "--git-dir") else git.cwd
+    root = git.toplevel() if git.is_repository() else git.cwd
     return load_config(root).config.notebooks.to_options()

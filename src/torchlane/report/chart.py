@@ -6,7 +6,7 @@ import math
 import re
 from pathlib import Path
 
-from torchlane.metrics.gate import GateDecision
+from torchlane.gate.rules import GateDecision
 from torchlane.metrics.history import LogEntry
 
 

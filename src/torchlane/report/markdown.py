@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from torchlane.flow.context import FlowContext
-from torchlane.metrics.gate import GateDecision, MetricVerdict
+from torchlane.gate.rules import GateDecision, MetricVerdict
 from torchlane.metrics.history import pick_record
 from torchlane.metrics.store import read_records
+from torchlane.project import Project
 
 MARKER = "<!-- torchlane-report -->"
 _ENV_KEYS = ("python", "torch", "cuda", "cudnn", "device", "platform")
@@ -41,7 +41,7 @@ def parse_artifact(text: str) -> Artifact:
 
 
 def build_report(
-    ctx: FlowContext, decision: GateDecision, notes_ref: str, artifacts: list[Artifact]
+    ctx: Project, decision: GateDecision, notes_ref: str, artifacts: list[Artifact]
 ) -> Report:
     environment: dict[str, dict[str, str | None]] = {}
     sides = [("candidate", decision.candidate)]

@@ -64,7 +64,7 @@ def send_to_wandb(record: EvaluationRecord, project: str, directory: str | None 
 def send_to_mlflow(record: EvaluationRecord, experiment: str) -> str:
     """Log one record to the default tracking URI, tagged like `metrics export --mlflow`."""
     mlflow = require("mlflow", "mlflow", "MLflow (the mlflow package)")
-    from torchlane.report.mlflow_export import run_name, run_tags, split_metrics
+    from torchlane.metrics.export_mlflow import run_name, run_tags, split_metrics
 
     finite, nonfinite = split_metrics(record.metrics)
     tags = {**run_tags(record), **nonfinite, "torchlane.run_id": wandb_run_id(record)}

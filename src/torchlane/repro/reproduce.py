@@ -8,18 +8,17 @@ track are linked into it. The environment is compared with the recorded fingerpr
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from torchlane.config import load_config
-from torchlane.env.doctor import compare_environments
-from torchlane.env.doctor_findings import Finding
+from torchlane.doctor.diagnose import compare_environments
+from torchlane.doctor.findings import Finding
 from torchlane.errors import TorchlaneError
 from torchlane.fingerprint import environment_fingerprint, file_hashes, sha256_text
-from torchlane.git import Git, open_repo
+from torchlane.git import Git
+from torchlane.project import Project
 from torchlane.repro.compare import FileComparison, Verdict, compare_outputs, verdict_of
 from torchlane.repro.manifest import RunManifest, load_run
 from torchlane.repro.run import (
@@ -98,24 +97,22 @@ def _link_data(root: Path, tree: Path, manifest: RunManifest) -> list[Path]:
 def _remove_worktree(git: Git, tree: Path, links: Sequence[Path]) -> None:
     for link in links:
         link.unlink(missing_ok=True)  # never let a recursive removal follow into the real data
-    git.run("worktree", "remove", "--force", str(tree), check=False)
-    shutil.rmtree(tree, ignore_errors=True)
-    git.run("worktree", "prune", check=False)
+    git.remove_worktree(tree)
 
 
 def reproduce_run(
+    project: Project,
     run: str,
     *,
-    cwd: Path,
     keep: bool = False,
     strict: bool = False,
     rtol: float = 1e-5,
     atol: float = 1e-8,
     stdout: int | None = None,
 ) -> ReproduceResult:
-    git = open_repo(cwd)
-    root = git.cwd.resolve()
-    settings = load_config(root).config.repro
+    git = project.git
+    root = project.root.resolve()
+    settings = project.config.repro
     manifest = load_run(git, settings.notes_ref, run)
     _require_commit(git, manifest)
     environment = compare_environments(
@@ -130,7 +127,7 @@ def reproduce_run(
     tree = Path(tempfile.mkdtemp(prefix=f"torchlane-reproduce-{manifest.run_id}-"))
     links: list[Path] = []
     try:
-        git.run("worktree", "add", "--detach", "--quiet", str(tree), manifest.commit)
+        git.add_worktree(tree, manifest.commit)
         tree_git = Git(tree)
         if manifest.patch:
             applied = tree_git.run("apply", "--binary", "-", input=manifest.patch, check=False)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import subprocess
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from torchlane.config import TorchlaneConfig, load_config
+from torchlane import proc
 from torchlane.errors import TorchlaneError
 from torchlane.fingerprint import (
     environment_fingerprint,
@@ -27,8 +26,9 @@ from torchlane.fingerprint import (
     sha256_text,
     sha256_tree,
 )
-from torchlane.git import Git, open_repo
+from torchlane.git import Git
 from torchlane.notes import append_note_line
+from torchlane.project import Project
 from torchlane.repro.manifest import (
     MANIFEST_NAME,
     PATCH_NAME,
@@ -99,17 +99,13 @@ def execute(
     """Run to completion; (exit code, seconds). A signal becomes 128 + its number, as in a shell."""
     started = time.monotonic()
     try:
-        process = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdout=stdout)
+        code = proc.passthrough(command, cwd=cwd, env=env, stdout=stdout, outlive_interrupt=True)
     except PermissionError as exc:
         raise TorchlaneError(
             f"Cannot execute {command[0]}: {exc.strerror}.",
             f"Make it executable (chmod +x {command[0]}) or run it through its interpreter.",
             exit_code=EXIT_NOT_EXECUTABLE,
         ) from exc
-    try:
-        code = process.wait()
-    except KeyboardInterrupt:
-        code = process.wait()  # the terminal's Ctrl-C reached the command too; let it finish
     return (128 - code if code < 0 else code), time.monotonic() - started
 
 
@@ -161,11 +157,12 @@ def dirty_patch(git: Git) -> str:
 
 
 def _untracked(git: Git, root: Path, outputs: Sequence[Path]) -> list[str]:
-    names = git.lines("ls-files", "--others", "--exclude-standard")
+    names = git.untracked_files()
     return [n for n in names if not any((root / n).resolve().is_relative_to(o) for o in outputs)]
 
 
 def record_run(
+    project: Project,
     command: Sequence[str],
     *,
     cwd: Path,
@@ -174,11 +171,11 @@ def record_run(
     require_clean: bool = False,
     stdout: int | None = None,
 ) -> RunResult:
+    """Run `command` in `cwd` (a directory of the project) and record it."""
     cwd = cwd.resolve()
-    git = open_repo(cwd)
-    root = git.cwd.resolve()
-    config: TorchlaneConfig = load_config(root).config
-    settings = config.repro
+    git = project.git
+    root = project.root.resolve()
+    settings = project.config.repro
     commit = git.rev("HEAD")
     if commit is None:
         raise TorchlaneError(

@@ -18,7 +18,7 @@ CUBLAS_DETERMINISTIC = ":4096:8"
 _MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes no more; torch accepts it too
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SeedReport:
     seed: int
     python_random: bool
@@ -82,15 +82,15 @@ def seed_everything(
     except ImportError:
         notes.append("torch is not installed: only Python and NumPy were seeded.")
         return SeedReport(
-            seed, True, has_numpy, False, 0, None, None, None, None,
-            os.environ.get("CUBLAS_WORKSPACE_CONFIG"), False, hashseed, notes,
+            seed=seed, python_random=True, numpy=has_numpy, torch=False, cuda_devices=0, deterministic_algorithms=None, warn_only=None, cudnn_deterministic=None, cudnn_benchmark=None,
+            cublas_workspace_config=os.environ.get("CUBLAS_WORKSPACE_CONFIG"), cublas_workspace_config_set=False, pythonhashseed=hashseed, notes=notes,
         )  # fmt: skip
     torch.manual_seed(seed)  # seeds the CPU and every CUDA device
     cuda_devices = int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
     if not deterministic:
         return SeedReport(
-            seed, True, has_numpy, True, cuda_devices, None, None, None, None,
-            os.environ.get("CUBLAS_WORKSPACE_CONFIG"), False, hashseed, notes,
+            seed=seed, python_random=True, numpy=has_numpy, torch=True, cuda_devices=cuda_devices, deterministic_algorithms=None, warn_only=None, cudnn_deterministic=None, cudnn_benchmark=None,
+            cublas_workspace_config=os.environ.get("CUBLAS_WORKSPACE_CONFIG"), cublas_workspace_config_set=False, pythonhashseed=hashseed, notes=notes,
         )  # fmt: skip
     cublas_set = "CUBLAS_WORKSPACE_CONFIG" not in os.environ
     if cublas_set:
@@ -105,8 +105,8 @@ def seed_everything(
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
     return SeedReport(
-        seed, True, has_numpy, True, cuda_devices, True, warn_only, True, False,
-        os.environ["CUBLAS_WORKSPACE_CONFIG"], cublas_set, hashseed, notes,
+        seed=seed, python_random=True, numpy=has_numpy, torch=True, cuda_devices=cuda_devices, deterministic_algorithms=True, warn_only=warn_only, cudnn_deterministic=True, cudnn_benchmark=False,
+        cublas_workspace_config=os.environ["CUBLAS_WORKSPACE_CONFIG"], cublas_workspace_config_set=cublas_set, pythonhashseed=hashseed, notes=notes,
     )  # fmt: skip
 
 

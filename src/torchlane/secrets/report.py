@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from torchlane.errors import usage_error
 from torchlane.git import Git
@@ -11,10 +12,15 @@ from torchlane.secrets import sources
 from torchlane.secrets.baseline import load_baseline, split_accepted, update_baseline
 from torchlane.secrets.scan import Finding, ScanSettings
 
+if TYPE_CHECKING:
+    from torchlane.secrets.settings import SecretsConfig
 
-@dataclass(frozen=True)
+ScanMode = Literal["paths", "staged", "history", "push"]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ScanReport:
-    mode: str  # "paths", "staged", "history" or "push"
+    mode: ScanMode
     findings: list[Finding]
     scanned: int  # files (paths, staged) or commits (history, push) read
     baselined: int  # findings accepted by the baseline
@@ -26,10 +32,8 @@ class ScanReport:
         return not self.findings
 
 
-def settings_for(root: Path) -> ScanSettings:
-    from torchlane.config import load_config
-
-    section = load_config(root).config.secrets
+def scan_settings(section: SecretsConfig) -> ScanSettings:
+    """The scanner's settings from the project's [secrets] section."""
     return ScanSettings(
         entropy_threshold=section.entropy_threshold,
         min_secret_length=section.min_secret_length,
@@ -67,14 +71,16 @@ def run_scan(
     settings: ScanSettings | None = None,
     write_baseline: bool = False,
 ) -> ScanReport:
-    """Scan one source (files, the index, all history, or the commits in `revisions`)."""
+    """Scan one source (files, the index, all history, or the commits in `revisions`) with
+    `settings` (default: the built-in ones; commands pass the project's, the hooks their cache)."""
     if sum([bool(paths), staged, history, revisions is not None]) > 1:
         raise usage_error(
             "Choose one of PATH..., --staged and --history.", "Run the scans one at a time."
         )
     root = git.cwd
-    settings = settings or settings_for(root)
+    settings = settings or ScanSettings()
     scanned_files: set[str] | None = None
+    mode: ScanMode
     if staged:
         mode = "staged"
         found, scanned = sources.scan_staged(git, settings)
@@ -91,6 +97,15 @@ def run_scan(
     baseline_path = root / settings.baseline
     if write_baseline:
         counts = update_baseline(baseline_path, found, scanned_files)
-        return ScanReport(mode, [], scanned, len(found), settings.baseline, counts)
+        return ScanReport(
+            mode=mode,
+            findings=[],
+            scanned=scanned,
+            baselined=len(found),
+            baseline=settings.baseline,
+            baseline_updated=counts,
+        )
     kept, baselined = split_accepted(found, load_baseline(baseline_path))
-    return ScanReport(mode, kept, scanned, baselined, settings.baseline)
+    return ScanReport(
+        mode=mode, findings=kept, scanned=scanned, baselined=baselined, baseline=settings.baseline
+    )

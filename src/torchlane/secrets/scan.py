@@ -42,7 +42,7 @@ class ScanSettings:
         return path == self.baseline or any(fnmatch.fnmatch(path, p) for p in self.exclude)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Finding:
     rule: str
     description: str
@@ -135,15 +135,15 @@ def scan_text(
         number = line_numbers[index] if line_numbers is not None else index + 1
         findings.append(
             Finding(
-                hit.rule.id,
-                hit.rule.description,
-                path,
-                number,
-                redact(hit.secret),
-                fingerprint(hit.secret),
-                cell,
-                part,
-                commit,
+                rule=hit.rule.id,
+                description=hit.rule.description,
+                path=path,
+                line=number,
+                preview=redact(hit.secret),
+                sha256=fingerprint(hit.secret),
+                cell=cell,
+                part=part,
+                commit=commit,
             )
         )
     return findings

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from torchlane.errors import TorchlaneError
@@ -22,13 +21,13 @@ from torchlane.team.settings import (
 )
 
 if TYPE_CHECKING:
-    from torchlane.config import LoadedConfig
+    from torchlane.config.load import LoadedConfig
 
 _QUOTA_KEYS = ("gpus", "memory", "shm_size", "cpus")
 _MIN_MEMORY = 6 * 1024 * 1024  # docker refuses a smaller memory limit
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Quota:
     """What one member (alone) or one group (together) may use."""
 
@@ -48,7 +47,7 @@ class Quota:
         return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Seat:
     """One member's container: their quota's GPUs and their share of its memory and CPUs."""
 
@@ -248,8 +247,8 @@ def resolve_team(
     for (kind, name), settings in holders.items():
         members = settings.members if isinstance(settings, GroupSettings) else (name,)
         plan.quotas.append(
-            Quota(name, "group" if kind == "groups" else "member", members, gpus[(kind, name)],
-                  settings.memory, memory_bytes(settings.memory), settings.cpus, settings.shm_size)
+            Quota(name=name, kind="group" if kind == "groups" else "member", members=members, gpus=gpus[(kind, name)],
+                  memory=settings.memory, memory_bytes=memory_bytes(settings.memory), cpus=settings.cpus, shm_size=settings.shm_size)
         )  # fmt: skip
     for quota in plan.quotas:
         share = len(quota.members)
@@ -267,10 +266,10 @@ def resolve_team(
         quota = by_name[f"group:{group_of[member]}" if member in group_of else member]
         share = len(quota.members)
         plan.seats.append(
-            Seat(member, settings.user or member, quota.name, quota.gpus,
-                 format_memory(quota.memory_bytes // share), _split(quota.cpus, share),
-                 quota.shm_size, settings.jupyter_port, settings.tensorboard_port,
-                 settings.workdir, _run_as(settings), token_variable(member))
+            Seat(member=member, user=settings.user or member, quota=quota.name, gpus=quota.gpus,
+                 memory=format_memory(quota.memory_bytes // share), cpus=_split(quota.cpus, share),
+                 shm_size=quota.shm_size, jupyter_port=settings.jupyter_port, tensorboard_port=settings.tensorboard_port,
+                 workdir=settings.workdir, run_as=_run_as(settings), token_variable=token_variable(member))
         )  # fmt: skip
     return plan
 
@@ -282,10 +281,3 @@ def team_plan(loaded: LoadedConfig) -> TeamPlan | None:
         return None
     source = loaded.path.name if loaded.path else "pyproject.toml"
     return resolve_team(team, source, loaded.table)
-
-
-def load_team(root: Path) -> TeamPlan | None:
-    """The resolved team of the repository at `root`, or None when it declares none."""
-    from torchlane.config import load_config
-
-    return team_plan(load_config(root))

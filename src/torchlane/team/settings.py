@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from torchlane.section import Section
+from torchlane.config.section import Section
 
 _MEMORY = re.compile(r"\s*(\d+)\s*([kmgt])(?:i?b)?\s*", re.IGNORECASE | re.ASCII)
 _UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}

@@ -1,0 +1,1 @@
+"""`torchlane doctor`: this machine's facts against the environment declaration."""

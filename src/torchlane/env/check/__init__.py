@@ -1,0 +1,1 @@
+"""`torchlane env check`: environment files read and judged against the declaration."""

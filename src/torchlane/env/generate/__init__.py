@@ -1,0 +1,1 @@
+"""`torchlane env generate`: Dockerfile, compose file and devcontainer from the declaration."""

@@ -1,0 +1,1 @@
+"""`torchlane env lock`: the fully pinned lock with hashes and its header."""

@@ -1,0 +1,46 @@
+"""`[tool.torchlane.env]`: the one declaration every generated file and check derives from."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from torchlane.config.section import Section
+
+_ACCELERATOR = re.compile(r"cpu|cuda\d+\.\d+|rocm\d+(\.\d+){1,2}")
+
+
+class EnvSpec(Section):
+    python: str = Field(default="3.11", description="MAJOR.MINOR of the Python interpreter")
+    torch: str | None = Field(default=None, description="exact torch release, e.g. 2.13.0")
+    accelerator: str = Field(default="cpu", description="cpu, cudaMAJ.MIN (cuda12.8) or rocmX.Y")
+    flavor: Literal["runtime", "devel"] = "runtime"
+    base_image: str | None = Field(
+        default=None, description="explicit base image; derived if unset"
+    )
+    requirements: tuple[str, ...] = ("requirements.txt",)
+    lock: str = "requirements.lock"
+    jupyter_port: int = Field(default=8888, ge=1, le=65535)
+    tensorboard_port: int = Field(default=6006, ge=1, le=65535)
+    shm_size: str = "8g"
+    memory: str = "32g"
+
+    @field_validator("python")
+    @classmethod
+    def _major_minor(cls, value: str) -> str:
+        if not re.fullmatch(r"3\.\d{1,2}", value):
+            raise ValueError("write the Python version as MAJOR.MINOR, e.g. '3.11'")
+        return value
+
+    @field_validator("accelerator")
+    @classmethod
+    def _known_accelerator(cls, value: str) -> str:
+        if not _ACCELERATOR.fullmatch(value):
+            raise ValueError("use 'cpu', 'cudaMAJOR.MINOR' (e.g. 'cuda12.8') or 'rocmX.Y'")
+        return value
+
+    @property
+    def cuda_version(self) -> str | None:
+        return self.accelerator[4:] if self.accelerator.startswith("cuda") else None

@@ -1,0 +1,1 @@
+"""The merge gate: which baseline, the rules per metric, the paired statistics, the decision."""

@@ -1,0 +1,144 @@
+"""Run the gate for a commit: find both records, check they are comparable, judge each metric."""
+
+from __future__ import annotations
+
+from torchlane.errors import TorchlaneError
+from torchlane.gate.baseline import BaselineChoice, candidate_branch, resolve_baseline
+from torchlane.gate.rules import (
+    GateDecision,
+    GateOutcome,
+    MetricVerdict,
+    default_rule,
+    judge_metric,
+)
+from torchlane.metrics.history import pick_record
+from torchlane.metrics.record import EvaluationRecord
+from torchlane.metrics.store import read_records
+from torchlane.project import Project
+
+
+def _matching(
+    records: list[EvaluationRecord], candidate: EvaluationRecord
+) -> EvaluationRecord | None:
+    """Prefer a baseline record over the same examples, so that a paired test is possible."""
+    if candidate.per_example is not None:
+        ids = candidate.per_example.ids_fingerprint
+        same = [r for r in records if r.per_example and r.per_example.ids_fingerprint == ids]
+        if same:
+            return pick_record(same)
+    return pick_record(records)
+
+
+def _mismatch(baseline: EvaluationRecord, candidate: EvaluationRecord) -> str | None:
+    b_data, c_data = baseline.data_fingerprint, candidate.data_fingerprint
+    if b_data and c_data and b_data != c_data:
+        return (
+            f"the two sides were evaluated on different data (data fingerprint "
+            f"{b_data[:12]} vs {c_data[:12]})"
+        )
+    b_pe, c_pe = baseline.per_example, candidate.per_example
+    if b_pe and c_pe and b_pe.ids_fingerprint != c_pe.ids_fingerprint:
+        return (
+            f"the two sides were evaluated on different examples (ids fingerprint "
+            f"{b_pe.ids_fingerprint[:12]} vs {c_pe.ids_fingerprint[:12]})"
+        )
+    return None
+
+
+def run_gate(
+    ctx: Project, rev: str, notes_ref: str, baseline_override: str | None = None
+) -> GateDecision:
+    git, gate = ctx.git, ctx.config.gate
+    candidate = git.rev(rev)
+    if candidate is None:
+        raise TorchlaneError(
+            f"'{rev}' is not a commit in this repository.",
+            "Give a commit, branch or tag; in a shallow CI clone fetch more history first.",
+        )
+    read = read_records(git, candidate, notes_ref)
+    messages = [f"unreadable note: {p}" for p in read.problems]
+    record = pick_record(read.records)
+
+    def refuse(
+        outcome: GateOutcome, message: str, hint: str, baseline: BaselineChoice | None = None
+    ) -> GateDecision:
+        return GateDecision(
+            passed=False,
+            outcome=outcome,
+            candidate=candidate,
+            baseline=baseline,
+            confidence=gate.confidence,
+            metrics=[],
+            messages=[*messages, message],
+            hint=hint,
+        )
+
+    if record is None:
+        return refuse(
+            "candidate without records",
+            f"The candidate {candidate[:12]} has no metrics recorded.",
+            f"Evaluate it first: `torchlane eval {rev}` (or `torchlane metrics pull`).",
+        )
+    if record.dirty:
+        messages.append("the candidate's record was made from a work tree with uncommitted changes")
+    branch = candidate_branch(ctx, rev, record.branch)
+    choice = resolve_baseline(ctx, candidate, branch, notes_ref, baseline_override)
+    if choice.commit is None:
+        allowed = gate.allow_missing_baseline
+        return GateDecision(
+            passed=allowed,
+            outcome="no baseline",
+            candidate=candidate,
+            baseline=choice,
+            confidence=gate.confidence,
+            metrics=[],
+            messages=[*messages, f"No baseline: {choice.reason}"],
+            hint=(
+                None
+                if allowed
+                else "Evaluate a commit on develop (`torchlane eval develop`) and share it with "
+                "`torchlane metrics push`, pass --baseline REV, or set [tool.torchlane.gate] "
+                "allow_missing_baseline = true for a first run."
+            ),
+        )
+    base_read = read_records(git, choice.commit, notes_ref)
+    messages += [f"unreadable note: {p}" for p in base_read.problems]
+    base_record = _matching(base_read.records, record)
+    if base_record is None:
+        return refuse(
+            "baseline without records",
+            f"The baseline {choice.commit[:12]} has no metrics recorded ({choice.reason}).",
+            f"Evaluate it (`torchlane eval {choice.commit[:12]}`) or fetch the team's metrics "
+            "with `torchlane metrics pull`.",
+            choice,
+        )
+    mismatch = _mismatch(base_record, record)
+    if mismatch is not None:
+        return refuse(
+            "mismatched data",
+            f"Cannot compare: {mismatch}.",
+            "Evaluate both commits on the same data, or pass --baseline with a commit that was.",
+            choice,
+        )
+    verdicts: list[MetricVerdict] = []
+    if gate.metrics:
+        for name, rule in gate.metrics.items():
+            verdicts.append(judge_metric(name, rule, base_record, record, gate))
+    else:
+        messages.append(
+            "no [tool.torchlane.gate.metrics] rules: every metric is judged with no tolerance"
+        )
+        for name in sorted(set(base_record.metrics) | set(record.metrics)):
+            verdicts.append(
+                judge_metric(name, default_rule(name), base_record, record, gate, ruled=False)
+            )
+    passed = all(v.verdict != "fail" for v in verdicts)
+    return GateDecision(
+        passed=passed,
+        outcome="pass" if passed else "fail",
+        candidate=candidate,
+        baseline=choice,
+        confidence=gate.confidence,
+        metrics=verdicts,
+        messages=messages,
+    )

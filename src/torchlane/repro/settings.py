@@ -1,0 +1,28 @@
+"""`[tool.torchlane.repro]`: what a run manifest records and where."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from torchlane.config.section import Section
+
+DEFAULT_CONFIG_FILES = (
+    "pyproject.toml",
+    "configs/**/*.yaml",
+    "configs/**/*.yml",
+    "configs/**/*.toml",
+)
+
+
+class ReproConfig(Section):
+    config_files: tuple[str, ...] = Field(
+        default=DEFAULT_CONFIG_FILES, description="globs, relative to the repository root"
+    )
+    data: tuple[str, ...] = Field(
+        default=(), description="data files or directories whose content a run depends on"
+    )
+    notes_ref: str = "refs/notes/torchlane-runs"
+    output_dir: str = Field(default="outputs", description="used when `run` gets no --output")
+    deterministic: bool = Field(
+        default=True, description="runs want deterministic algorithms (CUBLAS_WORKSPACE_CONFIG)"
+    )
