@@ -15,6 +15,10 @@ from torchlane import proc
 from torchlane.config.snapshot import load_snapshot
 from torchlane.hooks.chain import run_chained, split_hook_argument
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from torchlane.git import Git
+
 # Files whose change can change the environment (`torchlane env check` verifies it).
 ENVIRONMENT_FILES = (
     "Dockerfile*",
@@ -51,6 +55,58 @@ def run_torchlane(args: list[str]) -> int | None:
     return result.returncode
 
 
+def check_staged_notebooks(git: Git, paths: list[str], settings: dict[str, object]) -> list[str]:
+    """What is wrong with the notebooks as staged (the blobs in the index, which the notebook
+    filter has already stripped), never the work-tree files (which keep their outputs)."""
+    from torchlane.notebooks.install import DRIVER
+    from torchlane.notebooks.options import OptionError, options_from_settings
+    from torchlane.notebooks.strip import NotebookError, strip_bytes
+    from torchlane.secrets.sources import index_blobs
+
+    try:
+        options = options_from_settings(settings)
+    except OptionError as exc:
+        return [f"torchlane: [tool.torchlane.notebooks] is invalid: {exc}"]
+    unstripped: list[str] = []
+    problems: list[str] = []
+    for path, blob in index_blobs(git, paths):
+        try:
+            if strip_bytes(blob, options) != blob:
+                unstripped.append(path)
+        except NotebookError as exc:
+            problems.append(f"{path}: staged content is not a notebook torchlane can check: {exc}")
+    if not unstripped:
+        return problems
+    filtered = _filtered_paths(git, unstripped, DRIVER)
+    for path in unstripped:
+        problems.append(f"{path}: staged with outputs or execution counts")
+    if filtered == set(unstripped):
+        problems.append(
+            "  hint: the notebook filter is installed but these were staged with other options "
+            "(or before it was installed): `git add --renormalize -- "
+            + " ".join(unstripped)
+            + "` stages them stripped and your files keep their outputs. After changing "
+            "[tool.torchlane.notebooks], run `torchlane nb install-filter` again."
+        )
+    else:
+        problems.append(
+            "  hint: `torchlane nb install-filter`, then `git add --renormalize -- "
+            + " ".join(unstripped)
+            + "`, commits them stripped and keeps the outputs in your files; "
+            "`torchlane nb strip PATH` instead removes the outputs from the files too."
+        )
+    return problems
+
+
+def _filtered_paths(git: Git, paths: list[str], driver: str) -> set[str]:
+    """The paths git sends through the torchlane notebook filter (configured and attributed)."""
+    if not git.run("config", "--get", f"filter.{driver}.process", check=False).stdout.strip():
+        return set()
+    out = git.run("check-attr", "-z", "filter", "--", *paths, check=False).stdout
+    fields = out.split("\0")
+    return {fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == driver}
+
+
 def main(argv: list[str] | None = None) -> int:
     hook, _flags, git_args = split_hook_argument(sys.argv[1:] if argv is None else argv)
     status = run_chained(hook, git_args, None)
@@ -77,8 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     options = snapshot.section("hooks")
     failed: list[str] = []
     notebooks = [p for p in staged if p.endswith(".ipynb")]
-    if options["check_notebooks"] and notebooks and run_torchlane(["nb", "check", *notebooks]):
-        failed.append("notebooks")
+    if options["check_notebooks"] and notebooks:
+        try:
+            problems = check_staged_notebooks(git, notebooks, snapshot.section("notebooks"))
+        except TorchlaneError as error:
+            problems = [f"torchlane: {error}"]
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            failed.append("notebooks")
     if options["scan_secrets"]:
         report = run_scan(
             git, staged=True, settings=ScanSettings.from_plain(snapshot.section("secrets"))
