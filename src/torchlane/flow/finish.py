@@ -275,17 +275,68 @@ def summarize(journal: Journal) -> FinishResult:
     return result
 
 
+def protected_from_me(ctx: Project, branches: list[str]) -> list[str]:
+    """The branches among `branches` this user may not push directly: the pre-push hook's rule
+    (hooks/prepush.py), whether or not the hook is installed, so that advice and hook agree."""
+    from torchlane.hooks.prepush import direct_push_allowed
+
+    hooks = ctx.config.hooks
+    if not hooks.protect_long_lived:
+        return []
+    allowed = list(hooks.allow_direct_push)
+    return [
+        b
+        for b in dict.fromkeys(branches)
+        if b in (ctx.main, ctx.develop) and direct_push_allowed(b, allowed) is None
+    ]
+
+
+_PROTECTED_HINT = (
+    "changes reach {them} through pull requests: publish the branch with `torchlane publish` "
+    "and merge its pull request. Release managers listed in [tool.torchlane.hooks] "
+    "allow_direct_push (or running with TORCHLANE_ALLOW_PUSH=1) may push {them} directly."
+)
+
+
+def _require_push_allowed(ctx: Project, steps: list[Step]) -> None:
+    pushed = [
+        ref.split(":")[-1].removeprefix("refs/heads/")
+        for step in steps
+        if step.kind == "push"
+        for ref in step.refs
+        if ref.split(":")[-1].startswith("refs/heads/")
+    ]
+    blocked = protected_from_me(ctx, pushed)
+    if blocked:
+        names = " and ".join(f"'{b}'" for b in blocked)
+        raise TorchlaneError(
+            f"--push would push {names} directly, which the branch protection refuses "
+            "(the same rule as torchlane's pre-push hook).",
+            "Finish without --push, or better: "
+            + _PROTECTED_HINT.format(them="them" if len(blocked) > 1 else "it"),
+        )
+
+
 def _not_pushed_notes(ctx: Project, result: FinishResult) -> list[str]:
     remote = ctx.config.flow.remote
     if remote not in ctx.git.remotes():
         return []
     branches = [m.target for m in result.merges if m.commit]
     notes = []
-    if branches:
+    blocked = protected_from_me(ctx, branches)
+    if blocked:
+        names = " and ".join(blocked)
+        notes.append(
+            f"Nothing was pushed, and {names} {'are' if len(blocked) > 1 else 'is'} protected: "
+            + _PROTECTED_HINT.format(them="them" if len(blocked) > 1 else "it")
+        )
+    elif branches:
         push = f"git push {remote} {' '.join(dict.fromkeys(branches))}"
         if result.tag:
             push += f" && git push {remote} refs/tags/{result.tag}"
-        notes.append(f"Nothing was pushed; share it with `{push}` (or use --push next time).")
+        notes.append(
+            f"Nothing was pushed; share it with `{push}` (or `torchlane finish --push` next time)."
+        )
     for branch in result.branches_deleted:
         if ctx.git.ref_value(f"refs/remotes/{remote}/{branch}") is not None:
             notes.append(
@@ -326,6 +377,7 @@ def finish_branch(
     _preflight(ctx, parsed, push=push, fetch=fetch)
     gate_note = check_gate(ctx, parsed, skip_gate.strip() if skip_gate else None)
     steps, refs = plan_finish(ctx, parsed, keep=keep, push=push, gate_note=gate_note)
+    _require_push_allowed(ctx, steps)
     arguments: dict[str, Any] = {
         "branch": parsed.name,
         "type": parsed.type.value,
