@@ -7,37 +7,17 @@ with whichever of them the installed torchlane has; a missing one is reported an
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import sys
 
 from torchlane import proc
 from torchlane.config.snapshot import load_snapshot
+from torchlane.env.files import is_environment_file
 from torchlane.hooks.chain import run_chained, split_hook_argument
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from torchlane.git import Git
-
-# Files whose change can change the environment (`torchlane env check` verifies it).
-ENVIRONMENT_FILES = (
-    "Dockerfile*",
-    "*.Dockerfile",
-    "*.dockerfile",
-    "compose*.y*ml",
-    "docker-compose*.y*ml",
-    "requirements*",
-    "constraints*.txt",
-    "*.lock",
-    "environment.yml",
-    "environment.yaml",
-    "pyproject.toml",
-)
-
-
-def is_environment_file(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatch(name, pattern) for pattern in ENVIRONMENT_FILES)
 
 
 def run_torchlane(args: list[str]) -> int | None:
