@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from torchlane.config.settings import TorchlaneConfig
-from torchlane.hooks.chain import split_hook_argument
 from torchlane.env.files import is_environment_file
+from torchlane.hooks.chain import split_hook_argument
 from torchlane.hooks.precommit import run_torchlane
 from torchlane.hooks.prepush import ZERO, parse_updates, ref_problems
 from torchlane.naming import naming_rules
