@@ -336,3 +336,13 @@ def test_merge_and_rebase_keep_outputs_of_unchanged_cells(repo: Git) -> None:
     assert ["".join(c["source"]) for c in rebased["cells"]] == ["a2", "b", "c", "d2"]
     assert all(c["outputs"] for c in rebased["cells"][1:])
     assert repo.out("status", "--porcelain") == ""
+
+
+def test_nb_check_judges_what_the_filter_stores_not_the_file_it_keeps(repo: Git, cli) -> None:
+    _committed(repo, _two_cells("a", "b", out="kept"), "notebook")
+    checked = cli(["nb", "check", str(repo.cwd / "nb.ipynb")])
+    assert checked.code == 0, checked.out + checked.err  # the file has outputs, git stores none
+    _write(repo, "new.ipynb", _two_cells("c", "d", out="x"))  # not staged: stripped when added
+    assert cli(["nb", "check", str(repo.cwd)]).code == 0
+    repo.run("config", "--unset", f"filter.{DRIVER}.process")
+    assert cli(["nb", "check", str(repo.cwd / "nb.ipynb")]).code == 1  # no filter: the file

@@ -38,7 +38,7 @@ def run_torchlane(args: list[str]) -> int | None:
 def check_staged_notebooks(git: Git, paths: list[str], settings: dict[str, object]) -> list[str]:
     """What is wrong with the notebooks as staged (the blobs in the index, which the notebook
     filter has already stripped), never the work-tree files (which keep their outputs)."""
-    from torchlane.notebooks.install import DRIVER
+    from torchlane.notebooks.install import filtered_paths
     from torchlane.notebooks.options import OptionError, options_from_settings
     from torchlane.notebooks.strip import NotebookError, strip_bytes
     from torchlane.secrets.sources import index_blobs
@@ -57,7 +57,7 @@ def check_staged_notebooks(git: Git, paths: list[str], settings: dict[str, objec
             problems.append(f"{path}: staged content is not a notebook torchlane can check: {exc}")
     if not unstripped:
         return problems
-    filtered = _filtered_paths(git, unstripped, DRIVER)
+    filtered = filtered_paths(git, unstripped)
     for path in unstripped:
         problems.append(f"{path}: staged with outputs or execution counts")
     if filtered == set(unstripped):
@@ -76,15 +76,6 @@ def check_staged_notebooks(git: Git, paths: list[str], settings: dict[str, objec
             "`torchlane nb strip PATH` instead removes the outputs from the files too."
         )
     return problems
-
-
-def _filtered_paths(git: Git, paths: list[str], driver: str) -> set[str]:
-    """The paths git sends through the torchlane notebook filter (configured and attributed)."""
-    if not git.run("config", "--get", f"filter.{driver}.process", check=False).stdout.strip():
-        return set()
-    out = git.run("check-attr", "-z", "filter", "--", *paths, check=False).stdout
-    fields = out.split("\0")
-    return {fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == driver}
 
 
 def main(argv: list[str] | None = None) -> int:
