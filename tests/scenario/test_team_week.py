@@ -59,10 +59,10 @@ def ci(root: Path, *stages: str) -> dict[str, StageStatus]:
     return {s.name: s.status for s in result.stages}
 
 
-def notebook(text: str) -> str:
+def notebook(text: str, source: str = "print(f'accuracy {accuracy}')") -> str:
     cell = {"cell_type": "code", "execution_count": 1, "id": "c1", "metadata": {},
             "outputs": [{"name": "stdout", "output_type": "stream", "text": [f"{text}\n"]}],
-            "source": [f"print({text!r})"]}  # fmt: skip
+            "source": [source]}  # fmt: skip
     return json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5},
                       indent=1) + "\n"  # fmt: skip
 
@@ -114,10 +114,15 @@ def test_a_team_week(tmp_path: Path) -> None:
     assert ci(bob_root, "env", "notebooks") == {
         "env": StageStatus.CACHED, "notebooks": StageStatus.CACHED}  # fmt: skip
     explore.write_text(notebook("accuracy 0.96"), encoding="utf-8")  # a re-run: outputs only
-    assert ci(bob_root, "notebooks")["notebooks"] is StageStatus.PASSED
+    # git hashes the notebook through the filter: new outputs are no change to what is committed.
+    assert ci(bob_root, "notebooks")["notebooks"] is StageStatus.CACHED
+    edited = notebook("accuracy 0.97", source="print(accuracy)")  # a real edit, then a stash
+    explore.write_text(edited, encoding="utf-8")
     bob.run("stash", "--quiet")
+    assert "accuracy 0.96\\n" in explore.read_text(encoding="utf-8")  # the latest committed run
     bob.run("stash", "pop", "--quiet")
-    assert "accuracy 0.96\\n" in explore.read_text(encoding="utf-8")  # outputs survive the stash
+    assert explore.read_text(encoding="utf-8") == edited  # outputs survive the stash
+    bob.run("checkout", "--", "explore.ipynb")
 
     # Tuesday: Alice's preprocessing change degrades the model; finish refuses it.
     torchlane_in(alice_root, "start", "feature", "normalise-pixels")
@@ -129,10 +134,11 @@ def test_a_team_week(tmp_path: Path) -> None:
     assert "accuracy" in refused
     assert "--skip-gate" in refused
     assert alice.rev("develop") == Git(origin).rev("develop")
-    # ... and the advice for sharing never says to push develop, which the hook refuses.
-    blocked = alice.run("push", "origin", "develop", check=False)
-    assert not blocked.ok
     alice.run("switch", "--quiet", "develop")
+    # A plain push of develop is refused by the hook, so no advice ever suggests one.
+    commit_file(alice, "NOTES.md", "a note\n", "A note straight on develop")
+    assert not alice.run("push", "origin", "develop", check=False).ok
+    alice.run("reset", "--quiet", "--hard", "HEAD~1")
 
     # Wednesday: Bob's wider model is better: published, evaluated, finished by a maintainer.
     bob.run("add", "--", *widen_model(bob_root))
@@ -157,8 +163,9 @@ def test_a_team_week(tmp_path: Path) -> None:
 
     # Friday: Alice syncs; an environment change re-runs env (and only env), which catches it.
     alice.run("pull", "--quiet", "--ff-only", "origin", "develop")
+    # The week brought a notebook but no environment file: notebooks re-runs, env stays cached.
     assert ci(alice_root, "env", "notebooks") == {
-        "env": StageStatus.PASSED, "notebooks": StageStatus.PASSED}  # fmt: skip
+        "env": StageStatus.CACHED, "notebooks": StageStatus.PASSED}  # fmt: skip
     (alice_root / "constraints.txt").write_text("torch==1.0.0\n", encoding="utf-8")
     alice.run("add", "constraints.txt")
     statuses = ci(alice_root, "env", "notebooks")
