@@ -184,7 +184,8 @@ def test_refuses_a_dirty_tree_but_ignores_untracked_files(project, cli) -> None:
     assert (project.root / "scratch.txt").read_text(encoding="utf-8") == "untracked\n"
 
 
-def test_push_sends_branches_and_exactly_the_new_tag(project, cli) -> None:
+def test_push_sends_branches_and_exactly_the_new_tag(project, cli, monkeypatch) -> None:
+    monkeypatch.setenv("TORCHLANE_ALLOW_PUSH", "1")  # a release manager
     git = project.git
     git.run("tag", "-a", "-m", "local only", "experiment-3")
     release = start(git, "release", "1.0.0")
@@ -231,33 +232,59 @@ def test_bad_requests_change_nothing(project, cli, setup: str, message: str) -> 
 
 
 @pytest.mark.slow
-def test_push_passes_torchlanes_own_pre_push_hook(project, cli) -> None:
+def test_push_follows_the_same_rule_as_torchlanes_own_pre_push_hook(project, cli) -> None:
     from torchlane.hooks.install import install_hooks
 
     git = project.git
     install_hooks(git)
     commit_file(git, "NOTES.md", "develop moved\n")
-    blocked = git.run("push", "origin", "develop", check=False)  # a plain push is still refused
+    blocked = git.run("push", "origin", "develop", check=False)  # a plain push is refused
     assert not blocked.ok
     assert "develop" in blocked.stderr
     start(git, "release", "1.0.0")
     commit_file(git, "VERSION", "1.0.0\n")
+    before = snapshot(git)
+    refused = cli(["finish", "--push"], cwd=project.root)  # ... and so is finish --push
+    assert refused.code == 1
+    assert "--push would push 'main' and 'develop' directly" in refused.err
+    assert "torchlane publish" in refused.err
+    assert snapshot(git) == before
+    # A release manager (listed in the settings) passes both the check and the hook.
+    config = project.root / ".torchlane.toml"
+    text = (
+        config.read_text(encoding="utf-8") + '\n[hooks]\nallow_direct_push = ["test@example.com"]\n'
+    )
+    commit_file(git, ".torchlane.toml", text)
     result = cli(["finish", "--push"], cwd=project.root)
     assert result.code == 0, result.err
     assert Git(project.origin).rev("main") == git.rev("main")
 
 
-def test_without_push_says_what_to_push_and_what_is_left_on_origin(project, cli) -> None:
+def test_without_push_says_what_to_push_and_what_is_left_on_origin(
+    project, cli, monkeypatch
+) -> None:
     git = project.git
     branch = feature_with_commits(git, "add-mixup", 1)
     git.run("push", "--quiet", "-u", "origin", branch)
+    result = cli(["finish", "--keep"], cwd=project.root)
+    assert result.code == 0, result.err
+    # develop is protected (the default): no advice to push it, which the pre-push hook refuses.
+    assert "git push origin develop" not in result.out
+    assert "develop is protected" in result.out
+    assert "torchlane publish" in result.out
+    git.run("reset", "--quiet", "--hard", "HEAD~1")
+    git.run("switch", "--quiet", branch)
+    monkeypatch.setenv("TORCHLANE_ALLOW_PUSH", "1")  # a release manager may push it
     result = cli(["finish"], cwd=project.root)
     assert result.code == 0, result.err
     assert "`git push origin develop`" in result.out
     assert f"`git push origin --delete {branch}`" in result.out
 
 
-def test_failed_tag_push_is_completed_by_continue_and_cannot_be_aborted(project, cli) -> None:
+def test_failed_tag_push_is_completed_by_continue_and_cannot_be_aborted(
+    project, cli, monkeypatch
+) -> None:
+    monkeypatch.setenv("TORCHLANE_ALLOW_PUSH", "1")
     git = project.git
     hook = project.root / ".git" / "hooks" / "pre-push"
     hook.write_text("#!/bin/sh\n! grep -q refs/tags/\n", encoding="utf-8")

@@ -162,3 +162,61 @@ def test_a_missing_python_gives_a_clear_message(project: Project, tmp_path: Path
     assert blocked.returncode != 0
     assert "the Python it was installed with is gone" in blocked.stderr
     assert "torchlane hooks install" in blocked.stderr
+
+
+def _notebook_with_outputs() -> str:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print('trained')", execution_count=3)
+    cell.outputs = [nbformat.v4.new_output("stream", text="trained\n")]
+    nb.cells = [cell]
+    return str(nbformat.writes(nb))
+
+
+@pytest.fixture
+def absolute_pythonpath(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import torchlane
+
+    source = str(Path(torchlane.__file__).resolve().parent.parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([source, os.environ.get("PYTHONPATH", "")]))
+
+
+@pytest.mark.usefixtures("absolute_pythonpath")
+def test_hooks_and_filter_together_commit_stripped_and_keep_outputs(hooked: Project, cli) -> None:
+    git = hooked.git
+    assert cli(["nb", "install-filter", "--repo", str(git.cwd)]).code == 0
+    text = _notebook_with_outputs()
+    done = commit(git, "explore.ipynb", text)
+    assert done.ok, done.stderr  # the hook checks the staged (stripped) blob, not the file
+    assert (git.cwd / "explore.ipynb").read_text(encoding="utf-8") == text
+    assert "trained\\n" not in git.run("show", "HEAD:explore.ipynb").stdout
+    assert "explore.ipynb" not in git.out("status", "--porcelain")
+
+
+@pytest.mark.usefixtures("absolute_pythonpath")
+def test_notebook_hook_hint_never_suggests_wiping_outputs_when_the_filter_is_installed(
+    hooked: Project, cli
+) -> None:
+    git = hooked.git
+    (git.cwd / "explore.ipynb").write_text(_notebook_with_outputs(), encoding="utf-8")
+    git.run("add", "explore.ipynb")  # staged before the filter was installed: with outputs
+    assert cli(["nb", "install-filter", "--repo", str(git.cwd)]).code == 0
+    blocked = git.run("commit", "--quiet", "-m", "notebook", check=False)
+    assert blocked.returncode != 0
+    assert "explore.ipynb: staged with outputs" in blocked.stderr
+    assert "git add --renormalize -- explore.ipynb" in blocked.stderr
+    assert "nb strip" not in blocked.stderr
+    git.run("add", "--renormalize", "--", "explore.ipynb")
+    assert git.run("commit", "--quiet", "-m", "notebook", check=False).ok
+    assert "trained" in (git.cwd / "explore.ipynb").read_text(encoding="utf-8")
+
+
+def test_without_the_filter_a_notebook_with_outputs_is_refused_with_both_fixes(
+    hooked: Project,
+) -> None:
+    blocked = commit(hooked.git, "explore.ipynb", _notebook_with_outputs())
+    assert blocked.returncode != 0
+    assert "commit refused (notebooks)" in blocked.stderr
+    assert "torchlane nb install-filter" in blocked.stderr
+    assert "keeps the outputs in your files" in blocked.stderr

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from torchlane.config.settings import TorchlaneConfig
+from torchlane.env.files import is_environment_file
 from torchlane.hooks.chain import split_hook_argument
-from torchlane.hooks.precommit import is_environment_file, run_torchlane
+from torchlane.hooks.precommit import run_torchlane
 from torchlane.hooks.prepush import ZERO, parse_updates, ref_problems
 from torchlane.naming import naming_rules
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -106,11 +107,17 @@ def test_diff_of_history_uses_the_stripped_text(tmp_path: Path, cli) -> None:
     assert '"42"' in raw
 
 
-def test_checkout_passes_notebooks_through(repo: Git) -> None:
-    _write(repo, "a.ipynb", samples.dump(samples.session_notebook()))
+def test_checkout_gives_back_the_outputs_this_clone_stripped(repo: Git) -> None:
+    original = samples.dump(samples.session_notebook())
+    _write(repo, "a.ipynb", original)
     repo.run("add", "--all")
     repo.run("commit", "--quiet", "-m", "first")
     committed = repo.run("show", "HEAD:a.ipynb").stdout
+    (repo.cwd / "a.ipynb").unlink()
+    repo.run("checkout", "--", "a.ipynb")
+    assert (repo.cwd / "a.ipynb").read_text(encoding="utf-8") == original
+    # A clone that never saw the outputs gets the blob as it is.
+    shutil.rmtree(repo.cwd / ".git" / "torchlane" / "nb-outputs")
     (repo.cwd / "a.ipynb").unlink()
     repo.run("checkout", "--", "a.ipynb")
     assert (repo.cwd / "a.ipynb").read_text(encoding="utf-8") == committed
@@ -252,3 +259,90 @@ def test_protocol_conversation_without_git() -> None:
     )
     with pytest.raises(ProtocolError, match="greeting"):
         serve(io.BytesIO(_packets(b"hello\n", None)), io.BytesIO(), StripOptions())
+
+
+# Outputs survive every command that rewrites the work tree from blobs (issue 12).
+
+
+def _two_cells(first: str, second: str, *, out: str = "") -> str:
+    cells = [
+        samples.code_cell(first, [samples.stream(f"{first} says {out}\n")], count=1),
+        samples.code_cell(second, [samples.stream(f"{second} says {out}\n")], count=2),
+    ]
+    return samples.dump(samples.notebook(cells))
+
+
+def _committed(repo: Git, text: str, message: str) -> Path:
+    path = _write(repo, "nb.ipynb", text)
+    repo.run("add", "--all")
+    repo.run("commit", "--quiet", "-m", message)
+    return path
+
+
+def test_stash_and_pop_keep_outputs_on_disk(repo: Git) -> None:
+    committed = _two_cells("a", "b", out="first run")
+    path = _committed(repo, committed, "notebook")
+    edited = _two_cells("a", "b2", out="second run")
+    path.write_text(edited, encoding="utf-8")
+    repo.run("stash", "--quiet")
+    assert path.read_text(encoding="utf-8") == committed  # the committed run's outputs
+    repo.run("stash", "pop", "--quiet")
+    assert path.read_text(encoding="utf-8") == edited
+    assert repo.out("status", "--porcelain") == "M nb.ipynb"
+    assert "says" not in repo.run("show", "HEAD:nb.ipynb").stdout  # history stays stripped
+
+
+def test_checkout_of_another_branch_and_back_keeps_outputs(repo: Git) -> None:
+    main_text = _two_cells("a", "b", out="on main")
+    path = _committed(repo, main_text, "notebook")
+    repo.run("checkout", "--quiet", "-b", "feature")
+    feature_text = _two_cells("a", "c", out="on feature")
+    _committed(repo, feature_text, "change")
+    repo.run("checkout", "--quiet", "-")
+    assert path.read_text(encoding="utf-8") == main_text
+    repo.run("checkout", "--quiet", "feature")
+    assert path.read_text(encoding="utf-8") == feature_text
+    assert repo.out("status", "--porcelain") == ""
+
+
+def test_merge_and_rebase_keep_outputs_of_unchanged_cells(repo: Git) -> None:
+    cells = [samples.code_cell(s, [samples.stream(f"out {s}\n")], count=1) for s in "abcd"]
+    path = _committed(repo, samples.dump(samples.notebook(cells)), "four cells")
+    base = repo.out("rev-parse", "HEAD")
+    repo.run("checkout", "--quiet", "-b", "feature")
+    cells[0] = samples.code_cell("a2", [samples.stream("out a2\n")], count=1)
+    _committed(repo, samples.dump(samples.notebook(cells)), "first cell")
+    repo.run("checkout", "--quiet", "-b", "other", base)
+    cells = [samples.code_cell(s, [samples.stream(f"out {s}\n")], count=1) for s in "abcd"]
+    cells[3] = samples.code_cell("d2", [samples.stream("out d2\n")], count=1)
+    _committed(repo, samples.dump(samples.notebook(cells)), "last cell")
+
+    repo.run("merge", "--quiet", "--no-edit", "feature")
+    merged = json.loads(path.read_text(encoding="utf-8"))
+    assert ["".join(c["source"]) for c in merged["cells"]] == ["a2", "b", "c", "d2"]
+    # Every cell kept the outputs it had before the merge rewrote the file from the merged blob.
+    assert merged["cells"][0]["outputs"] == []  # new from the other side: never run here
+    assert [c["outputs"][0]["text"] for c in merged["cells"][1:]] == [
+        ["out b\n"],
+        ["out c\n"],
+        ["out d2\n"],
+    ]
+    assert repo.out("status", "--porcelain") == ""
+    assert "out " not in repo.run("show", "HEAD:nb.ipynb").stdout
+
+    repo.run("reset", "--quiet", "--hard", "HEAD~1")
+    repo.run("rebase", "--quiet", "feature")
+    rebased = json.loads(path.read_text(encoding="utf-8"))
+    assert ["".join(c["source"]) for c in rebased["cells"]] == ["a2", "b", "c", "d2"]
+    assert all(c["outputs"] for c in rebased["cells"][1:])
+    assert repo.out("status", "--porcelain") == ""
+
+
+def test_nb_check_judges_what_the_filter_stores_not_the_file_it_keeps(repo: Git, cli) -> None:
+    _committed(repo, _two_cells("a", "b", out="kept"), "notebook")
+    checked = cli(["nb", "check", str(repo.cwd / "nb.ipynb")])
+    assert checked.code == 0, checked.out + checked.err  # the file has outputs, git stores none
+    _write(repo, "new.ipynb", _two_cells("c", "d", out="x"))  # not staged: stripped when added
+    assert cli(["nb", "check", str(repo.cwd)]).code == 0
+    repo.run("config", "--unset", f"filter.{DRIVER}.process")
+    assert cli(["nb", "check", str(repo.cwd / "nb.ipynb")]).code == 1  # no filter: the file

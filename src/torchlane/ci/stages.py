@@ -8,10 +8,15 @@ from dataclasses import dataclass
 
 from torchlane.ci.settings import CiSettings, Context
 from torchlane.config.settings import TorchlaneConfig
+from torchlane.env.files import ci_pathspecs
 from torchlane.errors import TorchlaneError, usage_error
 from torchlane.naming import BranchType, parse_branch
 
 ALL_FILES = ("*",)
+# Where torchlane's own settings live (config/source.py): commands that read them key on them.
+SETTINGS_FILES = ("pyproject.toml", ".torchlane.toml")
+# Every file ruff reads: the sources (notebooks too) and its configuration, in any folder.
+LINT_INPUTS = ("*.py", "*.pyi", "*.ipynb", "ruff.toml", ".ruff.toml", "pyproject.toml")
 TOPIC_AND_RELEASE: tuple[Context, ...] = ("topic", "develop", "release")
 
 
@@ -36,40 +41,33 @@ def _torchlane(*args: str) -> tuple[str, ...]:
 
 def default_stages(artifacts: str) -> list[Stage]:
     python = sys.executable
-    env_files = (
-        "Dockerfile*",
-        "*.Dockerfile",
-        "compose*.y*ml",
-        "docker-compose*.y*ml",
-        "requirements*.txt",
-        "*.lock",
-        "environment*.y*ml",
-        "pyproject.toml",
-    )
     return [
         Stage(
             "lint",
             (python, "-m", "ruff", "check", "."),
-            ("*.py", "*.pyi", "pyproject.toml", "ruff.toml"),
+            LINT_INPUTS,
             description="ruff",
         ),
         Stage("tests", (python, "-m", "pytest", "-q"), ALL_FILES, description="pytest"),
         Stage(
             "notebooks",
             _torchlane("nb", "check", "."),
-            ("*.ipynb",),
+            ("*.ipynb", *SETTINGS_FILES),  # [tool.torchlane.notebooks] decides what is stripped
             description="notebooks stripped",
         ),
         Stage(
             "secrets", _torchlane("secrets", "scan"), ALL_FILES, description="no secrets committed"
         ),
         Stage(
-            "env", _torchlane("env", "check"), env_files, description="environment files consistent"
+            "env",
+            _torchlane("env", "check"),
+            ci_pathspecs(),  # env/files.py: the one definition of the environment files
+            description="environment files consistent",
         ),
         Stage(
             "verify",
             _torchlane("verify"),
-            ("pyproject.toml", ".torchlane.toml"),
+            SETTINGS_FILES,
             contexts=("release", "main"),
             keyed_on_refs=True,
             description="history follows the model",

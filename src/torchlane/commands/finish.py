@@ -62,6 +62,12 @@ def _say_abort(result: AbortResult) -> None:
 @click.option(
     "--fetch", is_flag=True, help="Fetch the remote first, to compare with its latest state."
 )
+@click.option(
+    "--skip-gate",
+    metavar="REASON",
+    default=None,
+    help="Finish although the merge gate failed or has no verdict; REASON goes into the merge.",
+)
 @with_project
 @json_option
 def finish_command(
@@ -72,6 +78,7 @@ def finish_command(
     keep: bool,
     push: bool,
     fetch: bool,
+    skip_gate: str | None,
     project: Project,
     as_json: bool,
 ) -> int:
@@ -79,7 +86,9 @@ def finish_command(
     from torchlane.flow.finish import continue_finish, finish_branch
     from torchlane.flow.transaction import abort as abort_operation
 
-    _check_flags(resume, abort, BRANCH=branch, keep=keep, push=push, fetch=fetch)
+    _check_flags(
+        resume, abort, BRANCH=branch, keep=keep, push=push, fetch=fetch, skip_gate=skip_gate
+    )
     if abort:
         aborted = abort_operation(project.git, "finish")
         render.print_json(aborted) if as_json else _say_abort(aborted)
@@ -87,10 +96,14 @@ def finish_command(
     if resume:
         result = continue_finish(project)
     else:
-        result = finish_branch(project, branch, keep=keep, push=push, fetch=fetch)
+        result = finish_branch(
+            project, branch, keep=keep, push=push, fetch=fetch, skip_gate=skip_gate
+        )
     if as_json:
         render.print_json(result)
     else:
+        if result.gate:
+            render.say(f"warning: {result.gate} (written into the merge commit)", stderr=True)
         for merge in result.merges:
             made = f"({merge.commit[:12]})" if merge.commit else "(already contained it)"
             render.say(f"- merged {merge.source} into {merge.target} {made}")

@@ -119,9 +119,11 @@ def strip_command(paths: tuple[Path, ...], as_json: bool, **flags: Any) -> int:
 @json_option
 def check_command(paths: tuple[Path, ...], as_json: bool, **flags: Any) -> int:
     """Exit 1 and list the notebooks that `nb strip` would change (or cannot read)."""
-    from torchlane.notebooks.files import check_paths
+    from torchlane.notebooks.files import check_paths, find_notebooks
+    from torchlane.notebooks.install import committed_forms
 
-    results = check_paths(paths, _options(paths[0], flags))
+    committed = committed_forms(list(find_notebooks(paths)))
+    results = check_paths(paths, _options(paths[0], flags), committed)
     code = _report(
         results, as_json, "needs-strip", "{count} of {total} notebook(s) need stripping."
     )

@@ -42,10 +42,14 @@ class Story:
     def chapter(self, title: str) -> None:
         print(f"\n=== {title}")
 
-    def torchlane(self, *args: str, expect: int = 0) -> str:
-        print(f"$ torchlane {shlex.join(args)}")
+    def torchlane(self, *args: str, expect: int = 0, env: dict[str, str] | None = None) -> str:
+        prefix = "".join(f"{k}={shlex.quote(v)} " for k, v in (env or {}).items())
+        print(f"$ {prefix}torchlane {shlex.join(args)}")
         done = proc.run(
-            [sys.executable, "-m", "torchlane", *args], cwd=self.repo, env=self.env, check=False
+            [sys.executable, "-m", "torchlane", *args],
+            cwd=self.repo,
+            env={**self.env, **(env or {})},
+            check=False,
         )
         for line in (done.stdout + done.stderr).rstrip().splitlines():
             print(f"    {line}")
@@ -154,7 +158,8 @@ def release_and_hotfix(story: Story) -> None:
     story.chapter("Release 1.0.0: main, an annotated tag, back into develop, pushed")
     story.torchlane("start", "release", "1.0.0")
     story.commit("VERSION", "1.0.0\n", "Bump the version to 1.0.0")
-    story.torchlane("finish", "--push")
+    # main and develop are protected: only a release manager pushes them directly.
+    story.torchlane("finish", "--push", env={"TORCHLANE_ALLOW_PUSH": "1"})
     story.chapter("A hotfix while release 1.1.0 is open: it reaches main, develop AND the release")
     story.torchlane("start", "release", "1.1.0")
     story.commit("VERSION", "1.1.0\n", "Bump the version to 1.1.0")

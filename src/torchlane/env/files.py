@@ -1,11 +1,79 @@
-"""Which files `env check` reads: tracked files (`git ls-files`), or a directory walk outside git."""
+"""The environment files, defined once, and which of them `env check` reads.
+
+`ENVIRONMENT_PATTERNS` is the one definition of "a file whose change can change the environment":
+the pre-commit hook (`is_environment_file`), the CI `env` stage's inputs (`ci_pathspecs`) and
+the `files:` regex of `.pre-commit-hooks.yaml` (`pre_commit_regex`, checked by a test) all
+derive from it. A pattern of N components matches the last N components of a path, each with
+fnmatch rules (`*` never crosses a `/`), case-sensitively: "Dockerfile*" matches
+docker/Dockerfile.gpu, ".devcontainer/*" matches .devcontainer/devcontainer.json.
+
+`kind_of` then says how `env check` reads each such file (tracked files, or a directory walk
+outside git); every path it classifies matches a pattern (a test checks that too).
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+ENVIRONMENT_PATTERNS: tuple[str, ...] = (
+    # images
+    "Dockerfile*",
+    "Containerfile*",
+    "*.Dockerfile",
+    "*.dockerfile",
+    "compose*.yml",
+    "compose*.yaml",
+    "docker-compose*.yml",
+    "docker-compose*.yaml",
+    ".devcontainer/*",
+    # pins
+    "*requirements*.txt",
+    "requirements*.in",
+    "requirements/*.txt",
+    "requirements/*.in",
+    "constraints*.txt",
+    "*.lock",
+    "environment*.yml",
+    "environment*.yaml",
+    # declarations: the project's dependencies and torchlane's [env] section
+    "pyproject.toml",
+    ".torchlane.toml",
+)
+
+
+def is_environment_file(path: str, patterns: tuple[str, ...] = ENVIRONMENT_PATTERNS) -> bool:
+    parts = path.strip("/").split("/")
+    for pattern in patterns:
+        wanted = pattern.split("/")
+        if len(parts) >= len(wanted) and all(
+            fnmatch.fnmatchcase(part, want)
+            for part, want in zip(parts[-len(wanted) :], wanted, strict=True)
+        ):
+            return True
+    return False
+
+
+def ci_pathspecs(patterns: tuple[str, ...] = ENVIRONMENT_PATTERNS) -> tuple[str, ...]:
+    """git pathspecs matching exactly what `is_environment_file` accepts, in any folder."""
+    return tuple(f":(glob)**/{pattern}" for pattern in patterns)
+
+
+def pre_commit_regex(patterns: tuple[str, ...] = ENVIRONMENT_PATTERNS) -> str:
+    """The `files:` regex (Python `re.search`, as pre-commit uses it) for the same set."""
+
+    def component(text: str) -> str:
+        out = ""
+        for char in text:
+            out += "[^/]*" if char == "*" else "[^/]" if char == "?" else re.escape(char)
+        return out
+
+    alternatives = "|".join("/".join(component(c) for c in p.split("/")) for p in patterns)
+    return f"(^|/)({alternatives})$"
+
 
 # Lock files of other tools share the .lock suffix but not pip's format.
 _FOREIGN_LOCKS = frozenset(

@@ -3,12 +3,17 @@
 feature/bugfix/refactor -> develop. release -> main, annotated tag, then the tagged main into
 develop. hotfix -> main, annotated tag, then the tagged main into develop AND into every open
 release branch (git-flow leaves the open release without the fix). Always --no-ff, never an editor.
+
+The merge gate comes first: a branch whose tip the gate fails (gate/decide.py's run_gate on the
+evaluation records in git notes) is refused, and so is one without a verdict when the project
+gates merges (it declares an eval section or gate rules) and it is a topic branch. `--skip-gate REASON` finishes anyway
+and writes the reason into the merge commit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torchlane.errors import TorchlaneError, usage_error
 from torchlane.flow.divergence import require_up_to_date
@@ -26,6 +31,9 @@ from torchlane.flow.transaction import ConflictReport, drive, resume
 from torchlane.git import Git, failure_detail
 from torchlane.naming import BranchType, ParsedBranch
 from torchlane.project import Project
+
+if TYPE_CHECKING:
+    from torchlane.gate.rules import GateDecision
 
 
 @dataclass
@@ -47,6 +55,63 @@ class FinishResult:
     completed: bool = False
     conflict: ConflictReport | None = None
     notes: list[str] = field(default_factory=list)
+    gate: str | None = None  # what the gate said about the branch tip, in one line
+
+
+def gates_merges(ctx: Project) -> bool:
+    """Whether the project gates merges on model quality: it declares how it evaluates
+    ([tool.torchlane.eval]) or what may not get worse ([tool.torchlane.gate.metrics])."""
+    config = ctx.config
+    return "eval" in config.model_fields_set or bool(config.gate.metrics)
+
+
+def _verdict_line(decision: GateDecision) -> str:
+    failed = [v for v in decision.metrics if v.verdict == "fail"]
+    if not failed:
+        return decision.messages[-1] if decision.messages else decision.outcome
+    parts = []
+    for v in failed:
+        values = f"{_num(v.baseline)} -> {_num(v.candidate)}"
+        p = "" if v.p_value is None else f", p = {v.p_value:.2g}"
+        parts.append(f"{v.metric} {values} ({v.reason}{p})")
+    return "; ".join(parts)
+
+
+def _num(value: float | None) -> str:
+    return "missing" if value is None else f"{value:.4g}"
+
+
+def check_gate(ctx: Project, parsed: ParsedBranch, skip_reason: str | None) -> str | None:
+    """Refuse a branch the gate fails (or cannot judge, where merges are gated); return the
+    line that goes into the merge commit when the gate is skipped, else None."""
+    from torchlane.gate.decide import run_gate
+    from torchlane.metrics.history import notes_ref_of
+
+    decision = run_gate(ctx, parsed.name, notes_ref_of(ctx))
+    if decision.passed:
+        return None if skip_reason is None else f"Gate skipped (it passed): {skip_reason}"
+    judged = decision.outcome == "fail"
+    # Without a verdict only topic branches are held back: a release or hotfix is compared with
+    # the latest release tag, whose merge commit on main carries no records of its own.
+    if not judged and not (parsed.type.is_topic and gates_merges(ctx)):
+        return None if skip_reason is None else f"Gate skipped: {skip_reason}"
+    line = _verdict_line(decision)
+    if skip_reason is not None:
+        return f"Gate skipped ({decision.outcome}: {line}): {skip_reason}"
+    skip = f'`torchlane finish {parsed.name} --skip-gate "REASON"`'
+    if judged:
+        raise TorchlaneError(
+            f"'{parsed.name}' failed the merge gate at {decision.candidate[:12]}: {line}.",
+            "Fix the regression, commit, and evaluate again (`torchlane eval`, then "
+            f"`torchlane gate {parsed.name}`); to merge it anyway, {skip} writes the reason "
+            "into the merge commit.",
+        )
+    raise TorchlaneError(
+        f"'{parsed.name}' has no gate verdict ({decision.outcome}: {line}), and this project "
+        "gates merges (it declares [tool.torchlane.eval] or gate rules).",
+        f"{decision.hint or 'Evaluate it with `torchlane eval`.'} To merge it anyway, {skip} "
+        "writes the reason into the merge commit.",
+    )
 
 
 def _resolve_branch(ctx: Project, branch: str | None) -> ParsedBranch:
@@ -100,13 +165,14 @@ def _require_above_latest_release(ctx: Project, parsed: ParsedBranch) -> None:
     )
 
 
-def _merge(source: str, target: str, label: str | None = None) -> Step:
+def _merge(source: str, target: str, label: str | None = None, body: str | None = None) -> Step:
     shown = label or source
-    return Step("merge", target=target, source=source, message=f"Merge {shown} into {target}")
+    message = f"Merge {shown} into {target}" + (f"\n\n{body}" if body else "")
+    return Step("merge", target=target, source=source, message=message)
 
 
 def plan_finish(
-    ctx: Project, parsed: ParsedBranch, *, keep: bool, push: bool
+    ctx: Project, parsed: ParsedBranch, *, keep: bool, push: bool, gate_note: str | None = None
 ) -> tuple[list[Step], list[str]]:
     """The steps, and every local ref they may touch."""
     branch, remote = parsed.name, ctx.config.flow.remote
@@ -115,7 +181,7 @@ def plan_finish(
     integrated: list[str] = [ctx.develop]
     tag_ref: str | None = None
     if parsed.type.is_topic:
-        steps.append(_merge(branch, ctx.develop))
+        steps.append(_merge(branch, ctx.develop, body=gate_note))
     else:
         assert parsed.version is not None
         tag = ctx.tag_for(parsed.version)
@@ -127,7 +193,7 @@ def plan_finish(
             )
         _require_above_latest_release(ctx, parsed)
         label = "Release" if parsed.type is BranchType.RELEASE else "Hotfix"
-        steps.append(_merge(branch, ctx.main))
+        steps.append(_merge(branch, ctx.main, body=gate_note))
         steps.append(
             Step("tag", target=tag_ref, source=f"refs/heads/{ctx.main}", message=f"{label} {tag}")
         )
@@ -209,17 +275,68 @@ def summarize(journal: Journal) -> FinishResult:
     return result
 
 
+def protected_from_me(ctx: Project, branches: list[str]) -> list[str]:
+    """The branches among `branches` this user may not push directly: the pre-push hook's rule
+    (hooks/prepush.py), whether or not the hook is installed, so that advice and hook agree."""
+    from torchlane.hooks.prepush import direct_push_allowed
+
+    hooks = ctx.config.hooks
+    if not hooks.protect_long_lived:
+        return []
+    allowed = list(hooks.allow_direct_push)
+    return [
+        b
+        for b in dict.fromkeys(branches)
+        if b in (ctx.main, ctx.develop) and direct_push_allowed(b, allowed) is None
+    ]
+
+
+_PROTECTED_HINT = (
+    "changes reach {them} through pull requests: publish the branch with `torchlane publish` "
+    "and merge its pull request. Release managers listed in [tool.torchlane.hooks] "
+    "allow_direct_push (or running with TORCHLANE_ALLOW_PUSH=1) may push {them} directly."
+)
+
+
+def _require_push_allowed(ctx: Project, steps: list[Step]) -> None:
+    pushed = [
+        ref.split(":")[-1].removeprefix("refs/heads/")
+        for step in steps
+        if step.kind == "push"
+        for ref in step.refs
+        if ref.split(":")[-1].startswith("refs/heads/")
+    ]
+    blocked = protected_from_me(ctx, pushed)
+    if blocked:
+        names = " and ".join(f"'{b}'" for b in blocked)
+        raise TorchlaneError(
+            f"--push would push {names} directly, which the branch protection refuses "
+            "(the same rule as torchlane's pre-push hook).",
+            "Finish without --push, or better: "
+            + _PROTECTED_HINT.format(them="them" if len(blocked) > 1 else "it"),
+        )
+
+
 def _not_pushed_notes(ctx: Project, result: FinishResult) -> list[str]:
     remote = ctx.config.flow.remote
     if remote not in ctx.git.remotes():
         return []
     branches = [m.target for m in result.merges if m.commit]
     notes = []
-    if branches:
+    blocked = protected_from_me(ctx, branches)
+    if blocked:
+        names = " and ".join(blocked)
+        notes.append(
+            f"Nothing was pushed, and {names} {'are' if len(blocked) > 1 else 'is'} protected: "
+            + _PROTECTED_HINT.format(them="them" if len(blocked) > 1 else "it")
+        )
+    elif branches:
         push = f"git push {remote} {' '.join(dict.fromkeys(branches))}"
         if result.tag:
             push += f" && git push {remote} refs/tags/{result.tag}"
-        notes.append(f"Nothing was pushed; share it with `{push}` (or use --push next time).")
+        notes.append(
+            f"Nothing was pushed; share it with `{push}` (or `torchlane finish --push` next time)."
+        )
     for branch in result.branches_deleted:
         if ctx.git.ref_value(f"refs/remotes/{remote}/{branch}") is not None:
             notes.append(
@@ -232,25 +349,41 @@ def _not_pushed_notes(ctx: Project, result: FinishResult) -> list[str]:
 def _outcome(ctx: Project, journal: Journal, conflict: ConflictReport | None) -> FinishResult:
     result = summarize(journal)
     result.conflict = conflict
+    gate = journal.arguments.get("gate")
+    result.gate = str(gate) if gate else None
     if result.completed and not journal.arguments.get("push"):
         result.notes = _not_pushed_notes(ctx, result)
     return result
 
 
 def finish_branch(
-    ctx: Project, branch: str | None, *, keep: bool, push: bool, fetch: bool
+    ctx: Project,
+    branch: str | None,
+    *,
+    keep: bool,
+    push: bool,
+    fetch: bool,
+    skip_gate: str | None = None,
 ) -> FinishResult:
     git: Git = ctx.git
     require_no_operation(git, "finish")
     ctx.require_initialized()
+    if skip_gate is not None and not skip_gate.strip():
+        raise usage_error(
+            "--skip-gate needs a reason; it is written into the merge commit.",
+            'Say why, e.g. --skip-gate "accuracy drop accepted: new tokenizer, see #123".',
+        )
     parsed = _resolve_branch(ctx, branch)
     _preflight(ctx, parsed, push=push, fetch=fetch)
-    steps, refs = plan_finish(ctx, parsed, keep=keep, push=push)
+    gate_note = check_gate(ctx, parsed, skip_gate.strip() if skip_gate else None)
+    steps, refs = plan_finish(ctx, parsed, keep=keep, push=push, gate_note=gate_note)
+    _require_push_allowed(ctx, steps)
     arguments: dict[str, Any] = {
         "branch": parsed.name,
         "type": parsed.type.value,
         "keep": keep,
         "push": push,
+        "gate": gate_note,
     }
     journal = new_journal(git, "finish", arguments, steps, refs)
     save_journal(git, journal, create=True)

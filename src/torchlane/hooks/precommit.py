@@ -7,33 +7,17 @@ with whichever of them the installed torchlane has; a missing one is reported an
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import sys
 
 from torchlane import proc
 from torchlane.config.snapshot import load_snapshot
+from torchlane.env.files import is_environment_file
 from torchlane.hooks.chain import run_chained, split_hook_argument
 
-# Files whose change can change the environment (`torchlane env check` verifies it).
-ENVIRONMENT_FILES = (
-    "Dockerfile*",
-    "*.Dockerfile",
-    "*.dockerfile",
-    "compose*.y*ml",
-    "docker-compose*.y*ml",
-    "requirements*",
-    "constraints*.txt",
-    "*.lock",
-    "environment.yml",
-    "environment.yaml",
-    "pyproject.toml",
-)
-
-
-def is_environment_file(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatch(name, pattern) for pattern in ENVIRONMENT_FILES)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from torchlane.git import Git
 
 
 def run_torchlane(args: list[str]) -> int | None:
@@ -49,6 +33,49 @@ def run_torchlane(args: list[str]) -> int | None:
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     return result.returncode
+
+
+def check_staged_notebooks(git: Git, paths: list[str], settings: dict[str, object]) -> list[str]:
+    """What is wrong with the notebooks as staged (the blobs in the index, which the notebook
+    filter has already stripped), never the work-tree files (which keep their outputs)."""
+    from torchlane.notebooks.install import filtered_paths
+    from torchlane.notebooks.options import OptionError, options_from_settings
+    from torchlane.notebooks.strip import NotebookError, strip_bytes
+    from torchlane.secrets.sources import index_blobs
+
+    try:
+        options = options_from_settings(settings)
+    except OptionError as exc:
+        return [f"torchlane: [tool.torchlane.notebooks] is invalid: {exc}"]
+    unstripped: list[str] = []
+    problems: list[str] = []
+    for path, blob in index_blobs(git, paths):
+        try:
+            if strip_bytes(blob, options) != blob:
+                unstripped.append(path)
+        except NotebookError as exc:
+            problems.append(f"{path}: staged content is not a notebook torchlane can check: {exc}")
+    if not unstripped:
+        return problems
+    filtered = filtered_paths(git, unstripped)
+    for path in unstripped:
+        problems.append(f"{path}: staged with outputs or execution counts")
+    if filtered == set(unstripped):
+        problems.append(
+            "  hint: the notebook filter is installed but these were staged with other options "
+            "(or before it was installed): `git add --renormalize -- "
+            + " ".join(unstripped)
+            + "` stages them stripped and your files keep their outputs. After changing "
+            "[tool.torchlane.notebooks], run `torchlane nb install-filter` again."
+        )
+    else:
+        problems.append(
+            "  hint: `torchlane nb install-filter`, then `git add --renormalize -- "
+            + " ".join(unstripped)
+            + "`, commits them stripped and keeps the outputs in your files; "
+            "`torchlane nb strip PATH` instead removes the outputs from the files too."
+        )
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,8 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     options = snapshot.section("hooks")
     failed: list[str] = []
     notebooks = [p for p in staged if p.endswith(".ipynb")]
-    if options["check_notebooks"] and notebooks and run_torchlane(["nb", "check", *notebooks]):
-        failed.append("notebooks")
+    if options["check_notebooks"] and notebooks:
+        try:
+            problems = check_staged_notebooks(git, notebooks, snapshot.section("notebooks"))
+        except TorchlaneError as error:
+            problems = [f"torchlane: {error}"]
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            failed.append("notebooks")
     if options["scan_secrets"]:
         report = run_scan(
             git, staged=True, settings=ScanSettings.from_plain(snapshot.section("secrets"))

@@ -47,8 +47,9 @@ def _user_email() -> str:
     return proc.run(["git", "config", "--get", "user.email"], check=False).stdout.strip()
 
 
-def _direct_push_allowed(branch: str, allowed_emails: list[str]) -> str | None:
-    """Why a direct push to a protected branch is allowed, or None if it is not."""
+def direct_push_allowed(branch: str, allowed_emails: list[str]) -> str | None:
+    """Why a direct push to a protected branch is allowed, or None if it is not: the one rule
+    the hook, `finish --push` and every hint that says "push" follow."""
     if os.environ.get("TORCHLANE_ALLOW_PUSH") == "1":
         return f"direct push to '{branch}' allowed by TORCHLANE_ALLOW_PUSH=1"
     if allowed_emails:
@@ -71,7 +72,7 @@ def ref_problems(
         branch = remote_ref[len(HEADS) :]
         deleting = _is_zero(local_sha)
         if options["protect_long_lived"] and branch in (naming.main, naming.develop):
-            why = _direct_push_allowed(branch, allowed)
+            why = direct_push_allowed(branch, allowed)
             if why:
                 notes.append(why)
                 continue

@@ -63,15 +63,33 @@ def strip_paths(paths: Iterable[Path], options: StripOptions) -> list[NotebookRe
     return [_process(path, options, write=True) for path in find_notebooks(paths)]
 
 
-def check_paths(paths: Iterable[Path], options: StripOptions | None = None) -> list[NotebookResult]:
-    """Report which notebooks stripping would change, changing nothing."""
+def check_paths(
+    paths: Iterable[Path],
+    options: StripOptions | None = None,
+    committed: dict[Path, bytes | None] | None = None,
+) -> list[NotebookResult]:
+    """Report which notebooks stripping would change, changing nothing.
+
+    `committed` maps notebooks that git's notebook filter strips on their way into the index
+    to their staged content (None: not staged yet, so it will be stripped when added): for
+    those, what git stores is checked, not the file, whose outputs the filter exists to keep."""
     chosen = options or StripOptions()
-    return [_process(path, chosen, write=False) for path in find_notebooks(paths)]
+    forms = committed or {}
+    return [
+        _process(path, chosen, write=False, content=forms.get(path, b""))
+        if path in forms and forms.get(path) is not None
+        else NotebookResult(path, Outcome.CLEAN, "stripped by the notebook filter when staged")
+        if path in forms
+        else _process(path, chosen, write=False)
+        for path in find_notebooks(paths)
+    ]
 
 
-def _process(path: Path, options: StripOptions, *, write: bool) -> NotebookResult:
+def _process(
+    path: Path, options: StripOptions, *, write: bool, content: bytes | None = None
+) -> NotebookResult:
     try:
-        original = path.read_bytes()
+        original = path.read_bytes() if content is None else content
     except FileNotFoundError:
         return NotebookResult(path, Outcome.MISSING, "no such file")
     except OSError as exc:

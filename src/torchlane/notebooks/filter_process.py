@@ -11,8 +11,12 @@ are either unmaintained or pull in a whole git implementation for this one thing
 
 A notebook is never lost: whatever goes wrong with one file (not JSON, not a notebook, an
 exception in our code) the filter answers with the content it was given, unchanged, and says why
-on stderr, which git passes through to the user. Smudge (checkout) is answered with the content
-unchanged too; we advertise it so that `required = true` does not make checkouts fail.
+on stderr, which git passes through to the user.
+
+Outputs stay on disk: clean remembers each original in the git directory (kept_outputs.py) and
+smudge (checkout, stash, rebase, merge) answers with the remembered notebook whose stripped form
+is the blob, or the blob itself. Without that, `git stash` and `stash pop` would write the
+stripped notebook over the user's outputs.
 
 Imports only json/sys/os (through the strip module): this starts inside every git command.
 """
@@ -111,7 +115,34 @@ def clean(content: bytes, pathname: str, options: StripOptions) -> bytes:
     return content
 
 
-def serve(stdin: BinaryIO, stdout: BinaryIO, options: StripOptions) -> None:
+def smudge(content: bytes, pathname: str, options: StripOptions, folder: str | None) -> bytes:
+    """The notebook to write for a blob: with its remembered outputs, or the blob as it is."""
+    if folder is None:
+        return content
+    try:
+        from torchlane.notebooks.kept_outputs import restore
+
+        return restore(folder, pathname, content, options)
+    except Exception as exc:  # a checkout must never fail because of the outputs store
+        sys.stderr.write(f"torchlane nb filter: {pathname}: outputs not restored ({exc})\n")
+        return content
+
+
+def remember(original: bytes, stripped: bytes, pathname: str, folder: str | None) -> None:
+    if folder is None or original == stripped:
+        return
+    try:
+        from torchlane.notebooks.kept_outputs import remember as keep
+
+        keep(folder, pathname, original, stripped)
+    except Exception as exc:  # stripping succeeded; only keeping the outputs failed
+        sys.stderr.write(f"torchlane nb filter: {pathname}: outputs not kept ({exc})\n")
+
+
+def serve(
+    stdin: BinaryIO, stdout: BinaryIO, options: StripOptions, folder: str | None = None
+) -> None:
+    """Answer git's requests; `folder` is the outputs store (None: keep no outputs)."""
     handshake(stdin, stdout)
     while True:
         try:
@@ -121,10 +152,12 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, options: StripOptions) -> None:
         fields = dict(item.partition("=")[::2] for item in header)
         content = read_content(stdin)
         command = fields.get("command")
+        pathname = fields.get("pathname", "?")
         if command == "clean":
-            answer = clean(content, fields.get("pathname", "?"), options)
+            answer = clean(content, pathname, options)
+            remember(content, answer, pathname, folder)
         elif command == "smudge":
-            answer = content
+            answer = smudge(content, pathname, options, folder)
         else:
             stdout.write(text_list("status=error"))
             stdout.flush()
@@ -156,7 +189,9 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"torchlane nb filter: unexpected arguments {rest!r}\n")
         return 2
     try:
-        serve(sys.stdin.buffer, sys.stdout.buffer, options)
+        from torchlane.notebooks.kept_outputs import store_folder
+
+        serve(sys.stdin.buffer, sys.stdout.buffer, options, store_folder("."))
     except ProtocolError as exc:
         sys.stderr.write(f"torchlane nb filter: {exc}\n")
         return 1

@@ -166,3 +166,35 @@ def _effective_attribute_warnings(git: Git) -> list[str]:
     if not warnings:
         return []
     return [*warnings, "Remove the other *.ipynb line (e.g. in .git/info/attributes)."]
+
+
+def filtered_paths(git: Git, paths: list[str]) -> set[str]:
+    """The paths (relative to git.cwd) git sends through torchlane's notebook filter: the driver
+    is configured and the attributes route them to it."""
+    if not paths or not git.run("config", "--get", f"filter.{DRIVER}.process", check=False).ok:
+        return set()
+    out = git.run("check-attr", "-z", "filter", "--", *paths, check=False).stdout
+    fields = out.split("\0")
+    return {fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == DRIVER}
+
+
+def committed_forms(paths: list[Path]) -> dict[Path, bytes | None]:
+    """For the notebooks among `paths` that the filter strips: their staged content (None when
+    not in the index). Empty outside a repository or without the filter."""
+    from torchlane.secrets.sources import index_blobs
+
+    if not paths:
+        return {}
+    root = Git(paths[0].resolve().parent).work_tree_root()
+    if root is None:
+        return {}
+    top = Git(root)
+    relative = {}
+    for path in paths:
+        try:
+            relative[path.resolve().relative_to(root).as_posix()] = path
+        except ValueError:
+            continue
+    chosen = sorted(filtered_paths(top, list(relative)))
+    staged = dict(index_blobs(top, chosen))
+    return {relative[name]: staged.get(name) for name in chosen}

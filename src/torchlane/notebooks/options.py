@@ -164,3 +164,26 @@ def options_from_argv(argv: list[str]) -> tuple[StripOptions, list[str]]:
         max_size=max_size,
     )
     return options, rest
+
+
+def options_from_settings(section: dict[str, object]) -> StripOptions:
+    """[tool.torchlane.notebooks] as plain values (the settings snapshot, or the validated
+    section's model_dump) -> StripOptions; the one translation both paths use."""
+
+    def names(key: str) -> tuple[str, ...]:
+        value = section.get(key, ())
+        return tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else ()
+
+    return StripOptions(
+        keep_count=bool(section.get("keep_count")),
+        keep_output=True if section.get("keep_output") else None,
+        keep_id=bool(section.get("keep_id")),
+        drop_empty_cells=bool(section.get("drop_empty_cells")),
+        strip_init_cells=bool(section.get("strip_init_cells")),
+        extra_keys=names("extra_keys"),
+        keep_metadata_keys=names("keep_metadata_keys"),
+        drop_tagged_cells=names("drop_tagged_cells"),
+        drop_output_types=names("drop_output_types"),
+        keep_output_types=names("keep_output_types"),
+        max_size=parse_size(str(section.get("max_size", "0"))),
+    )

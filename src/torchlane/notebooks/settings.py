@@ -15,7 +15,12 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from torchlane.config.section import Section
-from torchlane.notebooks.options import OptionError, StripOptions, parse_size
+from torchlane.notebooks.options import (
+    OptionError,
+    StripOptions,
+    options_from_settings,
+    parse_size,
+)
 
 
 class NotebooksConfig(Section):
@@ -49,19 +54,7 @@ class NotebooksConfig(Section):
         return value
 
     def to_options(self) -> StripOptions:
-        return StripOptions(
-            keep_count=self.keep_count,
-            keep_output=True if self.keep_output else None,
-            keep_id=self.keep_id,
-            drop_empty_cells=self.drop_empty_cells,
-            strip_init_cells=self.strip_init_cells,
-            extra_keys=self.extra_keys,
-            keep_metadata_keys=self.keep_metadata_keys,
-            drop_tagged_cells=self.drop_tagged_cells,
-            drop_output_types=self.drop_output_types,
-            keep_output_types=self.keep_output_types,
-            max_size=parse_size(self.max_size),
-        )
+        return options_from_settings(self.model_dump())
 
 
 def load_strip_options(start: Path) -> StripOptions:
