@@ -75,4 +75,4 @@ def test_every_file_env_check_reads_is_an_environment_file() -> None:
 def test_the_pre_commit_hook_uses_the_same_definition() -> None:
     from torchlane.hooks import precommit
 
-    assert precommit.is_environment_file is is_environment_file
+    assert vars(precommit)["is_environment_file"] is is_environment_file
