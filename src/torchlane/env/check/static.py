@@ -16,6 +16,7 @@ from torchlane.env.check.requirement_rules import (
     ParsedRequirements,
     TorchPin,
     build_findings,
+    index_findings,
     pin_findings,
     read_requirements,
     stale_findings,
@@ -166,6 +167,7 @@ class _Run:
             )
             pins = torch_pins(entry)
             self.findings += build_findings(self.matrix, entry, pins)
+            self.findings += index_findings(entry, entry.path in inputs)
             self.pins += pins
 
     def compose(self, path: str) -> None:
