@@ -84,6 +84,7 @@ def _wheel(directory: Path, name: str, version: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_a_local_version_found_through_pip_config_gets_its_index_in_the_lock(
     repo: Repo, cli, tmp_path: Path, monkeypatch
 ) -> None:
