@@ -14,7 +14,14 @@ from tests.conftest import Project, commit_pyproject
 
 DATA = Path(__file__).parent / "data"
 
+# What the cluster clones: a URL, never a path (which the pods could not reach). The tests push to
+# the bare origin (push URL) and clone the URL through an insteadOf rule (`redirect_to_origin`).
+CLUSTER_URL = "https://git.example.com/team/vision-mirror.git"
+
 CLUSTER_CONFIG = """\
+[project]
+name = "vision"
+
 [tool.torchlane.env]
 python = "3.11"
 torch = "2.13.0"
@@ -74,9 +81,21 @@ cpus = 24.5
 """
 
 
+def reachable_origin(project: Project) -> None:
+    """origin fetches from a URL a cluster could reach, and pushes to the bare repository."""
+    project.git.run("remote", "set-url", "origin", CLUSTER_URL)
+    project.git.run("remote", "set-url", "--push", "origin", str(project.origin))
+
+
+def redirect_to_origin(project: Project) -> None:
+    """Clones of the cluster's URL (the checkout container's) reach the bare origin."""
+    project.git.run("config", "--global", f"url.{project.origin}.insteadOf", CLUSTER_URL)
+
+
 @pytest.fixture
 def cluster_project(project: Project) -> Project:
     """On feature/resnet-depth, with the cluster configuration committed and pushed."""
+    reachable_origin(project)
     project.git.run("switch", "--quiet", "--create", "feature/resnet-depth", "develop")
     commit_pyproject(project, CLUSTER_CONFIG, "Configure the cluster")
     project.git.run("push", "--quiet", "--set-upstream", "origin", "feature/resnet-depth")

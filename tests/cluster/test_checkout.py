@@ -7,6 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from tests.cluster.conftest import CLUSTER_URL, redirect_to_origin
 from tests.conftest import Project, commit_file
 
 
@@ -26,7 +27,8 @@ def test_checkout_lands_on_the_commit_with_notes_and_base_branches(
     (job,) = json.loads(result.out)["documents"]
     (checkout,) = job["spec"]["template"]["spec"]["initContainers"]
     env = {e["name"]: e["value"] for e in checkout["env"]}
-    assert env["TORCHLANE_REPOSITORY"] == str(cluster_project.origin)
+    assert env["TORCHLANE_REPOSITORY"] == CLUSTER_URL
+    redirect_to_origin(cluster_project)  # what DNS and the git host do for a real pod
     workdir = tmp_path / "workspace" / "repo"
     env["TORCHLANE_WORKDIR"] = str(workdir)
     proc = subprocess.run(

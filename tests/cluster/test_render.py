@@ -271,6 +271,8 @@ def test_bad_requests_get_one_clear_error(
 def test_train_without_a_command_uses_the_configured_one(cli, project: Project) -> None:
     commit_pyproject(
         project,
+        # The bare origin is a path: `repository` names the URL the cluster clones instead.
+        '[tool.torchlane.cluster]\nrepository = "https://git.example.com/t/v.git"\n'
         '[tool.torchlane.cluster.train]\ncommand = ["python", "-m", "torch.distributed.run", '
         '"train.py"]\nworkers = 0\n',
     )
@@ -288,6 +290,8 @@ def test_train_without_a_command_uses_the_configured_one(cli, project: Project) 
     assert command[3:] == ["torchlane", "python", "-m", "torch.distributed.run", "train.py"]
     assert "namespace" not in job["metadata"]  # kubectl's current namespace
     assert job["metadata"]["name"] == "t1"
+    env = replicas["Master"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "TORCHLANE_REPOSITORY", "value": "https://git.example.com/t/v.git"} in env
 
 
 def test_no_team_no_quotas(cli, project: Project) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cluster.conftest import reachable_origin
 from tests.conftest import Project, commit_file, commit_pyproject
 from torchlane.ci.common import install_commands
 from torchlane.config.load import load_config
@@ -42,6 +43,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_master_and_worker_pods_form_one_job(cli, project: Project, tmp_path: Path) -> None:
     pytest.importorskip("torch")
+    reachable_origin(project)
     commit_pyproject(
         project,
         '[tool.torchlane.cluster.train]\nworkers = 1\nnproc_per_node = "1"\n',

@@ -8,8 +8,9 @@ import pytest
 
 from torchlane.doctor.diagnose import LockFile, diagnose, format_cudnn, minimum_driver
 from torchlane.doctor.findings import Finding, Status
-from torchlane.doctor.gpu import driver_tuple, toolkit_driver, wheel_index
+from torchlane.doctor.gpu import driver_tuple, toolkit_driver
 from torchlane.doctor.probe import MachineFacts
+from torchlane.env.matrix import wheel_index
 from torchlane.env.settings import EnvSpec
 
 CUDA_SPEC = EnvSpec(python="3.11", torch="2.11.0", accelerator="cuda12.8")

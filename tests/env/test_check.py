@@ -170,6 +170,9 @@ def test_a_cuda_build_the_release_lacks_is_an_error(repo: Repo) -> None:
         (["pytorch=2.5.1", "pytorch-cuda=12.6"], "conda-pytorch-cuda", "error"),
         (["pytorch=2.5.1", "python=3.13"], "python-out-of-range", "error"),
         (["pytorch", "pytorch-cuda=12.1"], "conda-pytorch-cuda", "warning"),
+        # pytorch-cuda exists only from 1.13 (older releases used cudatoolkit).
+        (["pytorch=1.12.1", "pytorch-cuda=11.6"], "conda-pytorch-cuda", "error"),
+        (["pytorch=1.11.0", "pytorch-cuda=11.3"], "conda-pytorch-cuda", "error"),
     ],
 )
 def test_conda_files_asking_for_what_does_not_exist(
@@ -186,6 +189,34 @@ def test_conda_files_asking_for_what_does_not_exist(
         if rule == "conda-pytorch-cuda"
         else finding["line"] == 5
     )
+
+
+@pytest.mark.parametrize(
+    ("image", "warned"),
+    [
+        ("nvidia/cuda:12.1.0-cudnn8-runtime-ubuntu22.04", True),
+        ("nvcr.io/nvidia/cuda:12.4.1-devel-ubuntu22.04", True),
+        ("nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04", False),
+        ("nvidia/cuda:11.8-base", False),
+    ],
+)
+def test_an_nvidia_cuda_image_and_another_cuda_pin_disagree(
+    repo: Repo, image: str, warned: bool
+) -> None:
+    repo.commit(
+        Dockerfile=f"FROM {image}\n",
+        **{
+            "requirements.txt": "--extra-index-url https://download.pytorch.org/whl/cu118\n"
+            "torch==2.0.1+cu118\n"
+        },
+    )
+    rules = repo.rules()
+    assert ("cuda-disagrees" in rules) is warned
+    if warned:
+        (finding,) = rules["cuda-disagrees"]
+        assert finding["severity"] == "warning"
+        assert "torch+cu118" in finding["message"]
+        assert finding["line"] == 2
 
 
 def test_a_valid_conda_file_passes(repo: Repo) -> None:

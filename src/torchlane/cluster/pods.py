@@ -20,6 +20,9 @@ GIT_SECRET_DIR = "/var/run/torchlane/git"
 CHECKOUT_CONTAINER = "checkout"
 
 Manifest = dict[str, Any]
+# The pods run as a user the image may not know (never root): HOME in the writable workspace lets
+# git and `pip install --user` (site-packages belong to root) keep their files somewhere.
+HOME = ({"name": "HOME", "value": WORKSPACE},)
 
 
 def _git_environment(config: TorchlaneConfig) -> list[Manifest]:
@@ -85,18 +88,37 @@ def shell_command(script: list[str], arguments: tuple[str, ...] = ()) -> list[st
 
 
 def _resources(config: TorchlaneConfig) -> Manifest:
-    cluster = config.cluster
-    requests: dict[str, str] = cluster.requests.as_dict()
-    limits: dict[str, str] = cluster.limits.as_dict()
-    if cluster.gpus:
+    cluster, accelerator = config.cluster, config.env.accelerator
+    requests, limits = cluster.resources()
+    gpus = cluster.gpus_for(accelerator)
+    if gpus:
         # Extended resources are not overcommitted: request and limit must be equal.
-        requests[cluster.gpu_resource] = limits[cluster.gpu_resource] = str(cluster.gpus)
+        resource = cluster.gpu_resource_for(accelerator)
+        requests[resource] = limits[resource] = str(gpus)
     resources: Manifest = {}
     if requests:
         resources["requests"] = requests
     if limits:
         resources["limits"] = limits
     return resources
+
+
+# The "restricted" Pod Security Standard, which namespaces may enforce: no root, no privilege
+# escalation, no Linux capabilities, the runtime's default seccomp profile.
+def pod_security(config: TorchlaneConfig) -> Manifest:
+    cluster = config.cluster
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": cluster.run_as_user,
+        "runAsGroup": cluster.run_as_group,
+        # The workspace emptyDir belongs to this group, so the (non-root) user can write it.
+        "fsGroup": cluster.run_as_group,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def _container_security() -> Manifest:
+    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 
 
 def pod_template(
@@ -133,22 +155,26 @@ def pod_template(
         "command": command,
         "env": [
             *target_environment(target),
+            *HOME,
             {"name": "PYTHONUNBUFFERED", "value": "1"},
             *git_env,
             *secrets,
         ],
         "resources": _resources(config),
+        "securityContext": _container_security(),
         "volumeMounts": [*mounts, {"name": "dshm", "mountPath": "/dev/shm"}],
     }
     checkout: Manifest = {
         "name": CHECKOUT_CONTAINER,
         "image": cluster.checkout_image or image,
         "command": ["sh", "-c", checkout_script(config, target)],
-        "env": [*target_environment(target), *git_env],
+        "env": [*target_environment(target), *HOME, *git_env],
         "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "2Gi"}},
+        "securityContext": _container_security(),
         "volumeMounts": mounts,
     }
     spec: Manifest = {
+        "securityContext": pod_security(config),
         "initContainers": [checkout],
         "containers": [main],
         "volumes": [

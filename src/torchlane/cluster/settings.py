@@ -8,9 +8,11 @@ minutes later. Secrets are named by reference only; no field can hold a secret's
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from torchlane.config.section import Section
 
@@ -32,6 +34,47 @@ QUALIFIED_NAME = re.compile(
     r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 )
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+
+
+_SUFFIX = {
+    "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30, "Ti": Decimal(2) ** 40,
+    "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60, "n": Decimal("1e-9"), "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"), "": Decimal(1), "k": Decimal("1e3"), "M": Decimal("1e6"),
+    "G": Decimal("1e9"), "T": Decimal("1e12"), "P": Decimal("1e15"), "E": Decimal("1e18"),
+}  # fmt: skip
+_NUMBER = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(.*)")
+
+
+def quantity_value(text: str) -> Decimal:
+    """The amount a Kubernetes quantity stands for ('500m' -> 0.5, '16Gi' -> 17179869184), to
+    compare requests with limits as the API server does."""
+    match = _NUMBER.fullmatch(text) if QUANTITY.fullmatch(text) else None
+    if match is None:
+        raise ValueError(f"not a Kubernetes quantity: {text!r}")
+    number, suffix = Decimal(match[1]), match[2]
+    if suffix in _SUFFIX:
+        return number * _SUFFIX[suffix]
+    return number * Decimal(10) ** int(suffix[1:])  # a decimal exponent: 1e3, 2E-2
+
+
+def local_url(url: str) -> bool:
+    """Whether a git URL names a path on this machine (which a cluster's pod cannot clone):
+    file://, an absolute or relative path. `host:path` (scp-like) and scheme://... are remote."""
+    if "://" in url:
+        return url.split("://", 1)[0].lower() == "file"
+    colon, slash = url.find(":"), url.find("/")
+    # git's rule: a colon before any slash makes `host:path`; a drive letter (C:\\) is a path.
+    scp_like = colon > 0 and (slash == -1 or colon < slash)
+    return not scp_like or bool(re.fullmatch(r"[A-Za-z]:[\\/].*", url))
+
+
+def _reachable(url: str | None) -> str | None:
+    if url is not None and local_url(url):
+        raise ValueError(
+            f"{url!r} is a path on this machine, which a cluster cannot clone; use the URL the "
+            "cluster reaches (https://host/org/repo.git or git@host:org/repo.git)"
+        )
+    return url
 
 
 def _matching(pattern: re.Pattern[str], what: str, max_length: int) -> AfterValidator:
@@ -170,6 +213,9 @@ class QuotaSettings(Section):
     default_limit: Amounts = Amounts(cpu="2", memory="8Gi")
 
 
+RESOURCES = ("cpu", "memory")
+
+
 class ClusterConfig(Section):
     namespace: DnsLabel | None = Field(
         default=None, description="default: the namespace of kubectl's current context"
@@ -178,8 +224,17 @@ class ClusterConfig(Section):
     checkout_image: str | None = Field(
         default=None, description="image of the clone step; default: the job's image"
     )
-    gpus: int = Field(default=0, ge=0, description="GPUs per pod")
-    gpu_resource: QualifiedName = "nvidia.com/gpu"
+    repository: Annotated[str | None, AfterValidator(_reachable)] = Field(
+        default=None, description="URL the cluster clones; default: the remote's URL"
+    )
+    gpus: int | None = Field(
+        default=None, ge=0, description="GPUs per pod; default: 1 with a CUDA or ROCm accelerator"
+    )
+    gpu_resource: QualifiedName | None = Field(
+        default=None, description="default: nvidia.com/gpu (CUDA), amd.com/gpu (ROCm)"
+    )
+    run_as_user: int = Field(default=1000, ge=1, description="the pods' user id (never root)")
+    run_as_group: int = Field(default=1000, ge=0)
     requests: Amounts = Amounts(cpu="2", memory="8Gi")
     limits: Amounts = Amounts(memory="16Gi")
     shm_size: Quantity = Field(default="2Gi", description="/dev/shm for DataLoader workers")
@@ -216,3 +271,50 @@ class ClusterConfig(Section):
         if len(set(envs)) != len(envs):
             raise ValueError("two secrets set the same environment variable")
         return self
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> ClusterConfig:
+        # Kubernetes rejects a container whose request is above its limit. Only two amounts
+        # the user wrote can contradict each other; a default gives way (see `resources`).
+        for key in RESOURCES:
+            request, limit = self._stated("requests", key), self._stated("limits", key)
+            if request and limit and quantity_value(request) > quantity_value(limit):
+                raise PydanticCustomError(
+                    "request_above_limit",
+                    f"requests.{key} {request} is above limits.{key} {limit}, which Kubernetes "
+                    f"rejects: raise limits.{key} to at least {request} or lower the request",
+                )
+        return self
+
+    def _stated(self, table: Literal["requests", "limits"], key: str) -> str | None:
+        amounts: Amounts = getattr(self, table)
+        value: str | None = getattr(amounts, key)
+        return value if table in self.model_fields_set else None
+
+    def resources(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The main container's requests and limits, a default giving way to a stated amount: a
+        stated request above the default limit raises the limit; a stated limit below the
+        default request lowers the request (as Kubernetes would default it)."""
+        requests, limits = self.requests.as_dict(), self.limits.as_dict()
+        for key in RESOURCES:
+            request, limit = requests.get(key), limits.get(key)
+            if request is None or limit is None:
+                continue
+            if quantity_value(request) > quantity_value(limit):
+                if self._stated("limits", key):
+                    requests[key] = limit
+                else:
+                    limits[key] = request
+        return requests, limits
+
+    def gpu_resource_for(self, accelerator: str) -> str:
+        if self.gpu_resource is not None:
+            return self.gpu_resource
+        return "amd.com/gpu" if accelerator.startswith("rocm") else "nvidia.com/gpu"
+
+    def gpus_for(self, accelerator: str) -> int:
+        """GPUs per pod: as set, else one with a CUDA or ROCm accelerator (a CUDA job on a node
+        without a GPU fails, or worse, runs on the CPU)."""
+        if self.gpus is not None:
+            return self.gpus
+        return 0 if accelerator == "cpu" else 1

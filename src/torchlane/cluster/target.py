@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from torchlane.cluster.settings import LABEL_VALUE
+from torchlane.cluster.settings import LABEL_VALUE, local_url
+from torchlane.config.source import read_toml
 from torchlane.errors import TorchlaneError
 from torchlane.project import Project
 
@@ -40,10 +41,22 @@ def without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def project_label(root: Path, url: str) -> str:
-    """The repository's name (from the remote's URL, else the folder's), as a DNS-1035 label."""
-    stem = url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git")
-    name = re.sub(r"[^a-z0-9-]+", "-", (stem or root.name).lower()).strip("-")
+def project_name(root: Path) -> str:
+    """The project's name: `[project] name` of pyproject.toml, else the repository's folder (the
+    remote's folder is often a mirror's or a fork's, 'origin' or 'upstream')."""
+    path = root / "pyproject.toml"
+    try:
+        document = read_toml(path) if path.is_file() else {}
+    except (OSError, TorchlaneError):  # the settings loader has said what is wrong with it
+        return root.name
+    project = document.get("project")
+    name = project.get("name") if isinstance(project, dict) else None
+    return name if isinstance(name, str) and name.strip() else root.name
+
+
+def project_label(name: str) -> str:
+    """A project's name as a DNS-1035 label, for job names."""
+    name = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
     if not name or not name[0].isalpha():
         name = f"tl-{name}".rstrip("-")
     return name[:24].rstrip("-")
@@ -63,11 +76,20 @@ def resolve_target(ctx: Project, rev: str, allow_dirty: bool) -> Target:
             "Commit (and push) your changes, or pass --allow-dirty to render the commit as it is.",
         )
     remote = ctx.config.flow.remote
-    url = git.remote_url(remote)
-    if url is None:
+    remote_url = git.remote_url(remote)
+    if remote_url is None:
         raise TorchlaneError(
             f"There is no remote named '{remote}' for the cluster to clone from.",
             "Add it with `git remote add`, or set [tool.torchlane.flow] remote.",
+        )
+    url = ctx.config.cluster.repository or remote_url
+    if local_url(url):
+        table = ".".join(filter(None, [ctx.loaded.table, "cluster"]))
+        raise TorchlaneError(
+            f"The remote '{remote}' is a path on this machine ({url}), which a cluster's pods "
+            "cannot clone.",
+            f'Set repository = "https://host/org/repo.git" in [{table}] to the URL the cluster '
+            f"reaches, or point '{remote}' at it with `git remote set-url {remote} URL`.",
         )
     if not git.refs_containing(commit, f"refs/remotes/{remote}/"):
         raise TorchlaneError(
@@ -79,4 +101,4 @@ def resolve_target(ctx: Project, rev: str, allow_dirty: bool) -> Target:
     branch = git.current_branch() if rev == "HEAD" else None
     if branch is None and git.ref_value(f"refs/heads/{rev}") is not None:
         branch = rev
-    return Target(commit, branch, without_password(url), project_label(ctx.root, url))
+    return Target(commit, branch, without_password(url), project_label(project_name(ctx.root)))

@@ -20,10 +20,10 @@ from torchlane.doctor.gpu import (
     check_variables,
     major_minor,
     minimum_driver,
-    wheel_index,
 )
 from torchlane.doctor.packages import compare_packages, parse_lock
 from torchlane.doctor.probe import MachineFacts
+from torchlane.env.matrix import wheel_index
 from torchlane.env.settings import EnvSpec
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import re
 
 from torchlane.doctor.findings import Finding, Status, ok
 from torchlane.doctor.probe import MachineFacts
-from torchlane.env.matrix import load_matrix, version_key
+from torchlane.env.matrix import load_matrix, version_key, wheel_index
 
 # The driver minima live in the compatibility matrix (torchlane/env/matrix.json, with sources).
 # The CUDA builds that the newest three releases ship are where an old driver finds a way out.
@@ -59,15 +59,6 @@ def _recent_cuda_builds() -> list[str]:
 
 def driver_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version))
-
-
-def wheel_index(accelerator: str) -> str:
-    """The PyTorch pip index for 'cpu', 'cuda12.8' or 'rocm6.4'."""
-    if accelerator.startswith("cuda"):
-        suffix = "cu" + accelerator[4:].replace(".", "")
-    else:
-        suffix = accelerator
-    return f"https://download.pytorch.org/whl/{suffix}"
 
 
 def _newest_build_for(driver: str) -> str | None:

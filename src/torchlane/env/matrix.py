@@ -40,6 +40,22 @@ def version_key(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text))
 
 
+# The local-version labels of PyTorch's wheels (torch==2.9.0+cu128), each served by its own index.
+BUILD_LABEL = re.compile(r"cpu|cu\d{2,4}|rocm\d+(?:\.\d+){1,2}")
+WHEEL_INDEX = "https://download.pytorch.org/whl/{label}"
+
+
+def build_label(accelerator: str) -> str:
+    """'cuda12.8' -> 'cu128', 'rocm6.4' -> 'rocm6.4', 'cpu' -> 'cpu'."""
+    return cuda_suffix(accelerator[4:]) if accelerator.startswith("cuda") else accelerator
+
+
+def wheel_index(accelerator_or_label: str) -> str:
+    """The PyTorch pip index serving an accelerator's (or a local label's) wheels."""
+    label = accelerator_or_label
+    return WHEEL_INDEX.format(label=build_label(label) if label.startswith("cuda") else label)
+
+
 def cuda_suffix(cuda: str) -> str:
     """'12.8' -> 'cu128', the wheel index and local-version spelling."""
     return "cu" + cuda.replace(".", "")

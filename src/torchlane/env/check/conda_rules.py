@@ -56,6 +56,18 @@ def conda_findings(
                     fix="Pin pytorch (<= 2.5), or install torch with pip from download.pytorch.org/whl/cuXYZ.",
                 )
             )
+        elif version_key(torch)[:2] < (1, 13):
+            findings.append(
+                Finding(
+                    severity="error",
+                    rule="conda-pytorch-cuda",
+                    file=path,
+                    line=located.line,
+                    message=f"'{located.value}' cannot be installed with torch {torch}: the "
+                    "pytorch-cuda package exists only from torch 1.13 (older builds used cudatoolkit).",
+                    fix=f"Use cudatoolkit=X.Y with pytorch {torch}, or pytorch >= 1.13 with pytorch-cuda.",
+                )
+            )
         elif version_key(torch)[:2] > (2, 5):
             findings.append(
                 Finding(

@@ -12,6 +12,9 @@ from torchlane.env.matrix import Matrix, parse_version, version_key
 _PYTORCH_REPOS = ("pytorch/pytorch", "ghcr.io/pytorch/pytorch")
 _GPU_TAG = re.compile(r"(\d+\.\d+\.\d+)-cuda(\d+\.\d+)-cudnn(\d+)-(runtime|devel)")
 _CPU_TAG = re.compile(r"(\d+\.\d+\.\d+)-(runtime|devel)")
+# nvidia/cuda: 12.1.0-cudnn8-runtime-ubuntu22.04, 11.8.0-devel-ubuntu22.04, 12.4.1-base-...
+_CUDA_REPOS = ("nvidia/cuda", "nvcr.io/nvidia/cuda")
+_CUDA_TAG = re.compile(r"(\d+)\.(\d+)(?:\.\d+)?-.*")
 _PYTHON_TAG = re.compile(r"(3\.\d{1,2})(?:\.\d+)?(?:[-.].*)?")
 
 
@@ -185,6 +188,9 @@ def check_image(
     if ref.name in _PYTORCH_REPOS and ref.tag and ref.tag != "latest":
         tag_findings, facts = _pytorch_tag(matrix, ref, (file, line))
         findings += tag_findings
+    elif ref.name in _CUDA_REPOS and ref.tag:
+        cuda = _CUDA_TAG.fullmatch(ref.tag)
+        facts = ImageFacts(cuda=f"{cuda.group(1)}.{cuda.group(2)}" if cuda else None)
     elif ref.repository == "library/python" and ref.tag and ref.tag != "latest":
         match = _PYTHON_TAG.fullmatch(ref.tag)
         facts = ImageFacts(python=match.group(1) if match else None)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torchlane.env.check.findings import Finding, Severity
-from torchlane.env.check.requirements import RequirementsFile, parse_requirements
+from torchlane.env.check.requirements import Requirement, RequirementsFile, parse_requirements
 from torchlane.env.lock.lockfile import inputs_digest, pip_compile_inputs, recorded
-from torchlane.env.matrix import Matrix, cuda_suffix
+from torchlane.env.matrix import BUILD_LABEL, Matrix, cuda_suffix, wheel_index
 
 _TORCH_INDEX = re.compile(r"download\.pytorch\.org/whl/(?:test/|nightly/)?(cu\d+|cpu|rocm[\d.]+)")
 
@@ -182,4 +182,70 @@ def build_findings(
                         fix=f"Use one of {builds} (the PyPI default is CUDA {release.pypi_default_cuda}).",
                     )
                 )
+    return findings
+
+
+_INDEX_OPTIONS = ("-i", "--index-url", "--extra-index-url", "-f", "--find-links")
+
+
+def unserved_local_pins(parsed: RequirementsFile) -> list[tuple[Requirement, str]]:
+    """Pins of a local version (torch==2.9.0+cpu) that no index named in the file serves, each
+    with its label. PyPI holds no local versions, so pip finds them only on an index the file
+    names (pip reads the file's own --index-url/--extra-index-url/--find-links lines): a PyTorch
+    label needs its download.pytorch.org/whl/LABEL index (or a mirror not spelt like one)."""
+    indexes = [value for _, option, value in parsed.options if option in _INDEX_OPTIONS]
+    torch_labels = {m.group(1) for m in map(_TORCH_INDEX.search, indexes) if m}
+    other = [v for v in indexes if not _TORCH_INDEX.search(v) and "pypi.org" not in v]
+    unserved = []
+    for req in parsed.requirements:
+        if req.version is None or "+" not in req.version:
+            continue
+        label = req.version.split("+", 1)[1].lower()
+        if label not in torch_labels and not other:
+            unserved.append((req, label))
+    return unserved
+
+
+def missing_index_lines(parsed: RequirementsFile) -> list[str]:
+    """The --extra-index-url lines a lock needs for its local-version pins to install; raises
+    ValueError naming a pin no known index serves."""
+    lines: list[str] = []
+    for req, label in unserved_local_pins(parsed):
+        if not BUILD_LABEL.fullmatch(label):
+            raise ValueError(f"{req.text} (no known index serves the local version '+{label}')")
+        line = f"--extra-index-url {wheel_index(label)}"
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def index_findings(entry: ParsedRequirements, is_input: bool) -> list[Finding]:
+    """A local-version pin without the index that serves it: `pip install -r` (the generated
+    image's step) cannot install the file. A lock's input is left alone: `env lock` records the
+    index in the lock, which is what the image installs."""
+    if is_input and not entry.is_lock:
+        return []
+    findings = []
+    for req, label in unserved_local_pins(entry.parsed):
+        known = BUILD_LABEL.fullmatch(label) is not None
+        line = f"--extra-index-url {wheel_index(label)}" if known else "the index that serves it"
+        findings.append(
+            Finding(
+                severity="error" if entry.is_lock else "warning",
+                rule="index-missing",
+                file=entry.path,
+                line=req.line,
+                message=f"'{req.text}' is a local version, which PyPI does not serve, and "
+                f"{entry.path} names no index that does: `pip install -r {entry.path}` (the "
+                "image's install step) cannot install it.",
+                fix=(
+                    f"Add `{line}` to {entry.path}"
+                    + (
+                        " (or rerun `torchlane env lock`, which records it)."
+                        if entry.is_lock
+                        else "."
+                    )
+                ),
+            )
+        )
     return findings

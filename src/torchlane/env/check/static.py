@@ -16,6 +16,7 @@ from torchlane.env.check.requirement_rules import (
     ParsedRequirements,
     TorchPin,
     build_findings,
+    index_findings,
     pin_findings,
     read_requirements,
     stale_findings,
@@ -166,7 +167,26 @@ class _Run:
             )
             pins = torch_pins(entry)
             self.findings += build_findings(self.matrix, entry, pins)
+            self.findings += index_findings(entry, entry.path in inputs)
             self.pins += pins
+
+    def pyproject(self) -> bool:
+        """Torch pins and uv indexes of pyproject.toml; True when it has any."""
+        from torchlane.env.check.memo import remember
+        from torchlane.env.check.pyproject_deps import from_entries, pyproject_entries
+
+        path = self.root / "pyproject.toml"
+        if not path.is_file():
+            return False
+        text = path.read_text(encoding="utf-8", errors="replace")
+        parsed = from_entries(remember(path, "pyproject-deps", lambda: pyproject_entries(text)))
+        entry = ParsedRequirements(
+            path="pyproject.toml", text=text, parsed=parsed, is_lock=False, inputs=()
+        )
+        pins = torch_pins(entry)
+        self.findings += build_findings(self.matrix, entry, pins)
+        self.pins += pins
+        return bool(pins or parsed.options)
 
     def compose(self, path: str) -> None:
         from torchlane.env.check.dockerfile import substitute
@@ -294,6 +314,7 @@ def run_check(root: Path) -> CheckReport:
         if decl.base_image:
             run.image(decl.base_image, decl.path, decl.line_of("base_image"))
     run.requirements(files.requirements)
+    read_pyproject = run.pyproject()
     for path in files.dockerfiles:
         run.dockerfile(path)
     for path in files.compose:
@@ -305,5 +326,7 @@ def run_check(root: Path) -> CheckReport:
     findings = sorted(
         dict.fromkeys(run.findings), key=lambda f: (order[f.severity], f.file, f.line, f.rule)
     )
-    watched = sorted({*files.all, *extra, *run.lock_inputs})
+    watched = sorted(
+        {*files.all, *extra, *run.lock_inputs, *(["pyproject.toml"] if read_pyproject else [])}
+    )
     return CheckReport(str(root), files.all, findings, watched)

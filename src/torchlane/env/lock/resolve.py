@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torchlane import proc
+from torchlane.env.check.requirement_rules import missing_index_lines
 from torchlane.env.check.requirements import parse_requirements
 from torchlane.env.lock.lockfile import header_line
 from torchlane.env.settings import EnvSpec
@@ -50,6 +51,21 @@ def _index_options(root: Path, inputs: tuple[str, ...]) -> list[tuple[str, str]]
             ):
                 found.append(("--index-url" if option == "-i" else option, value))
     return found
+
+
+def _indexes_for_local_versions(lock_text: str, spec: EnvSpec) -> str:
+    """pip-compile may find torch==X+cu128 through this machine's pip configuration, which the
+    lock does not carry: record the PyTorch index each local-version pin needs, so that the
+    image's `pip install -r LOCK` finds it too; refuse a local version no known index serves."""
+    try:
+        lines = missing_index_lines(parse_requirements(lock_text))
+    except ValueError as exc:
+        raise TorchlaneError(
+            f"the lock would pin {exc}, so the image could not install it.",
+            "Name the index that serves it in the requirement file (--extra-index-url URL), "
+            "or pin a version from PyPI.",
+        ) from exc
+    return "".join(f"{line}\n" for line in lines)
 
 
 def _python_version(python: str) -> str | None:
@@ -110,6 +126,7 @@ def make_lock(
             + "\n# Made by `torchlane env lock` (pip-compile --generate-hashes); do not edit by hand.\n"
             + "".join(f"{option} {value}\n" for option, value in _index_options(root, inputs))
         )
+        header += _indexes_for_local_versions(header + body, spec)
         final = Path(scratch) / "final"
         final.write_text(header + body, encoding="utf-8")
         lock.parent.mkdir(parents=True, exist_ok=True)
