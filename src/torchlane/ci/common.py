@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
+
+from torchlane.ci.events import BRANCH_MODEL, CiJob, EventKind, job_kinds, job_stages
+from torchlane.ci.settings import Context
 from torchlane.config.settings import TorchlaneConfig
 
 NOTES_REFSPEC = "+refs/notes/*:refs/notes/*"
 REPORT_MARKER = "<!-- torchlane-report -->"
-
-CHECK_STAGES = ("lint", "tests", "notebooks", "secrets", "env")
 
 
 def ci_image(config: TorchlaneConfig) -> str:
@@ -40,8 +42,33 @@ def install_commands(config: TorchlaneConfig) -> list[str]:
 
 
 def ci_command(context: str, stages: tuple[str, ...]) -> str:
-    selected = " ".join(f"--stage {s}" for s in stages)
-    return f"python -m torchlane ci --no-cache --context {context} {selected}".rstrip()
+    """`torchlane ci` for exactly these stages (never none: that would mean all of them)."""
+    if not stages:
+        raise ValueError("a CI job runs at least one stage")
+    selected = " ".join(f"--stage {shlex.quote(s)}" for s in stages)
+    return f"python -m torchlane ci --no-cache --context {context} {selected}"
+
+
+def job_command(config: TorchlaneConfig, job: CiJob, context: Context) -> str | None:
+    """The command of an evaluation job (gate, record, release), None when it has no stages
+    (every stage it would run is disabled): then the job is not generated."""
+    stages = job_stages(config, job, context)
+    return ci_command(context, stages) if stages else None
+
+
+def checks_steps(config: TorchlaneConfig) -> list[tuple[Context, tuple[EventKind, ...], str]]:
+    """The checks job, by context: (context, the kinds of event it serves, its command).
+
+    The stages differ by context (develop has no gate, main only `verify`), so each provider
+    runs one of these per event; contexts without stages are left out.
+    """
+    kinds = job_kinds(config, "checks")
+    steps: list[tuple[Context, tuple[EventKind, ...], str]] = []
+    for context in dict.fromkeys(context for context, _ in BRANCH_MODEL.values()):
+        served = tuple(k for k, j in kinds.items() if j.context == context)
+        if served:
+            steps.append((context, served, ci_command(context, kinds[served[0]].stages)))
+    return steps
 
 
 def git_setup_commands(config: TorchlaneConfig, branch_expr: str | None) -> list[str]:

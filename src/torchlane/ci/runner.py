@@ -45,6 +45,7 @@ class PipelineResult:
     branch: str | None
     stages: list[StageResult]
     seconds: float
+    note: str = ""  # why no stage ran (`ci --event` for an event the generated CI skips)
 
     @property
     def passed(self) -> bool:

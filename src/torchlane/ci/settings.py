@@ -24,6 +24,11 @@ class StageSettings(Section):
     required: bool | None = None
     enabled: bool = True
     contexts: tuple[Context, ...] | None = None
+    gpu: bool | None = Field(
+        default=None,
+        description="runs in CI's evaluation jobs on GPU runners; default: evaluate, gate, "
+        "report and the stages that need them",
+    )
 
 
 class CiSettings(Section):
