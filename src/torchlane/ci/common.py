@@ -31,14 +31,58 @@ ENSURE_GIT = (
 )
 
 
+def torchlane_requirement(config: TorchlaneConfig, version: str) -> list[str] | None:
+    """pip arguments that install torchlane `version` from the configured source; None when
+    the project's lock or extras must provide it (then nothing is fetched by its bare name)."""
+    source = config.ci.torchlane_source
+    if source is None:
+        return None
+    if source.startswith("git+"):
+        # A git URL without a ref gets the release tag of this version.
+        path = source.split("://", 1)[1]
+        pinned = source if "@" in path.rsplit("/", 1)[-1] else f"{source}@v{version}"
+        return [f"torchlane @ {pinned}"]
+    if source.split("?", 1)[0].endswith(".whl"):
+        return [source]
+    # An index: only that index is asked (--index-url, not --extra-index-url, which would let
+    # a same-named package on another index win), and only for this exact version.
+    return ["--index-url", source, f"torchlane=={version}"]
+
+
 def install_commands(config: TorchlaneConfig) -> list[str]:
-    lock = config.env.lock
-    return [
-        "python -m pip install --upgrade pip",
-        f'if [ -f "{lock}" ]; then python -m pip install -r "{lock}"; fi',
-        # torchlane belongs in the project's lock; install it if the lock does not have it.
-        'python -c "import torchlane" 2>/dev/null || python -m pip install torchlane',
+    """The project's lock, the project itself with the extras its stages need, and torchlane at
+    the version that generated the file; then a check that this torchlane is the one installed.
+    Every value is shell-quoted."""
+    from torchlane import __version__ as version
+
+    lock = shlex.quote(config.env.lock)
+    extras = ",".join(config.ci.install_extras)
+    project = shlex.quote(f".[{extras}]" if extras else ".")
+    commands = [
+        f"if [ -f {lock} ]; then python -m pip install -r {lock}; fi",
+        # Only a project with a [project] table (or setup.py) can be installed.
+        "if [ -f setup.py ] || grep -q '^\\[project\\]' pyproject.toml 2>/dev/null; "
+        f"then python -m pip install -e {project}; fi",
     ]
+    requirement = torchlane_requirement(config, version)
+    if requirement is not None:
+        commands.append("python -m pip install " + " ".join(shlex.quote(a) for a in requirement))
+    expected = shlex.quote(f"torchlane, version {version}")
+    fix = (
+        f"check that [tool.torchlane.ci] torchlane_source serves torchlane {version}"
+        if requirement is not None
+        else f"pin torchlane=={version} in {config.env.lock} or the project's "
+        f"{extras or 'dev'} extra, or set [tool.torchlane.ci] torchlane_source"
+    )
+    message = shlex.quote(
+        f"torchlane {version} (the version that generated this file) is not installed: "
+        f"{fix} (docs/ci.md, Installing torchlane in CI)."
+    )
+    commands.append(
+        f'[ "$(python -m torchlane --version 2>/dev/null)" = {expected} ] '
+        f"|| {{ echo {message} >&2; exit 1; }}"
+    )
+    return commands
 
 
 def ci_command(context: str, stages: tuple[str, ...]) -> str:

@@ -106,6 +106,8 @@ def ci_group(
                 file=sys.stderr,
             )
             print("\n".join(stage.output.rstrip().splitlines()[-60:]), file=sys.stderr)
+            if stage.reason:
+                print(f"error: {stage.reason}.", file=sys.stderr)
     rows = [
         (
             s.name,
