@@ -117,12 +117,17 @@ def _push_line(stdout: str, ref: str) -> tuple[str, str]:
     return "", ""
 
 
-def _is_race(summary: str) -> bool:
-    """A non-fast-forward refusal by git itself: someone pushed after our pull. A hook or a
-    permission check on the server says "[remote rejected]" instead and must not be retried."""
-    return summary.startswith("[rejected]") and (
-        "fetch first" in summary or "non-fast-forward" in summary
+def _is_race(summary: str, stderr: str) -> bool:
+    """Someone pushed after our pull: git's own non-fast-forward refusal, or the server losing
+    its compare-and-swap on the ref to a push that landed at the same moment ("cannot lock ref
+    ...: reference already exists" / "is at X but expected Y"). A hook or a permission check
+    says "[remote rejected]" with other words and must not be retried."""
+    if summary.startswith("[rejected]"):
+        return "fetch first" in summary or "non-fast-forward" in summary
+    lost_lock = "cannot lock ref" in stderr and (
+        "reference already exists" in stderr or "but expected" in stderr
     )
+    return summary.startswith("[remote rejected]") and lost_lock
 
 
 def _rejection(result: GitResult, summary: str) -> str:
@@ -154,7 +159,7 @@ def push(git: Git, notes_ref: str, remote: str) -> SyncResult:
             return SyncResult(
                 remote=remote, notes_ref=ref, action=action, local=local, attempts=attempt
             )
-        if not _is_race(summary):
+        if not _is_race(summary, result.stderr):
             raise TorchlaneError(
                 f"The remote '{remote}' refused the push of {ref}:\n  {_rejection(result, summary)}",
                 "The lines above are the remote's own; fix what they name (permissions, a "
