@@ -41,7 +41,13 @@ def test_generated_pipeline_validates_against_the_published_schema(
 def test_github_triggers_follow_the_branch_model(cli, project: Project) -> None:
     workflow = _generate(cli, project, "github")
     triggers = workflow["on"]
-    assert triggers["push"]["branches"] == ["feature/**", "bugfix/**", "refactor/**", "develop"]
+    assert triggers["push"]["branches"] == [
+        "feature/**",
+        "bugfix/**",
+        "refactor/**",
+        "develop",
+        "main",
+    ]
     assert triggers["push"]["tags"] == ["v*"]
     assert triggers["pull_request"]["branches"] == ["develop", "main"]
     jobs = workflow["jobs"]

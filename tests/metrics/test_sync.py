@@ -115,3 +115,32 @@ def test_records_and_merges_work_without_a_git_identity(
     append_record(runner, plain_record(commit, {"accuracy": 0.2}, "2026-01-01T00:00:02"))
     assert push(runner, DEFAULT_NOTES_REF, "origin").action == "pushed"
     assert len(read_records(runner, commit).records) == 2
+
+
+def test_a_push_that_changes_nothing_is_up_to_date(project, tmp_path: Path) -> None:
+    alice = _clone(project, tmp_path, "alice")
+    commit = alice.out("rev-parse", "HEAD")
+    append_record(alice, plain_record(commit, {"accuracy": 0.5}))
+    assert push(alice, DEFAULT_NOTES_REF, "origin").action == "pushed"
+    again = push(alice, DEFAULT_NOTES_REF, "origin")
+    assert (again.action, again.attempts) == ("up to date", 1)
+
+
+def test_a_server_side_rejection_is_not_retried_and_shows_the_remote_lines(
+    project, tmp_path: Path
+) -> None:
+    alice = _clone(project, tmp_path, "alice")
+    commit = alice.out("rev-parse", "HEAD")
+    append_record(alice, plain_record(commit, {"accuracy": 0.5}))
+    calls = tmp_path / "hook-calls"
+    hook = Path(project.origin) / "hooks" / "pre-receive"
+    hook.write_text(
+        f"#!/bin/sh\necho called >> '{calls}'\necho 'policy: notes are read-only here' >&2\nexit 1\n"
+    )
+    hook.chmod(0o755)
+    with pytest.raises(TorchlaneError) as caught:
+        push(alice, DEFAULT_NOTES_REF, "origin")
+    assert "remote: policy: notes are read-only here" in caught.value.message
+    assert "pre-receive hook declined" in caught.value.message
+    assert "other jobs" not in caught.value.message.lower()
+    assert calls.read_text().splitlines() == ["called"]

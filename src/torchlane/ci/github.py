@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from torchlane.ci.common import (
-    CHECK_STAGES,
     ENSURE_GIT,
     REPORT_MARKER,
-    ci_command,
+    checks_steps,
     ci_image,
     git_setup_commands,
     install_commands,
+    job_command,
 )
+from torchlane.ci.events import EventKind
 from torchlane.config.settings import TorchlaneConfig
 from torchlane.errors import TorchlaneError
 
@@ -94,22 +95,40 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
             "if-no-files-found": "ignore",
         },
     }
+    # When each kind of event runs (events.BRANCH_MODEL says which jobs it has).
+    topic_refs = " || ".join(
+        f"startsWith(github.ref, 'refs/heads/{x}')" for x in (p.feature, p.bugfix, p.refactor)
+    )
+    when: dict[EventKind, str] = {
+        "push-topic": f"(github.event_name == 'push' && ({topic_refs}))",
+        "merge-request-develop": f"(github.event_name == 'pull_request' && github.base_ref == '{develop}')",
+        "push-develop": f"(github.event_name == 'push' && github.ref == 'refs/heads/{develop}')",
+        "merge-request-main": f"(github.event_name == 'pull_request' && github.base_ref == '{main}')",
+        "push-main": f"(github.event_name == 'push' && github.ref == 'refs/heads/{main}')",
+    }
+    by_context = checks_steps(config)
+    gate_command = job_command(config, "gate", "topic")
+    record_command = job_command(config, "record", "develop")
+    release_command = job_command(config, "release", "release")
     checks = {
         "name": "lint and tests",
         "env": branch_env,
-        "if": "github.event_name != 'push' || !startsWith(github.ref, 'refs/tags/')",
+        "if": " || ".join(when[k] for _, kinds, _ in by_context for k in kinds),
         "runs-on": "ubuntu-latest",
         "container": _container(config) | {"options": "--shm-size 8g"},
         "steps": [
             *_steps(
                 config,
                 head,
-                [
-                    (
-                        "Lint, tests, notebooks, secrets, environment",
-                        ci_command("topic", CHECK_STAGES),
-                    )
-                ],
+                [],
+            ),
+            *(
+                {
+                    "name": f"Checks ({context})",
+                    "if": " || ".join(when[k] for k in kinds),
+                    "run": command,
+                }
+                for context, kinds, command in by_context
             ),
             upload,
         ],
@@ -124,7 +143,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
     gate = {
         "name": "model-quality gate",
         "if": f"github.event_name == 'pull_request' && github.base_ref == '{develop}'",
-        "needs": "checks",
+        **({"needs": "checks"} if by_context else {}),
         "runs-on": _gpu_runner(config),
         "container": _container(config),
         "permissions": {"contents": "read", "pull-requests": "write"},
@@ -133,12 +152,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
             *_steps(
                 config,
                 head,
-                [
-                    (
-                        "Evaluate, gate and report",
-                        ci_command("topic", ("evaluate", "gate", "report")),
-                    )
-                ],
+                [("Evaluate, gate and report", gate_command or "")],
             ),
             comment,
             upload,
@@ -147,7 +161,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
     record = {
         "name": "record metrics on develop",
         "if": f"github.event_name == 'push' && github.ref == 'refs/heads/{develop}'",
-        "needs": "checks",
+        **({"needs": "checks"} if by_context else {}),
         "runs-on": _gpu_runner(config),
         "container": _container(config),
         "permissions": {"contents": "write"},
@@ -157,7 +171,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
                 config,
                 develop,
                 [
-                    ("Evaluate and record", ci_command("develop", ("evaluate",))),
+                    ("Evaluate and record", record_command or ""),
                     ("Push the metrics notes", "python -m torchlane metrics push"),
                 ],
             ),
@@ -182,7 +196,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
             *_steps(
                 config,
                 head,
-                [("Full suite, verify, evaluation and gate", ci_command("release", ()))],
+                [("Full suite, verify, evaluation and gate", release_command or "")],
             ),
             comment,
             upload,
@@ -219,7 +233,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
         "name": "torchlane",
         "on": {
             "push": {
-                "branches": [f"{p.feature}**", f"{p.bugfix}**", f"{p.refactor}**", develop],
+                "branches": [f"{p.feature}**", f"{p.bugfix}**", f"{p.refactor}**", develop, main],
                 "tags": [tag_glob],
             },
             "pull_request": {"branches": [develop, main]},
@@ -230,10 +244,16 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
             "cancel-in-progress": True,
         },
         "jobs": {
-            "checks": checks,
-            "gate": gate,
-            "record": record,
-            "release": release,
-            "image": image,
+            name: job
+            for name, job, command in (
+                # A job whose stages are all disabled is left out (with no stage, `ci` would
+                # run them all); so is the checks job when no context has checks.
+                ("checks", checks, by_context),
+                ("gate", gate, gate_command),
+                ("record", record, record_command),
+                ("release", release, release_command),
+                ("image", image, True),
+            )
+            if command
         },
     }

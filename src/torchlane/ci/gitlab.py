@@ -6,14 +6,15 @@ import re
 from typing import Any
 
 from torchlane.ci.common import (
-    CHECK_STAGES,
     ENSURE_GIT,
     REPORT_MARKER,
-    ci_command,
+    checks_steps,
     ci_image,
     git_setup_commands,
     install_commands,
+    job_command,
 )
+from torchlane.ci.events import EventKind
 from torchlane.config.settings import TorchlaneConfig
 from torchlane.errors import TorchlaneError
 
@@ -85,13 +86,25 @@ def gitlab_pipeline(config: TorchlaneConfig) -> dict[str, Any]:
     mr = '$CI_PIPELINE_SOURCE == "merge_request_event"'
     branch_var = "${CI_MERGE_REQUEST_SOURCE_BRANCH_NAME:-$CI_COMMIT_BRANCH}"
     report = f"{config.ci.artifacts}/report.md"
+    # When each kind of event runs (events.BRANCH_MODEL says which jobs it has).
+    when: dict[EventKind, str] = {
+        "push-topic": f"$CI_COMMIT_BRANCH =~ {topic}",
+        "merge-request-develop": f'{mr} && $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == "{develop}"',
+        "push-develop": f'$CI_COMMIT_BRANCH == "{develop}" && $CI_PIPELINE_SOURCE == "push"',
+        "merge-request-main": f'{mr} && $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == "{main}"',
+        "push-main": f'$CI_COMMIT_BRANCH == "{main}" && $CI_PIPELINE_SOURCE == "push"',
+    }
+    gate_command = job_command(config, "gate", "topic")
+    record_command = job_command(config, "record", "develop")
+    release_command = job_command(config, "release", "release")
     comment = f'if [ -n "${{TORCHLANE_GITLAB_TOKEN:-}}" ] && [ -f "{report}" ]; then REPORT="{report}" {_COMMENT_SCRIPT}; fi'
-    return {
+    pipeline: dict[str, Any] = {
         "workflow": {
             "rules": [
                 {"if": mr},
                 {"if": f"$CI_COMMIT_TAG =~ {tag}"},
                 {"if": f'$CI_COMMIT_BRANCH == "{develop}"'},
+                {"if": f'$CI_COMMIT_BRANCH == "{main}"'},
                 {"if": f"$CI_COMMIT_BRANCH =~ {topic} && $CI_OPEN_MERGE_REQUESTS == null"},
             ]
         },
@@ -101,22 +114,25 @@ def gitlab_pipeline(config: TorchlaneConfig) -> dict[str, Any]:
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         },
         "stages": ["checks", "gate", "record", "release", "publish"],
-        "checks": {
-            "stage": "checks",
-            **_job(
-                config,
-                [ci_command("topic", CHECK_STAGES)],
-                [{"if": "$CI_COMMIT_TAG", "when": "never"}, {"when": "on_success"}],
-                False,
-                branch_var,
-            ),
+        **{
+            "checks" if context == "topic" else f"checks-{context}": {
+                "stage": "checks",
+                **_job(
+                    config,
+                    [command],
+                    [{"if": when[kind]} for kind in kinds],
+                    False,
+                    branch_var,
+                ),
+            }
+            for context, kinds, command in checks_steps(config)
         },
         "gate": {
             "stage": "gate",
             **_job(
                 config,
-                [ci_command("topic", ("evaluate", "gate", "report"))],
-                [{"if": f'{mr} && $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == "{develop}"'}],
+                [gate_command or ""],
+                [{"if": when["merge-request-develop"]}],
                 True,
                 branch_var,
             ),
@@ -126,8 +142,8 @@ def gitlab_pipeline(config: TorchlaneConfig) -> dict[str, Any]:
             "stage": "record",
             **_job(
                 config,
-                [ci_command("develop", ("evaluate",)), "python -m torchlane metrics push"],
-                [{"if": f'$CI_COMMIT_BRANCH == "{develop}" && $CI_PIPELINE_SOURCE == "push"'}],
+                [record_command or "", "python -m torchlane metrics push"],
+                [{"if": when["push-develop"]}],
                 True,
                 develop,
             ),
@@ -139,9 +155,9 @@ def gitlab_pipeline(config: TorchlaneConfig) -> dict[str, Any]:
                 [
                     f'case "$CI_MERGE_REQUEST_SOURCE_BRANCH_NAME" in {p.release}*|{p.hotfix}*) ;; '
                     f'*) echo "{main} only takes {p.release}* and {p.hotfix}* branches"; exit 1 ;; esac',
-                    ci_command("release", ()),
+                    release_command or "",
                 ],
-                [{"if": f'{mr} && $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == "{main}"'}],
+                [{"if": when["merge-request-main"]}],
                 True,
                 branch_var,
             ),
@@ -160,3 +176,12 @@ def gitlab_pipeline(config: TorchlaneConfig) -> dict[str, Any]:
             ],
         },
     }
+    # A job whose stages are all disabled is left out (with no stage, `ci` would run them all).
+    for job, command in (
+        ("gate", gate_command),
+        ("record", record_command),
+        ("release", release_command),
+    ):
+        if command is None:
+            del pipeline[job]
+    return pipeline
