@@ -5,12 +5,30 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test quick coverage lint typecheck unit bench clean
+.PHONY: demo test quick coverage lint typecheck unit bench clean tools
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[ml,dev]'
 	touch $(STAMP)
+
+# Tools the tests run for real (a test skips, saying why, where one cannot be installed):
+# gitlab-ci-local runs the generated .gitlab-ci.yml (4.70.1: later versions need node >= 22);
+# it copies job artifacts with rsync.
+TOOLS := .tools
+GITLAB_CI_LOCAL := $(TOOLS)/node_modules/.bin/gitlab-ci-local
+
+$(GITLAB_CI_LOCAL):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --prefix $(TOOLS) gitlab-ci-local@4.70.1 \
+		|| echo "make: could not install gitlab-ci-local: the gitlab-ci-local tests will be skipped"; \
+	else echo "make: npm not found: the gitlab-ci-local tests will be skipped"; fi
+
+tools: $(GITLAB_CI_LOCAL)
+	@command -v rsync >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& { apt-get install -y -qq rsync >/dev/null 2>&1 \
+		     || { apt-get update -qq >/dev/null && apt-get install -y -qq rsync >/dev/null; }; }; } \
+		|| echo "make: rsync could not be installed (needs root and apt-get): the gitlab-ci-local tests will be skipped"
 
 demo: $(STAMP)
 	$(BIN)/python -m torchlane.demo
@@ -24,7 +42,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # Coverage of the test processes, with the floor set in pyproject.toml.
-unit: $(STAMP)
+unit: $(STAMP) tools
 	$(BIN)/pytest -n 2 -q --cov --cov-report=term:skip-covered
 
 test: lint typecheck unit
@@ -42,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .coverage .coverage.*
+	rm -rf $(VENV) $(TOOLS) build .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .coverage .coverage.*

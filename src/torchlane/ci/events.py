@@ -20,7 +20,7 @@ Event = Literal["push", "merge-request", "tag"]
 CiJob = Literal["checks", "gate", "record", "release"]
 # The kinds of event the branch model distinguishes; each has one context and its jobs.
 EventKind = Literal[
-    "push-topic", "push-develop", "push-main", "merge-request-develop", "merge-request-main"
+    "push-topic", "push-develop", "push-main", "merge-request-develop", "merge-request-main", "tag"
 ]
 
 BRANCH_MODEL: dict[EventKind, tuple[Context, tuple[CiJob, ...]]] = {
@@ -28,7 +28,10 @@ BRANCH_MODEL: dict[EventKind, tuple[Context, tuple[CiJob, ...]]] = {
     "merge-request-develop": ("topic", ("checks", "gate")),
     "push-develop": ("develop", ("checks", "record")),
     "merge-request-main": ("release", ("release",)),
-    "push-main": ("main", ("checks",)),
+    # A release or hotfix merged into main, and its tag: evaluated and recorded, so the next
+    # release's gate (which compares with the latest release tag) has a baseline.
+    "push-main": ("main", ("checks", "record")),
+    "tag": ("main", ("checks", "record")),
 }
 
 # Which stages a job takes from its context: False = those that need no GPU, True = the GPU
@@ -101,7 +104,7 @@ def event_kind(
     """The kind of event, or None with the reason the generated CI runs nothing for it."""
     develop, main = config.branches.develop, config.branches.main
     if event == "tag":
-        return None, "A tag's pipeline runs no stages (it builds and publishes the image)."
+        return "tag", ""
     if event == "merge-request":
         if target == develop:
             return "merge-request-develop", ""

@@ -105,6 +105,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
         "push-develop": f"(github.event_name == 'push' && github.ref == 'refs/heads/{develop}')",
         "merge-request-main": f"(github.event_name == 'pull_request' && github.base_ref == '{main}')",
         "push-main": f"(github.event_name == 'push' && github.ref == 'refs/heads/{main}')",
+        "tag": "(github.event_name == 'push' && startsWith(github.ref, 'refs/tags/'))",
     }
     by_context = checks_steps(config)
     gate_command = job_command(config, "gate", "topic")

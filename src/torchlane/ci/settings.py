@@ -40,6 +40,13 @@ class CiSettings(Section):
     # Runners of the evaluation jobs; empty: ubuntu-latest, refused when the accelerator is CUDA.
     gpu_runner_labels: tuple[str, ...] = ()
     gitlab_gpu_tags: tuple[str, ...] = ()
+    # CI_JOB_TOKEN can neither push the metrics notes nor write merge-request notes.
+    gitlab_token_variable: str = Field(
+        default="TORCHLANE_GITLAB_TOKEN",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="GitLab CI/CD variable holding a project access token (write_repository, "
+        "api) that pushes the metrics notes and posts the merge-request report",
+    )
     image: str | None = Field(
         default=None, description="CI image; default: derived from [tool.torchlane.env]"
     )

@@ -86,7 +86,8 @@ def default_stages(artifacts: str) -> list[Stage]:
             # Runs alongside the tests (the two longest stages; chained, they were nearly the
             # whole local run): the gate still needs both, so a red test still fails the gate.
             # CI's own jobs keep evaluation on GPU runners behind the checks job.
-            contexts=TOPIC_AND_RELEASE,
+            # On main (release merges and their tags) it records the next release's baseline.
+            contexts=(*TOPIC_AND_RELEASE, "main"),
             keyed_on_head=True,
             description="evaluate the latest checkpoint and record metrics",
         ),

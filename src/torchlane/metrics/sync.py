@@ -139,7 +139,28 @@ def _rejection(result: GitResult, summary: str) -> str:
     return "\n  ".join(detail or lines[-3:] or ["(git printed nothing)"])
 
 
-def push(git: Git, notes_ref: str, remote: str) -> SyncResult:
+def _denied(result: GitResult) -> bool:
+    """The server refused this job the right to push (not a race, not a hook)."""
+    text = result.stderr.lower()
+    return any(
+        s in text
+        for s in ("error: 403", "not allowed to push", "permission denied", "permission to ")
+    )
+
+
+def denied_hint(token_variable: str) -> str:
+    return (
+        "The remote denied this job the right to push. In GitLab CI the job token "
+        "(CI_JOB_TOKEN) cannot push: create a project access token with the write_repository "
+        f"scope and store it in the CI/CD variable {token_variable} (masked; the name is "
+        "[tool.torchlane.ci] gitlab_token_variable); the generated record jobs push with it. "
+        "In GitHub Actions the job needs `permissions: contents: write`."
+    )
+
+
+def push(
+    git: Git, notes_ref: str, remote: str, *, token_variable: str = "TORCHLANE_GITLAB_TOKEN"
+) -> SyncResult:
     _require_remote(git, remote)
     ref = full_notes_ref(notes_ref)
     for attempt in range(1, _PUSH_ATTEMPTS + 1):
@@ -162,7 +183,9 @@ def push(git: Git, notes_ref: str, remote: str) -> SyncResult:
         if not _is_race(summary, result.stderr):
             raise TorchlaneError(
                 f"The remote '{remote}' refused the push of {ref}:\n  {_rejection(result, summary)}",
-                "The lines above are the remote's own; fix what they name (permissions, a "
+                denied_hint(token_variable)
+                if _denied(result)
+                else "The lines above are the remote's own; fix what they name (permissions, a "
                 "protected ref, a server hook), then run `torchlane metrics push` again.",
             )
         # Rejected as non-fast-forward: another writer pushed after our pull. Back off, retry.
