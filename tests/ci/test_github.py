@@ -28,9 +28,11 @@ TRUSTED_JOBS = ("record", "verify", "baseline")
 
 
 def _generate(cli, project: Project, toml: str = "") -> tuple[dict[str, Any], str]:
-    if toml:
-        config = project.root / ".torchlane.toml"
-        config.write_text(config.read_text() + toml)
+    config = project.root / ".torchlane.toml"
+    original = project.root / ".git" / "torchlane-test-config"
+    if not original.exists():
+        original.write_text(config.read_text())
+    config.write_text(original.read_text() + toml)
     result = cli(["ci", "generate", "--provider", "github", "--force"], cwd=project.root)
     assert result.code == 0, result.err
     text = (project.root / WORKFLOW).read_text()
