@@ -260,8 +260,8 @@ class Expressions:
                 else to_text(b).lower() in to_text(a).lower()
             ),
             "format": _format,
-            "fromjson": lambda text: json.loads(text),
-            "tojson": lambda value: json.dumps(value),
+            "fromjson": json.loads,
+            "tojson": json.dumps,
             "hashfiles": self.hash_files,
             "always": lambda: True,
             "cancelled": lambda: False,

@@ -7,7 +7,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import sysconfig
 from pathlib import Path
 from typing import Any
@@ -103,7 +102,8 @@ def test_no_secret_reaches_pull_request_code(gpu_workflow: dict[str, Any]) -> No
     for name in TRUSTED_JOBS:
         steps = gpu_workflow["jobs"][name]["steps"]
         with_secret = [s["name"] for s in steps if "secrets.WANDB_API_KEY" in json.dumps(s)]
-        assert len(with_secret) == 1 and with_secret[0].startswith("Evaluate"), with_secret
+        assert len(with_secret) == 1, with_secret
+        assert with_secret[0].startswith("Evaluate"), with_secret
 
 
 def test_fork_pull_requests_skip_the_comment_and_keep_the_verdict(
@@ -178,8 +178,10 @@ def test_actions_are_pinned_by_commit_with_the_version_beside(cli, project: Proj
         assert (row.sha, row.version) == (match.group(2), match.group(3))
     majors = {name: int(row.version[1:].split(".")[0]) for name, row in table.items()}
     # Node 24 majors (Node 20 ones were checkout v4, setup-python v5, upload-artifact v4, github-script v7)
-    assert majors["actions/checkout"] >= 5 and majors["actions/setup-python"] >= 6
-    assert majors["actions/upload-artifact"] >= 6 and majors["actions/github-script"] >= 8
+    assert majors["actions/checkout"] >= 5
+    assert majors["actions/setup-python"] >= 6
+    assert majors["actions/upload-artifact"] >= 6
+    assert majors["actions/github-script"] >= 8
 
 
 def test_a_new_pin_rewrites_the_workflow(cli, project: Project, monkeypatch) -> None:
@@ -212,10 +214,12 @@ def test_concurrency_never_cancels_develop_main_or_tags(workflow: dict[str, Any]
         # A group of its own: a third quick push cannot drop the second, pending one.
         assert group.endswith("run-4242"), group
     group, cancel = _concurrency(workflow, Event("push", "refs/heads/feature/x"))
-    assert cancel and group.endswith("refs/heads/feature/x")
+    assert cancel
+    assert group.endswith("refs/heads/feature/x")
     pr = Event("pull_request", "refs/pull/7/merge", head_ref="feature/x", base_ref="develop")
     group, cancel = _concurrency(workflow, pr)
-    assert cancel and group.endswith("pr-7")
+    assert cancel
+    assert group.endswith("pr-7")
 
 
 ROUTES = [
@@ -348,7 +352,8 @@ def test_actionlint_is_not_a_silent_pass(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert done.returncode == 1 and "potentially untrusted" in done.stdout
+    assert done.returncode == 1
+    assert "potentially untrusted" in done.stdout
 
 
 def test_shellcheck_accepts_every_run_script(tmp_path: Path, gpu_workflow: dict[str, Any]) -> None:
@@ -402,7 +407,7 @@ JUSTIFIED = {
     "unpinned-images",
     "self-hosted-runner",
 }
-PINNED_IMAGE = "\n[ci]\nimage = \"pytorch/pytorch@sha256:" + "ab" * 32 + "\"\n"
+PINNED_IMAGE = '\n[ci]\nimage = "pytorch/pytorch@sha256:' + "ab" * 32 + '"\n'
 
 
 @pytest.mark.slow
