@@ -20,6 +20,7 @@ class Event:
     branch: str | None = None
     target: str | None = None
     tag: str | None = None
+    fork: bool = False  # a GitHub pull request from a fork (no push run of its branch)
     label: str = field(default="", compare=False)
 
 
@@ -59,7 +60,12 @@ class _Context:
         return _Context(value) if isinstance(value, dict) else value
 
 
-def _github_eval(expression: str, github: dict[str, Any], status: str = "success") -> bool:
+def _github_eval(
+    expression: str,
+    github: dict[str, Any],
+    status: str = "success",
+    needs: dict[str, str] | None = None,
+) -> bool:
     text = expression.strip()
     if text.startswith("${{") and text.endswith("}}"):
         text = text[3:-2]
@@ -102,7 +108,7 @@ def _github_eval(expression: str, github: dict[str, Any], status: str = "success
         "secrets": _Context({}),
         "vars": _Context({}),
         "env": _Context({}),
-        "needs": _Context({}),
+        "needs": _Context({n: {"result": r} for n, r in (needs or {}).items()}),
         **functions,
     }
     return bool(eval("".join(python), {"__builtins__": {}}, scope))
@@ -119,7 +125,14 @@ def _github_context(event: Event, repository: str = "acme/vision") -> dict[str, 
             "repository": repository,
             "event": {
                 "pull_request": {
-                    "head": {"repo": {"full_name": repository, "fork": False}},
+                    "head": {
+                        "repo": {
+                            "full_name": f"someone/{repository.split('/')[1]}"
+                            if event.fork
+                            else repository,
+                            "fork": event.fork,
+                        }
+                    },
                     "base": {"repo": {"full_name": repository}},
                 }
             },
@@ -177,11 +190,14 @@ def github_stages(workflow: dict[str, Any], event: Event) -> list[str]:
                 continue
             pending.remove(name)
             progressed = True
-            condition = job.get("if", "success()")
+            condition = str(job.get("if", "success()"))
             needs_ok = all(n in ran for n in needs)
-            if "always()" not in str(condition) and not needs_ok:
+            # Without a status function, a job runs only when every job it needs succeeded.
+            explicit = re.search(r"\b(always|cancelled|failure|success)\(", condition)
+            if not explicit and not needs_ok:
                 continue
-            if not _github_eval(str(condition), github):
+            results = {n: "success" if n in ran else "skipped" for n in needs}
+            if not _github_eval(condition, github, needs=results):
                 continue
             ran.add(name)
             for step in job.get("steps", []):

@@ -4,6 +4,7 @@ GitLab pipeline and `torchlane ci --event` agree, because all three come from ci
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import yaml
@@ -11,7 +12,7 @@ import yaml
 from tests.ci.conftest import configure_stages, stage
 from tests.ci.pipeline_yaml import Event, github_stages, gitlab_stages
 from tests.conftest import Project
-from torchlane.ci.events import event_plan
+from torchlane.ci.events import CHECKS_FROM_PUSH, event_plan
 from torchlane.ci.github import github_workflow
 from torchlane.ci.gitlab import gitlab_pipeline
 from torchlane.config.load import load_config
@@ -26,6 +27,8 @@ EVENTS = [
     Event("push", "hotfix/1.2.1", label="push hotfix"),
     Event("merge-request", "feature/add-mixup", "develop", label="feature into develop"),
     Event("merge-request", "bugfix/fix-loader", "develop", label="bugfix into develop"),
+    Event("merge-request", "feature/add-mixup", "develop", fork=True, label="fork into develop"),
+    Event("merge-request", "spike", "develop", label="other branch into develop"),
     Event("merge-request", "release/1.2.0", "main", label="release into main"),
     Event("merge-request", "hotfix/1.2.1", "main", label="hotfix into main"),
     Event("tag", tag="v1.2.0", label="tag"),
@@ -43,17 +46,33 @@ def _custom(project: Project) -> None:
     configure_stages(project, stages)
 
 
-def _documents(project: Project) -> tuple[dict, dict]:
+def _documents(project: Project) -> tuple[dict[str, Any], dict[str, Any]]:
     config = load_config(project.root).config
     # Through YAML and back, as the platforms read them.
-    github = yaml.safe_load(yaml.safe_dump(github_workflow(config)))
-    gitlab = yaml.safe_load(yaml.safe_dump(gitlab_pipeline(config)))
+    github = yaml.safe_load(yaml.safe_dump(github_workflow(config), sort_keys=False))
+    gitlab = yaml.safe_load(yaml.safe_dump(gitlab_pipeline(config), sort_keys=False))
     return github, gitlab
 
 
 def _planned(project: Project, event: Event) -> list[str]:
     config = load_config(project.root).config
     return list(event_plan(config, event.kind, branch=event.branch, target=event.target).stages)  # type: ignore[arg-type]
+
+
+def _github_event_stages(project: Project, github: dict[str, Any], event: Event) -> list[str]:
+    """What GitHub runs for `event`, in all its runs: a pull request from a branch of the
+    repository whose checks the table takes from the push run (CHECKS_FROM_PUSH) gets them from
+    the push run of its branch, and its own run must not run them a second time."""
+    own = github_stages(github, event)
+    config = load_config(project.root).config
+    kind = event_plan(config, event.kind, branch=event.branch, target=event.target).kind  # type: ignore[arg-type]
+    if kind not in CHECKS_FROM_PUSH or event.fork:
+        return own
+    pushed = github_stages(github, Event("push", event.branch))
+    if not pushed:  # a branch the push trigger does not take: its pull request runs the checks
+        return own
+    assert not set(own) & set(pushed), f"checks run twice: {own} and {pushed}"
+    return [*pushed, *(s for s in own if s not in pushed)]
 
 
 @pytest.mark.parametrize("configured", [False, True], ids=["defaults", "custom stages"])
@@ -66,12 +85,16 @@ def test_both_providers_run_the_planned_stages_for_every_event(
     seen: dict[str, list[str]] = {}
     for event in EVENTS:
         planned = _planned(project, event)
-        assert github_stages(github, event) == planned, f"GitHub, {event.label}"
+        assert _github_event_stages(project, github, event) == planned, f"GitHub, {event.label}"
         assert gitlab_stages(gitlab, event) == planned, f"GitLab, {event.label}"
         seen[event.label] = planned
     # The plan itself follows the branch model.
-    assert seen["push release"] == seen["push hotfix"] == seen["tag"] == []
-    assert seen["push main"] == ["verify"]
+    assert seen["push release"] == seen["push hotfix"] == []
+    # Main and tags: verify, then evaluate and record the release baseline.
+    assert seen["push main"] == seen["tag"]
+    assert seen["push main"][:2] == ["verify", "evaluate"]
+    assert seen["fork into develop"] == seen["other branch into develop"]
+    assert seen["fork into develop"] == seen["feature into develop"]
     if configured:
         assert "notebooks" not in str(seen)
         assert seen["push feature"] == ["lint", "tests", "secrets", "env", "typecheck"]
@@ -116,7 +139,7 @@ def test_ci_event_runs_locally_exactly_what_the_generated_pipelines_run(
         assert result.code == 0, (event.label, result.out, result.err)
         # The local run orders stages by their needs; the set is what must agree.
         assert len(ran) == len(set(ran)), event.label
-        expected = github_stages(github, event)
+        expected = _github_event_stages(project, github, event)
         assert sorted(ran) == sorted(expected) == sorted(gitlab_stages(gitlab, event)), event.label
         assert all(s["status"] == "passed" for s in json.loads(result.out)["result"]["stages"])
 
@@ -138,10 +161,23 @@ def test_ci_event_refuses_what_ci_refuses(project: Project, cli) -> None:
     assert "need --event" in result.err
 
 
-def test_a_tag_runs_no_stage_and_says_why(project: Project, cli) -> None:
-    result = cli(["ci", "--event", "tag"], cwd=project.root)
+def test_a_push_outside_the_pipelines_runs_no_stage_and_says_why(project: Project, cli) -> None:
+    result = cli(["ci", "--event", "push", "--branch", "release/1.2.0"], cwd=project.root)
     assert result.code == 0
-    assert "runs no stages" in result.out
+    assert "runs no pipeline" in result.out
+    assert "merge request into main" in result.out
+
+
+def test_github_takes_a_same_repository_pull_requests_checks_from_its_push_run(
+    project: Project,
+) -> None:
+    github, _ = _documents(project)
+    same = Event("merge-request", "feature/add-mixup", "develop")
+    fork = Event("merge-request", "feature/add-mixup", "develop", fork=True)
+    checks = github_stages(github, Event("push", "feature/add-mixup"))
+    assert checks == ["lint", "tests", "notebooks", "secrets", "env"]
+    assert github_stages(github, same) == ["evaluate", "gate", "report"]
+    assert github_stages(github, fork) == [*checks, "evaluate", "gate", "report"]
 
 
 @pytest.mark.parametrize("provider", ["github", "gitlab"])

@@ -87,3 +87,20 @@ def test_training_leaves_torch_global_state_alone(trained_checkpoint: Path) -> N
 
     assert trained_checkpoint.exists()
     assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_the_sample_passes_the_default_lint_stage(tmp_path: Path) -> None:
+    # The lint stage runs the pinned ruff with the sample's own settings (none: ruff's
+    # defaults), where its modules are first-party; the repository's ruff agrees (`src`).
+    import subprocess
+    import sys
+
+    copy_sample_project(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

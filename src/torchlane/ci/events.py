@@ -34,6 +34,13 @@ BRANCH_MODEL: dict[EventKind, tuple[Context, tuple[CiJob, ...]]] = {
     "tag": ("main", ("checks", "record")),
 }
 
+# A merge request whose checks are those of a push to its source branch (same context, so the
+# same stages on the same commit): a provider that runs the branch's push pipeline anyway may
+# take the merge request's checks from there instead of running them twice. GitHub does, for
+# pull requests from a branch of the same repository (a fork's pull request has no push run);
+# GitLab runs no branch pipeline while a merge request is open, so its merge request runs them.
+CHECKS_FROM_PUSH: dict[EventKind, EventKind] = {"merge-request-develop": "push-topic"}
+
 # Which stages a job takes from its context: False = those that need no GPU, True = the GPU
 # ones, None = all of them (the release job is the whole release suite in one place).
 _JOB_GPU: dict[CiJob, bool | None] = {
