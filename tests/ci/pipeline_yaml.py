@@ -150,7 +150,7 @@ def _github_context(event: Event, repository: str = "acme/vision") -> dict[str, 
 
 
 def _github_triggered(workflow: dict[str, Any], event: Event) -> bool:
-    on = workflow.get("on") or workflow.get(True)  # PyYAML reads a bare `on` as True
+    on = workflow.get("on") or workflow.get(True)  # type: ignore[call-overload]  # PyYAML reads a bare `on` as True
     if event.kind == "merge-request":
         spec = on.get("pull_request")
         if spec is None:
@@ -294,8 +294,8 @@ def _gitlab_eval(expression: str, variables: dict[str, str]) -> bool:
             pattern = right.rstrip("i")[1:-1].replace("\\/", "/")
             found = left is not None and re.search(pattern, left, flags) is not None
             return found if op == "=~" else not found
-        value = _gitlab_value(right, variables)
-        return (left == value) if op == "==" else (left != value)
+        other = _gitlab_value(right, variables)
+        return (left == other) if op == "==" else (left != other)
 
     def conjunction() -> bool:
         value = primary()

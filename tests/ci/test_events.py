@@ -131,6 +131,7 @@ def test_ci_event_runs_locally_exactly_what_the_generated_pipelines_run(
         if event.kind == "tag":
             args = ["--event", "tag"]
         else:
+            assert event.branch is not None
             args = ["--event", event.kind, "--branch", event.branch]
             if event.target:
                 args += ["--target", event.target]

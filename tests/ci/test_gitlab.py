@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -14,7 +15,7 @@ from tests.conftest import Project
 JOB_KEYS = ("before_script", "script", "after_script")
 
 
-def _pipeline(cli, project: Project, extra: str = "") -> dict:
+def _pipeline(cli, project: Project, extra: str = "") -> dict[str, Any]:
     if extra:
         config = project.root / ".torchlane.toml"
         config.write_text(config.read_text() + extra)
@@ -23,11 +24,11 @@ def _pipeline(cli, project: Project, extra: str = "") -> dict:
     return yaml.safe_load((project.root / ".gitlab-ci.yml").read_text())
 
 
-def _jobs(pipeline: dict) -> dict[str, dict]:
+def _jobs(pipeline: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in pipeline.items() if isinstance(v, dict) and "script" in v}
 
 
-def _scripts(pipeline: dict) -> list[tuple[str, str]]:
+def _scripts(pipeline: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         (f"{name}.{key}", line)
         for name, job in _jobs(pipeline).items()
@@ -156,7 +157,7 @@ def test_the_note_poster_creates_then_updates_one_note(tmp_path: Path) -> None:
     import json
     import threading
 
-    notes: list[dict] = []
+    notes: list[dict[str, Any]] = []
     seen_tokens: list[str] = []
 
     class Api(http.server.BaseHTTPRequestHandler):
@@ -167,7 +168,7 @@ def test_the_note_poster_creates_then_updates_one_note(tmp_path: Path) -> None:
             self.end_headers()
             self.wfile.write(body)
 
-        def _body(self) -> dict:
+        def _body(self) -> dict[str, Any]:
             return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
 
         def do_GET(self) -> None:
