@@ -100,6 +100,8 @@ def _run(
         k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYTEST", "GITHUB_"))
     }
     base_env["PIP_NO_INDEX"] = "1"  # no network: every requirement must already be satisfied
+    # ... the project's build backend (setuptools) included, instead of an isolated download
+    base_env["PIP_NO_BUILD_ISOLATION"] = "false"
     temp = tmp_path / f"runner-{job}"
     temp.mkdir()
     run = JobRun(

@@ -11,7 +11,12 @@ import tomlkit
 from tests.evaluate.conftest import SampleRepo
 from tests.evaluate.helpers import evaluate_in, sample_training
 from torchlane.config.load import load_config
-from torchlane.demo.quality import break_preprocessing, copy_sample_project, widen_model
+from torchlane.demo.quality import (
+    SAMPLE_DIR,
+    break_preprocessing,
+    copy_sample_project,
+    widen_model,
+)
 from torchlane.fingerprint import sha256_file
 from torchlane.flow.init import init_repository
 from torchlane.git import Git
@@ -104,3 +109,13 @@ def test_the_sample_passes_the_default_lint_stage(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_samples_dev_extra_pins_the_tools_torchlane_is_tested_with() -> None:
+    # CI installs the sample with `pip install -e .[dev]`: its ruff and pytest are the pinned ones.
+    sample = tomlkit.parse((SAMPLE_DIR / "pyproject.toml").read_text("utf-8"))
+    constraints = (Path(__file__).resolve().parents[2] / "constraints.txt").read_text("utf-8")
+    pinned = set(constraints.split())
+    dev = list(sample["project"]["optional-dependencies"]["dev"])
+    assert {d.split("==")[0] for d in dev} == {"ruff", "pytest"}
+    assert set(dev) <= pinned, dev
