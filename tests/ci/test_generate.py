@@ -41,7 +41,13 @@ def test_generated_pipeline_validates_against_the_published_schema(
 def test_github_triggers_follow_the_branch_model(cli, project: Project) -> None:
     workflow = _generate(cli, project, "github")
     triggers = workflow["on"]
-    assert triggers["push"]["branches"] == ["feature/**", "bugfix/**", "refactor/**", "develop"]
+    assert triggers["push"]["branches"] == [
+        "feature/**",
+        "bugfix/**",
+        "refactor/**",
+        "develop",
+        "main",
+    ]
     assert triggers["push"]["tags"] == ["v*"]
     assert triggers["pull_request"]["branches"] == ["develop", "main"]
     jobs = workflow["jobs"]
@@ -54,7 +60,7 @@ def test_github_triggers_follow_the_branch_model(cli, project: Project) -> None:
     assert "github.base_ref == 'main'" in jobs["release"]["if"]
     assert "--context release" in str(jobs["release"]["steps"])
     assert "startsWith(github.ref, 'refs/tags/')" in jobs["image"]["if"]
-    assert "${{ github.ref_name }}" in str(jobs["image"]["steps"])
+    assert "$GITHUB_REF_NAME" in str(jobs["image"]["steps"])
 
 
 def test_github_jobs_clone_full_history_and_notes_and_keep_secrets_out(
@@ -85,12 +91,13 @@ def test_jobs_run_in_the_declared_image_and_gpu_runners(cli, project: Project) -
         + '\n[ci]\ngpu_runner_labels = ["self-hosted", "gpu"]\ngitlab_gpu_tags = ["gpu"]\n'
     )
     workflow = _generate(cli, project, "github")
+    # Pull-request jobs switch runner and image for forks (tests/ci/test_github.py).
     assert (
-        workflow["jobs"]["gate"]["container"]["image"]
+        workflow["jobs"]["record"]["container"]["image"]
         == "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime"
     )
     assert "--gpus all" in workflow["jobs"]["gate"]["container"]["options"]
-    assert workflow["jobs"]["gate"]["runs-on"] == ["self-hosted", "gpu"]
+    assert workflow["jobs"]["record"]["runs-on"] == ["self-hosted", "gpu"]
     assert workflow["jobs"]["checks"]["runs-on"] == "ubuntu-latest"
     pipeline = _generate(cli, project, "gitlab")
     assert pipeline["gate"]["tags"] == ["gpu"]

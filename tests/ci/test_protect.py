@@ -73,6 +73,10 @@ def test_gitlab_protection_without_glab_prints_the_commands(cli, project: Projec
         (project.root / ".gitlab/torchlane/project-settings.json").read_text()
     )
     assert project_settings["merge_method"] == "merge"
+    # The one secret the pipeline needs, named as configured.
+    assert "TORCHLANE_GITLAB_TOKEN" in result.out
+    assert "write_repository" in result.out
+    assert "CI_JOB_TOKEN" in result.out
 
 
 def test_hand_edited_protection_file_is_kept(cli, project: Project) -> None:

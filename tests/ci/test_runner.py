@@ -214,3 +214,25 @@ def test_an_unknown_stage_is_a_usage_error(ci_project: Project, cli) -> None:
     result = cli(["ci", "--stage", "no-such-stage"], cwd=ci_project.root)
     assert result.code == 2
     assert "No stage named no-such-stage" in result.err
+
+
+def test_a_stage_whose_tool_is_missing_names_it_and_where_to_add_it(
+    ci_project: Project, cli
+) -> None:
+    import sys
+
+    configure_stages(
+        ci_project,
+        {
+            "lint": {"command": f"{sys.executable} -m torchlane_missing_linter check ."},
+            "tests": {"command": "torchlane-missing-runner -q"},
+            "broken": stage("import torchlane_missing_dependency"),
+        },
+    )
+    result = cli(["ci", "--no-cache"], cwd=ci_project.root)
+    assert result.code == 1
+    assert "torchlane_missing_linter is not installed in this environment" in result.err
+    assert "torchlane-missing-runner is not installed" in result.err
+    assert "install_extras" in result.err
+    # A stage that fails on an import inside its own code is a failure, not a missing tool.
+    assert "torchlane_missing_dependency is not installed" not in result.err

@@ -46,8 +46,8 @@ def test_release_branches_add_verify() -> None:
     assert "gate" in names
 
 
-def test_main_only_verifies() -> None:
-    assert [s.name for s in pipeline_stages(TorchlaneConfig(), "main")] == ["verify"]
+def test_main_verifies_and_records_the_release_baseline() -> None:
+    assert [s.name for s in pipeline_stages(TorchlaneConfig(), "main")] == ["verify", "evaluate"]
 
 
 def test_needs_outside_the_selection_are_dropped() -> None:

@@ -11,7 +11,12 @@ import tomlkit
 from tests.evaluate.conftest import SampleRepo
 from tests.evaluate.helpers import evaluate_in, sample_training
 from torchlane.config.load import load_config
-from torchlane.demo.quality import break_preprocessing, copy_sample_project, widen_model
+from torchlane.demo.quality import (
+    SAMPLE_DIR,
+    break_preprocessing,
+    copy_sample_project,
+    widen_model,
+)
 from torchlane.fingerprint import sha256_file
 from torchlane.flow.init import init_repository
 from torchlane.git import Git
@@ -87,3 +92,30 @@ def test_training_leaves_torch_global_state_alone(trained_checkpoint: Path) -> N
 
     assert trained_checkpoint.exists()
     assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_the_sample_passes_the_default_lint_stage(tmp_path: Path) -> None:
+    # The lint stage runs the pinned ruff with the sample's own settings (none: ruff's
+    # defaults), where its modules are first-party; the repository's ruff agrees (`src`).
+    import subprocess
+    import sys
+
+    copy_sample_project(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_samples_dev_extra_pins_the_tools_torchlane_is_tested_with() -> None:
+    # CI installs the sample with `pip install -e .[dev]`: its ruff and pytest are the pinned ones.
+    sample = tomlkit.parse((SAMPLE_DIR / "pyproject.toml").read_text("utf-8"))
+    constraints = (Path(__file__).resolve().parents[2] / "constraints.txt").read_text("utf-8")
+    pinned = set(constraints.split())
+    dev = list(sample["project"]["optional-dependencies"]["dev"])
+    assert {d.split("==")[0] for d in dev} == {"ruff", "pytest"}
+    assert set(dev) <= pinned, dev

@@ -126,3 +126,29 @@ def test_misspelt_rule_key_is_a_config_error(project, cli) -> None:
     assert result.code == 1
     assert "max_dorp" in result.err
     assert "max_drop" in result.err
+
+
+def test_first_release_passes_without_a_baseline_and_says_so(project, cli) -> None:
+    git = project.git
+    git.run("checkout", "--quiet", "-b", "release/v1.0.0", "develop")
+    commit = commit_file(git, "VERSION", "1.0.0\n")
+    append_record(git, accuracy_record(commit, correct_pattern(100, {1})))
+    result = cli(["gate", "--json", "-C", str(project.root)])
+    assert result.code == 0, result.err
+    decision = json.loads(result.out)
+    assert (decision["passed"], decision["outcome"]) == (True, "first release")
+    assert decision["baseline"]["rule"] == "release-tag"
+    assert any("First release, no baseline" in m for m in decision["messages"])
+
+
+def test_a_later_release_needs_the_tag_recorded_and_says_how(project, cli) -> None:
+    git = project.git
+    git.run("tag", "-a", "v1.0.0", "-m", "v1.0.0", "main")  # a release no pipeline evaluated
+    git.run("checkout", "--quiet", "-b", "release/v1.1.0", "develop")
+    commit = commit_file(git, "VERSION", "1.1.0\n")
+    append_record(git, accuracy_record(commit, correct_pattern(100, {1})))
+    result = cli(["gate", "-C", str(project.root)])
+    assert result.code == 1
+    assert "has no metrics recorded" in result.err
+    assert "The tag pipeline of v1.0.0 records it" in result.err
+    assert "torchlane eval v1.0.0 && torchlane metrics push" in result.err

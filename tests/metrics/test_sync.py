@@ -115,3 +115,64 @@ def test_records_and_merges_work_without_a_git_identity(
     append_record(runner, plain_record(commit, {"accuracy": 0.2}, "2026-01-01T00:00:02"))
     assert push(runner, DEFAULT_NOTES_REF, "origin").action == "pushed"
     assert len(read_records(runner, commit).records) == 2
+
+
+def test_a_push_that_changes_nothing_is_up_to_date(project, tmp_path: Path) -> None:
+    alice = _clone(project, tmp_path, "alice")
+    commit = alice.out("rev-parse", "HEAD")
+    append_record(alice, plain_record(commit, {"accuracy": 0.5}))
+    assert push(alice, DEFAULT_NOTES_REF, "origin").action == "pushed"
+    again = push(alice, DEFAULT_NOTES_REF, "origin")
+    assert (again.action, again.attempts) == ("up to date", 1)
+
+
+def test_a_server_side_rejection_is_not_retried_and_shows_the_remote_lines(
+    project, tmp_path: Path
+) -> None:
+    alice = _clone(project, tmp_path, "alice")
+    commit = alice.out("rev-parse", "HEAD")
+    append_record(alice, plain_record(commit, {"accuracy": 0.5}))
+    calls = tmp_path / "hook-calls"
+    hook = Path(project.origin) / "hooks" / "pre-receive"
+    hook.write_text(
+        f"#!/bin/sh\necho called >> '{calls}'\necho 'policy: notes are read-only here' >&2\nexit 1\n"
+    )
+    hook.chmod(0o755)
+    with pytest.raises(TorchlaneError) as caught:
+        push(alice, DEFAULT_NOTES_REF, "origin")
+    assert "remote: policy: notes are read-only here" in caught.value.message
+    assert "pre-receive hook declined" in caught.value.message
+    assert "other jobs" not in caught.value.message.lower()
+    assert calls.read_text().splitlines() == ["called"]
+
+
+def test_a_403_on_push_names_the_write_token_variable_to_set(project, tmp_path: Path) -> None:
+    """GitLab answers a push with the job token by 403: the error says which variable to set."""
+    import http.server
+    import threading
+
+    class Forbidden(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(403)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forbidden)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        alice = _clone(project, tmp_path, "alice")
+        commit = alice.out("rev-parse", "HEAD")
+        append_record(alice, plain_record(commit, {"accuracy": 0.5}))
+        # Fetches go to the real origin; pushes to the forbidding server, as in a CI job.
+        url = f"http://127.0.0.1:{server.server_address[1]}/team/model.git"
+        alice.run("remote", "set-url", "--push", "origin", url)
+        with pytest.raises(TorchlaneError) as caught:
+            push(alice, DEFAULT_NOTES_REF, "origin", token_variable="MY_WRITE_TOKEN")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "403" in caught.value.message
+    assert "MY_WRITE_TOKEN" in (caught.value.hint or "")
+    assert "write_repository" in (caught.value.hint or "")

@@ -37,7 +37,9 @@ def junit_xml(result: PipelineResult) -> str:
             time=f"{stage.seconds:.3f}",
         )
         if stage.status is StageStatus.FAILED:
-            failure = ET.SubElement(case, "failure", message=f"exit status {stage.exit_code}")
+            failure = ET.SubElement(
+                case, "failure", message=stage.reason or f"exit status {stage.exit_code}"
+            )
             failure.text = stage.output[-_OUTPUT_TAIL:]
         elif stage.status in (StageStatus.CACHED, StageStatus.BLOCKED):
             ET.SubElement(case, "skipped", message=stage.reason)

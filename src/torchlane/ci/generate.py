@@ -20,9 +20,9 @@ def to_yaml(document: dict[str, Any]) -> str:
 
 def ci_files(ctx: Project, provider: Forge) -> list[GeneratedFile]:
     if provider == "github":
-        from torchlane.ci.github import WORKFLOW_PATH, github_workflow
+        from torchlane.ci.github import WORKFLOW_PATH, github_workflow_text
 
-        return [GeneratedFile(Path(WORKFLOW_PATH), to_yaml(github_workflow(ctx.config)))]
+        return [GeneratedFile(Path(WORKFLOW_PATH), github_workflow_text(ctx.config))]
     from torchlane.ci.gitlab import PIPELINE_PATH, gitlab_pipeline
 
     return [GeneratedFile(Path(PIPELINE_PATH), to_yaml(gitlab_pipeline(ctx.config)))]

@@ -119,6 +119,17 @@ def gitlab_files(ctx: Project) -> list[GeneratedFile]:
     ]
 
 
+def gitlab_token_message(variable: str) -> str:
+    return (
+        f"One secret to set: the CI/CD variable {variable} (masked) holding a project access "
+        "token with the api and write_repository scopes, role Developer. The record jobs push "
+        "the metrics notes with it and the gate posts its merge-request note with it; "
+        "CI_JOB_TOKEN can do neither (403). Marked protected, only develop, main and tags get "
+        "it (no merge-request note then). Settings > CI/CD > Variables, or: "
+        f"glab variable set {variable} --masked"
+    )
+
+
 def _cli_ready(tool: str) -> bool:
     if shutil.which(tool) is None:
         return False
@@ -189,7 +200,11 @@ def protect(
                 return result
         result.applied = True
         result.messages.append(f"Applied the branch protection with {tool}.")
+        if provider == "gitlab":
+            result.messages.append(gitlab_token_message(ctx.config.ci.gitlab_token_variable))
         return result
+    if provider == "gitlab":
+        result.messages.append(gitlab_token_message(ctx.config.ci.gitlab_token_variable))
     why = f"{tool} is not installed or not logged in" if apply else "--no-apply"
     result.messages.append(f"Wrote the settings ({why}). Apply them with:")
     result.messages.extend(f"  {c}" for c in result.commands)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +46,7 @@ class PipelineResult:
     branch: str | None
     stages: list[StageResult]
     seconds: float
+    note: str = ""  # why no stage ran (`ci --event` for an event the generated CI skips)
 
     @property
     def passed(self) -> bool:
@@ -92,6 +94,30 @@ def stage_environment(stage: Stage, jobs: int) -> dict[str, str]:
         # torchrun applies to its processes; a value the user set is kept.
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
     return env
+
+
+_NO_MODULE = re.compile(r"No module named '?([A-Za-z0-9_.]+)'?")
+
+
+def missing_tool(stage: Stage, exit_code: int, output: str) -> str:
+    """Why a stage failed when its tool is not installed (empty otherwise): the tool's name and
+    where to add it, instead of a traceback's last line."""
+    command = stage.command
+    tool = ""
+    if exit_code == 127:
+        tool = Path(command[0]).name if command else ""
+    elif len(command) > 2 and command[1] == "-m":
+        found = _NO_MODULE.search(output)
+        # Only the stage's own module: a test that fails on an import is a failing test.
+        if found and found.group(1).split(".")[0] == command[2].split(".")[0]:
+            tool = command[2]
+    if not tool:
+        return ""
+    return (
+        f"{tool} is not installed in this environment; add it to the project's dev extra "
+        "(CI installs the extras in [tool.torchlane.ci] install_extras) or its lock, or change "
+        f"[tool.torchlane.ci.stages.{stage.name}] command"
+    )
 
 
 def _run_stage(stage: Stage, root: Path, jobs: int) -> tuple[int, str]:
@@ -145,6 +171,8 @@ class _Scheduler:
         result.exit_code, result.output = _run_stage(stage, self.git.cwd, self.jobs)
         result.seconds = time.perf_counter() - begin
         result.status = StageStatus.PASSED if result.exit_code == 0 else StageStatus.FAILED
+        if result.status is StageStatus.FAILED:
+            result.reason = missing_tool(stage, result.exit_code, result.output)
         self.notify(result)
 
     def settle(self, stage: Stage) -> bool | None:

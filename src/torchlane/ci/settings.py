@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from torchlane.config.section import Section
 
@@ -24,6 +25,11 @@ class StageSettings(Section):
     required: bool | None = None
     enabled: bool = True
     contexts: tuple[Context, ...] | None = None
+    gpu: bool | None = Field(
+        default=None,
+        description="runs in CI's evaluation jobs on GPU runners; default: evaluate, gate, "
+        "report and the stages that need them",
+    )
 
 
 class CiSettings(Section):
@@ -34,6 +40,13 @@ class CiSettings(Section):
     # Runners of the evaluation jobs; empty: ubuntu-latest, refused when the accelerator is CUDA.
     gpu_runner_labels: tuple[str, ...] = ()
     gitlab_gpu_tags: tuple[str, ...] = ()
+    # CI_JOB_TOKEN can neither push the metrics notes nor write merge-request notes.
+    gitlab_token_variable: str = Field(
+        default="TORCHLANE_GITLAB_TOKEN",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="GitLab CI/CD variable holding a project access token (write_repository, "
+        "api) that pushes the metrics notes and posts the merge-request report",
+    )
     image: str | None = Field(
         default=None, description="CI image; default: derived from [tool.torchlane.env]"
     )
@@ -42,3 +55,34 @@ class CiSettings(Section):
         description="where tagged releases push their image; default ghcr.io/OWNER/REPO",
     )
     required_reviews: int = Field(default=1, ge=0, le=10)
+    # How CI jobs and cluster Jobs install the project and torchlane (never a bare name).
+    install_extras: tuple[str, ...] = Field(
+        default=("dev",),
+        description="extras of the project CI installs (pip install -e '.[dev]'): its stages' tools",
+    )
+    torchlane_source: str | None = Field(
+        default=None,
+        description="where jobs get torchlane at the generating version: an index URL, a wheel "
+        "URL or a git+ URL; default: the project's lock or extras must pin it",
+    )
+
+    @field_validator("install_extras")
+    @classmethod
+    def _extras(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for extra in value:
+            if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", extra):
+                raise ValueError(f"{extra!r} is not an extra's name (letters, digits, . _ -)")
+        return value
+
+    @field_validator("torchlane_source")
+    @classmethod
+    def _source(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        schemes = ("https://", "http://", "file://", "git+https://", "git+ssh://", "git+file://")
+        if not value.startswith(schemes) or re.search(r"\s", value):
+            raise ValueError(
+                "expected an index URL, a wheel URL or a git+https:// URL (no spaces), "
+                f"not {value!r}"
+            )
+        return value

@@ -33,6 +33,13 @@ class Stage:
     # Stages that act on the checked-out commit (evaluate records metrics for it) key on HEAD.
     keyed_on_head: bool = False
     description: str = ""
+    # Runs in CI's evaluation jobs (GPU runners) rather than its checks job.
+    gpu: bool = False
+
+
+# The stages that evaluate a model, and so run on GPU runners in CI. A stage that needs one of
+# them runs there too (it must see their results); `gpu = true/false` in its table overrides.
+GPU_STAGES = frozenset({"evaluate", "gate", "report"})
 
 
 def _torchlane(*args: str) -> tuple[str, ...]:
@@ -79,7 +86,8 @@ def default_stages(artifacts: str) -> list[Stage]:
             # Runs alongside the tests (the two longest stages; chained, they were nearly the
             # whole local run): the gate still needs both, so a red test still fails the gate.
             # CI's own jobs keep evaluation on GPU runners behind the checks job.
-            contexts=TOPIC_AND_RELEASE,
+            # On main (release merges and their tags) it records the next release's baseline.
+            contexts=(*TOPIC_AND_RELEASE, "main"),
             keyed_on_head=True,
             description="evaluate the latest checkpoint and record metrics",
         ),
@@ -142,7 +150,31 @@ def _apply(stage: Stage | None, name: str, settings: CiSettings) -> Stage | None
         keyed_on_refs=stage.keyed_on_refs,
         keyed_on_head=stage.keyed_on_head,
         description=stage.description or "custom stage",
+        gpu=override.gpu if override.gpu is not None else stage.gpu,
     )
+
+
+def _resolve_gpu(stages: list[Stage], settings: CiSettings) -> list[Stage]:
+    """Default GPU stages, plus every stage that needs one (transitively) unless it says."""
+    explicit = {n: s.gpu for n, s in settings.stages.items() if s.gpu is not None}
+    gpu = {s.name: explicit.get(s.name, s.name in GPU_STAGES) for s in stages}
+    changed = True
+    while changed:
+        changed = False
+        for stage in stages:
+            inherits = stage.name not in explicit and not gpu[stage.name]
+            if inherits and any(gpu.get(n, False) for n in stage.needs):
+                gpu[stage.name] = changed = True
+    return [Stage(**{**s.__dict__, "gpu": gpu[s.name]}) for s in stages]
+
+
+def configured_stages(config: TorchlaneConfig) -> list[Stage]:
+    """Every enabled stage, defaults then new ones, with the configuration applied."""
+    settings = config.ci
+    defaults = {s.name: s for s in default_stages(settings.artifacts)}
+    names = list(defaults) + [n for n in settings.stages if n not in defaults]
+    configured = [s for n in names if (s := _apply(defaults.get(n), n, settings)) is not None]
+    return _resolve_gpu(configured, settings)
 
 
 def pipeline_stages(
@@ -154,9 +186,9 @@ def pipeline_stages(
     the whole stage (e.g. `evaluate` on develop does not wait for a gate that is not there).
     """
     settings = config.ci
-    defaults = {s.name: s for s in default_stages(settings.artifacts)}
-    names = list(defaults) + [n for n in settings.stages if n not in defaults]
-    configured = [s for n in names if (s := _apply(defaults.get(n), n, settings)) is not None]
+    names = [s.name for s in default_stages(settings.artifacts)]
+    names += [n for n in settings.stages if n not in names]
+    configured = configured_stages(config)
     unknown = [n for n in only if n not in {s.name for s in configured}]
     if unknown:
         raise usage_error(

@@ -42,6 +42,21 @@ def _progress_listener(as_json: bool):  # type: ignore[no-untyped-def]
     default=None,
     help="Run the stages CI runs for this kind of branch (default: from the current branch).",
 )
+@click.option(
+    "--event",
+    type=click.Choice(["push", "merge-request", "tag"]),
+    default=None,
+    help="Run exactly the stages the generated CI runs for this event.",
+)
+@click.option(
+    "--branch",
+    "event_branch",
+    default=None,
+    help="With --event: the pushed or merged branch (default: the current one).",
+)
+@click.option(
+    "--target", default=None, help="With --event merge-request: the branch it merges into."
+)
 @click.option("--no-cache", is_flag=True, help="Run every stage even if its inputs are unchanged.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Stages run at once.")
 @repo_option  # a group: it opens the project only when run without a subcommand
@@ -51,6 +66,9 @@ def ci_group(
     click_ctx: click.Context,
     stages: tuple[str, ...],
     context: str | None,
+    event: str | None,
+    event_branch: str | None,
+    target: str | None,
     no_cache: bool,
     jobs: int | None,
     repo: Path | None,
@@ -72,10 +90,15 @@ def ci_group(
         use_cache=not no_cache,
         jobs=jobs,
         listener=_progress_listener(as_json),
+        event=event,  # type: ignore[arg-type]
+        event_branch=event_branch,
+        target=target,
     )
     if as_json:
         render.print_json({"passed": result.passed, "result": result, "artifacts": artifacts})
         return 0 if result.passed else 1
+    if result.note:
+        render.say(result.note)
     for stage in result.stages:
         if stage.status is StageStatus.FAILED:
             print(
@@ -83,6 +106,8 @@ def ci_group(
                 file=sys.stderr,
             )
             print("\n".join(stage.output.rstrip().splitlines()[-60:]), file=sys.stderr)
+            if stage.reason:
+                print(f"error: {stage.reason}.", file=sys.stderr)
     rows = [
         (
             s.name,

@@ -127,8 +127,12 @@ def _sync(
     from torchlane.metrics.history import notes_ref_of
 
     target = remote or project.config.metrics.remote
-    operation = sync.push if direction == "push" else sync.pull
-    result = operation(project.git, notes_ref_of(project, notes_ref), target)
+    ref = notes_ref_of(project, notes_ref)
+    if direction == "push":
+        token_variable = project.config.ci.gitlab_token_variable
+        result = sync.push(project.git, ref, target, token_variable=token_variable)
+    else:
+        result = sync.pull(project.git, ref, target)
     if as_json:
         render.print_json(result)
     else:

@@ -42,7 +42,12 @@ def copy_sample_project(repo: Path) -> list[str]:
     exists = pyproject.exists()
     document = tomlkit.parse(pyproject.read_text("utf-8")) if exists else tomlkit.document()
     if "project" not in document:
+        # The sample's project, and what makes it installable (CI runs `pip install -e .[dev]`).
         document["project"] = sample["project"]
+        document.setdefault("build-system", sample["build-system"])
+        if "setuptools" not in document.get("tool", {}):
+            tool = document.setdefault("tool", tomlkit.table(is_super_table=True))
+            tool["setuptools"] = sample["tool"]["setuptools"]
     written = [*SAMPLE_CODE, ".gitignore", "pyproject.toml"]
     config_path, _, _ = find_config_source(repo)
     if config_path is not None and config_path.name == FALLBACK_FILE:

@@ -83,6 +83,22 @@ def run_gate(
         messages.append("the candidate's record was made from a work tree with uncommitted changes")
     branch = candidate_branch(ctx, rev, record.branch)
     choice = resolve_baseline(ctx, candidate, branch, notes_ref, baseline_override)
+    if choice.commit is None and choice.rule == "release-tag":
+        # The first release of a project has no older release to hold it to; later releases
+        # compare with the latest release tag's commit, which CI's tag pipeline records.
+        return GateDecision(
+            passed=True,
+            outcome="first release",
+            candidate=candidate,
+            baseline=choice,
+            confidence=gate.confidence,
+            metrics=[],
+            messages=[
+                *messages,
+                f"First release, no baseline: {choice.reason} The gate passes; this release's "
+                "tag is the baseline of the next one.",
+            ],
+        )
     if choice.commit is None:
         allowed = gate.allow_missing_baseline
         return GateDecision(
@@ -108,8 +124,13 @@ def run_gate(
         return refuse(
             "baseline without records",
             f"The baseline {choice.commit[:12]} has no metrics recorded ({choice.reason}).",
-            f"Evaluate it (`torchlane eval {choice.commit[:12]}`) or fetch the team's metrics "
-            "with `torchlane metrics pull`.",
+            (
+                f"The tag pipeline of {choice.ref} records it in CI; or evaluate and share it now: "
+                f"`torchlane eval {choice.ref} && torchlane metrics push`."
+                if choice.rule == "release-tag"
+                else f"Evaluate it (`torchlane eval {choice.commit[:12]}`) or fetch the team's "
+                "metrics with `torchlane metrics pull`."
+            ),
             choice,
         )
     mismatch = _mismatch(base_record, record)

@@ -39,6 +39,7 @@ GateOutcome = Literal[
     "pass",
     "fail",
     "no baseline",
+    "first release",  # a release/hotfix with no older release tag: nothing to compare, passes
     "baseline without records",
     "candidate without records",
     "mismatched data",

@@ -52,7 +52,8 @@ RULES: tuple[Rule, ...] = (
         # 40 lowercase hex digits are also a git commit id: only count them near "wandb"
         # (WANDB_API_KEY=..., wandb.login(key=...), a .netrc entry for api.wandb.ai).
         re.compile(
-            r"(?is)wandb.{0,100}?(?<![0-9a-f])(?P<secret>[0-9a-f]{40})(?![0-9a-f])"
+            # `owner/repo@<40 hex>` pins a commit (a GitHub action's `uses:`), never a key.
+            r"(?is)wandb.{0,100}?(?<![0-9a-f@])(?P<secret>[0-9a-f]{40})(?![0-9a-f])"
             r"|(?P<bare>\bwandb_v1_[A-Za-z0-9_\-]{20,})"
         ),
         ("wandb",),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from torch import nn
+
 from data import train_loader
 from model import build_model
-from torch import nn
 
 EPOCHS = 8
 LEARNING_RATE = 0.01
