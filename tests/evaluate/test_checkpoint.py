@@ -136,3 +136,39 @@ def test_state_dict_inside_a_training_checkpoint(
         evaluate_in(sample_repo.root, tmp_path / "c")
     write_eval_config(sample_repo.root, state_dict_key="model")
     assert evaluate_in(sample_repo.root, tmp_path / "d").metrics == plain.metrics
+
+
+def test_checkpoint_command_output_streams_to_stderr(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    script = "import sys; print('epoch 1 loss 0.9'); print('warn', file=sys.stderr)"
+    run_checkpoint_command([sys.executable, "-c", script], tmp_path, timeout_s=60)
+    out, err = capfd.readouterr()
+    assert "epoch 1 loss 0.9" in err
+    assert "warn" in err
+    assert "epoch 1" not in out  # stdout stays torchlane's own (`--json`)
+
+
+def test_checkpoint_command_output_arrives_while_it_runs(tmp_path: Path) -> None:
+    """The command waits for a file that only the handler of its first line creates: without
+    streaming it would wait until killed."""
+    from torchlane import proc
+
+    flag = tmp_path / "seen"
+    script = (
+        "import os, sys, time\n"
+        "print('started', flush=True)\n"
+        f"deadline = time.time() + 20\n"
+        f"while not os.path.exists({str(flag)!r}):\n"
+        "    if time.time() > deadline: sys.exit(9)\n"
+        "    time.sleep(0.02)\n"
+    )
+    seen: list[bytes] = []
+
+    def echo(line: bytes) -> None:
+        seen.append(line)
+        flag.touch()
+
+    result = proc.tee([sys.executable, "-c", script], echo=echo, timeout=30)
+    assert result.returncode == 0
+    assert seen == [b"started\n"]
