@@ -172,3 +172,22 @@ def test_checkpoint_command_output_arrives_while_it_runs(tmp_path: Path) -> None
     result = proc.tee([sys.executable, "-c", script], echo=echo, timeout=30)
     assert result.returncode == 0
     assert seen == [b"started\n"]
+
+
+def test_misspelt_metric_is_reported_before_the_checkpoint_command_runs(
+    sample_repo: SampleRepo, tmp_path: Path
+) -> None:
+    marker = tmp_path / "trained"
+    command = [sys.executable, "-c", f"open({str(marker)!r}, 'w').close()"]
+    write_eval_config(
+        sample_repo.root,
+        checkpoint_command=command,
+        metrics={"accuracy": "evaluate:accuracy", "macro_f1": "evaluate:macro_f11"},
+    )
+    with pytest.raises(TorchlaneError, match=r"metrics\.macro_f1 = 'evaluate:macro_f11'"):
+        evaluate_in(sample_repo.root, tmp_path / "state")
+    assert not marker.exists()  # nothing trained for a configuration that cannot evaluate
+    write_eval_config(sample_repo.root, model="no_such_module:build")
+    with pytest.raises(TorchlaneError, match="no module 'no_such_module'"):
+        evaluate_in(sample_repo.root, tmp_path / "state")
+    assert not marker.exists()

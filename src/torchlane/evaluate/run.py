@@ -131,6 +131,19 @@ def _declared_code(root: Path, config: EvalConfig) -> list[Path]:
     return declared
 
 
+def _check_entry_points(root: Path, config: EvalConfig) -> None:
+    """Every function the configuration names can be imported from the project (a throwaway
+    import: the evaluation imports them afresh, and learns its code files then)."""
+    named = {"entry": config.entry, "model": config.model, "data": config.data,
+             "per_example_loss": config.per_example_loss,
+             "data_fingerprint": config.data_fingerprint}  # fmt: skip
+    named.update({f"metrics.{name}": target for name, target in config.metrics.items()})
+    with ProjectImporter(root).imported_from() as project:
+        for key, target in named.items():
+            if target:
+                project.resolve(target, key)
+
+
 def evaluate_checkout(
     root: Path,
     config: EvalConfig,
@@ -141,6 +154,8 @@ def evaluate_checkout(
     progress: Progress | None = None,
 ) -> CheckoutEvaluation:
     require_evaluation(config)
+    declared = _declared_code(root, config)
+    _check_entry_points(root, config)  # a misspelt function is reported before any training
     if config.checkpoint_command is not None:
         run_checkpoint_command(config.checkpoint_command, root, config.command_timeout_s)
     checkpoint = find_checkpoint(root, config.checkpoint)
@@ -150,7 +165,6 @@ def evaluate_checkout(
     environment = environment_fingerprint(resolved_device.partition(":")[0])
     settings = config.model_dump(include=set(_RESULT_SETTINGS), mode="json")
     settings_key = sha256_json(settings)
-    declared = _declared_code(root, config)
     importer = ProjectImporter(root)
 
     def components(code_files: list[Path], data_fp: str | None) -> dict[str, Any]:
