@@ -191,3 +191,31 @@ def test_misspelt_metric_is_reported_before_the_checkpoint_command_runs(
     with pytest.raises(TorchlaneError, match="no module 'no_such_module'"):
         evaluate_in(sample_repo.root, tmp_path / "state")
     assert not marker.exists()
+
+
+def test_checkpoint_command_is_skipped_while_its_inputs_are_unchanged(
+    sample_repo: SampleRepo, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs.txt"  # outside the project: counting does not change its inputs
+    count = f"{shlex.quote(sys.executable)} -c \"open({str(runs)!r}, 'a').write('x')\""
+    write_eval_config(sample_repo.root, checkpoint_command=f"python fetch.py && {count}")
+    sample_repo.git.run("commit", "--quiet", "-am", "Count the checkpoint command's runs")
+    state = tmp_path / "state"
+
+    def runs_after(**kwargs: object) -> int:
+        evaluate_in(sample_repo.root, state, **kwargs)
+        return len(runs.read_text()) if runs.exists() else 0
+
+    assert runs_after() == 1
+    assert runs_after() == 1  # same commit, same files, weights still there: not run again
+    fetch = sample_repo.root / "fetch.py"
+    fetch.write_text(fetch.read_text("utf-8") + "# changed\n", "utf-8")
+    assert runs_after() == 2  # an edited input (uncommitted, too) runs it again
+    assert runs_after() == 2
+    (sample_repo.root / "notes.txt").write_text("new file\n", "utf-8")
+    assert runs_after() == 3  # a new untracked file is an input too
+    sample_repo.checkpoint.write_bytes(b"overwritten")
+    assert runs_after() == 4  # weights that are not what it made: made again
+    sample_repo.checkpoint.unlink()
+    assert runs_after() == 5
+    assert runs_after(use_cache=False) == 6  # --no-cache always runs it
