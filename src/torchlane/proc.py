@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import IO
 
 from torchlane.errors import TorchlaneError
 
@@ -115,6 +116,56 @@ def run(
     if check and not result.ok:
         raise ProcError(result, hint)
     return result
+
+
+def tee(
+    command: Command,
+    *,
+    echo: Callable[[bytes], None],
+    cwd: Directory | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    shell: bool = False,
+    keep_lines: int = 50,
+) -> Result:
+    """Run with no input, handing each line of its output (stderr merged) to `echo` as it comes.
+
+    The Result holds the last `keep_lines` lines as stdout (for an error message). A command
+    still running after `timeout` seconds is killed: ProcTimeoutError. OSError propagates.
+    """
+    import collections
+    import threading
+
+    proc = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=None if env is None else dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        shell=shell,
+    )
+    assert proc.stdout is not None
+    tail: collections.deque[bytes] = collections.deque(maxlen=keep_lines)
+
+    def copy(out: IO[bytes]) -> None:
+        for line in out:
+            tail.append(line)
+            echo(line)
+
+    reader = threading.Thread(target=copy, args=(proc.stdout,), daemon=True)
+    reader.start()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        proc.wait()
+        raise ProcTimeoutError(command, timeout or 0.0) from exc
+    finally:
+        reader.join(timeout=5)
+        proc.stdout.close()
+    text = b"".join(tail).decode("utf-8", "replace")
+    return Result(_argv(command), proc.returncode, text, "")
 
 
 def output_bytes(

@@ -136,3 +136,86 @@ def test_state_dict_inside_a_training_checkpoint(
         evaluate_in(sample_repo.root, tmp_path / "c")
     write_eval_config(sample_repo.root, state_dict_key="model")
     assert evaluate_in(sample_repo.root, tmp_path / "d").metrics == plain.metrics
+
+
+def test_checkpoint_command_output_streams_to_stderr(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    script = "import sys; print('epoch 1 loss 0.9'); print('warn', file=sys.stderr)"
+    run_checkpoint_command([sys.executable, "-c", script], tmp_path, timeout_s=60)
+    out, err = capfd.readouterr()
+    assert "epoch 1 loss 0.9" in err
+    assert "warn" in err
+    assert "epoch 1" not in out  # stdout stays torchlane's own (`--json`)
+
+
+def test_checkpoint_command_output_arrives_while_it_runs(tmp_path: Path) -> None:
+    """The command waits for a file that only the handler of its first line creates: without
+    streaming it would wait until killed."""
+    from torchlane import proc
+
+    flag = tmp_path / "seen"
+    script = (
+        "import os, sys, time\n"
+        "print('started', flush=True)\n"
+        f"deadline = time.time() + 20\n"
+        f"while not os.path.exists({str(flag)!r}):\n"
+        "    if time.time() > deadline: sys.exit(9)\n"
+        "    time.sleep(0.02)\n"
+    )
+    seen: list[bytes] = []
+
+    def echo(line: bytes) -> None:
+        seen.append(line)
+        flag.touch()
+
+    result = proc.tee([sys.executable, "-c", script], echo=echo, timeout=30)
+    assert result.returncode == 0
+    assert seen == [b"started\n"]
+
+
+def test_misspelt_metric_is_reported_before_the_checkpoint_command_runs(
+    sample_repo: SampleRepo, tmp_path: Path
+) -> None:
+    marker = tmp_path / "trained"
+    command = [sys.executable, "-c", f"open({str(marker)!r}, 'w').close()"]
+    write_eval_config(
+        sample_repo.root,
+        checkpoint_command=command,
+        metrics={"accuracy": "evaluate:accuracy", "macro_f1": "evaluate:macro_f11"},
+    )
+    with pytest.raises(TorchlaneError, match=r"metrics\.macro_f1 = 'evaluate:macro_f11'"):
+        evaluate_in(sample_repo.root, tmp_path / "state")
+    assert not marker.exists()  # nothing trained for a configuration that cannot evaluate
+    write_eval_config(sample_repo.root, model="no_such_module:build")
+    with pytest.raises(TorchlaneError, match="no module 'no_such_module'"):
+        evaluate_in(sample_repo.root, tmp_path / "state")
+    assert not marker.exists()
+
+
+def test_checkpoint_command_is_skipped_while_its_inputs_are_unchanged(
+    sample_repo: SampleRepo, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs.txt"  # outside the project: counting does not change its inputs
+    count = f"{shlex.quote(sys.executable)} -c \"open({str(runs)!r}, 'a').write('x')\""
+    write_eval_config(sample_repo.root, checkpoint_command=f"python fetch.py && {count}")
+    sample_repo.git.run("commit", "--quiet", "-am", "Count the checkpoint command's runs")
+    state = tmp_path / "state"
+
+    def runs_after(**kwargs: object) -> int:
+        evaluate_in(sample_repo.root, state, **kwargs)
+        return len(runs.read_text()) if runs.exists() else 0
+
+    assert runs_after() == 1
+    assert runs_after() == 1  # same commit, same files, weights still there: not run again
+    fetch = sample_repo.root / "fetch.py"
+    fetch.write_text(fetch.read_text("utf-8") + "# changed\n", "utf-8")
+    assert runs_after() == 2  # an edited input (uncommitted, too) runs it again
+    assert runs_after() == 2
+    (sample_repo.root / "notes.txt").write_text("new file\n", "utf-8")
+    assert runs_after() == 3  # a new untracked file is an input too
+    sample_repo.checkpoint.write_bytes(b"overwritten")
+    assert runs_after() == 4  # weights that are not what it made: made again
+    sample_repo.checkpoint.unlink()
+    assert runs_after() == 5
+    assert runs_after(use_cache=False) == 6  # --no-cache always runs it

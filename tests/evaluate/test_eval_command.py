@@ -161,3 +161,17 @@ def test_human_output(cli, sample_repo: SampleRepo) -> None:
     assert "accuracy" in result.out
     assert "macro_f1" in result.out
     assert "Recorded in git notes" in result.out
+
+
+def test_checkpoint_command_output_goes_to_stderr_and_is_skipped_when_unchanged(
+    cli, sample_repo: SampleRepo
+) -> None:
+    result = cli(["eval", "--json", "--no-record"], cwd=sample_repo.root)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["cached"] is False  # stdout is only the JSON
+    assert "fetched the weights" in result.err  # the command's own output, streamed
+    again = cli(["eval", "--json", "--no-record"], cwd=sample_repo.root)
+    assert again.code == 0, again.err
+    assert json.loads(again.out)["cached"] is True
+    assert "fetched the weights" not in again.err
+    assert "checkpoint command is skipped" in again.err

@@ -26,7 +26,11 @@ def _device(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 @click.command("eval")
 @click.argument("rev", required=False)
 @click.option("--no-record", is_flag=True, help="Do not write the result into git notes.")
-@click.option("--no-cache", is_flag=True, help="Evaluate even if a cached result matches.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Evaluate, and run the checkpoint command, even if a cached result matches.",
+)
 @click.option("--device", callback=_device, default=None, help="auto, cpu, cuda, cuda:N or mps.")
 @with_project
 @json_option

@@ -61,6 +61,28 @@ class EvalCache:
     def code_fingerprint(self, root: Path, files: list[Path]) -> str:
         return sha256_tree(files, root.resolve(), self.memo)
 
+    # --- the checkpoint command's last run ---------------------------------------------------
+
+    def _command_path(self, inputs_key: str) -> Path:
+        return self.folder / "checkpoint-command" / f"{inputs_key}.json"
+
+    def command_output(self, inputs_key: str) -> tuple[str, str] | None:
+        """(checkpoint path relative to the root, its sha256) that the checkpoint command made
+        from these inputs, or None."""
+        try:
+            data = json.loads(self._command_path(inputs_key).read_text("utf-8"))
+            return str(data["checkpoint"]), str(data["sha256"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def remember_command_output(self, inputs_key: str, checkpoint: str, sha256: str) -> None:
+        # A record that cannot be written only costs running the command again next time.
+        with contextlib.suppress(OSError):
+            write_atomic(
+                self._command_path(inputs_key),
+                json.dumps({"checkpoint": checkpoint, "sha256": sha256}),
+            )
+
     # --- results ----------------------------------------------------------------------------
 
     @staticmethod

@@ -15,6 +15,12 @@ from torchlane.errors import TorchlaneError
 _TAIL_LINES = 15
 
 
+def _to_stderr(line: bytes) -> None:
+    """A line of the checkpoint command's output, on stderr (stdout keeps `--json` clean)."""
+    sys.stderr.write(line.decode("utf-8", "replace"))
+    sys.stderr.flush()
+
+
 def run_checkpoint_command(
     command: str | list[str], root: Path, timeout_s: float, env: Mapping[str, str] | None = None
 ) -> None:
@@ -27,15 +33,16 @@ def run_checkpoint_command(
     run_env = dict(os.environ if env is None else env)
     run_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), run_env.get("PATH", "")])
     try:
-        done = proc.run(
+        # Its output goes to stderr as it comes (a training run shows its progress), keeping
+        # stdout for torchlane's own result (`--json`).
+        done = proc.tee(
             command,
+            echo=_to_stderr,
             shell=isinstance(command, str),
             cwd=root,
             env=run_env,
-            closed_stdin=True,
-            merge_stderr=True,
             timeout=timeout_s,
-            check=False,
+            keep_lines=_TAIL_LINES,
         )
     except proc.ProcTimeoutError as exc:
         raise TorchlaneError(

@@ -131,6 +131,54 @@ def _declared_code(root: Path, config: EvalConfig) -> list[Path]:
     return declared
 
 
+def _command_inputs(
+    root: Path, config: EvalConfig, cache: EvalCache, environment: dict[str, str | None]
+) -> str | None:
+    """A key over what the checkpoint command reads: the command, the project's files (tracked
+    and untracked, not ignored), the data paths, and the environment. None outside git."""
+    from torchlane.git import Git
+
+    top = root.resolve()
+    try:
+        names = Git(top).files()
+        paths = [top / name for name in names] + [(top / p).resolve() for p in config.data_paths]
+        project = sha256_tree(paths, top, cache.memo)
+    except (TorchlaneError, OSError, ValueError):  # not a repository; data outside the root
+        return None
+    return cache.key({"checkpoint_command": config.checkpoint_command,
+                      "checkpoint": config.checkpoint, "project": project,
+                      "environment": environment})  # fmt: skip
+
+
+def _checkpoint_still_made(
+    root: Path, config: EvalConfig, cache: EvalCache, environment: dict[str, str | None]
+) -> bool:
+    """The command ran on these very inputs, and the checkpoint it made is there, unchanged."""
+    inputs = _command_inputs(root, config, cache, environment)
+    made = cache.command_output(inputs) if inputs is not None else None
+    if made is None:
+        return False
+    path = root / made[0]
+    try:
+        current = find_checkpoint(root, config.checkpoint)
+    except TorchlaneError:
+        return False
+    return current.resolve() == path.resolve() and cache.memo.sha256(current) == made[1]
+
+
+def _check_entry_points(root: Path, config: EvalConfig) -> None:
+    """Every function the configuration names can be imported from the project (a throwaway
+    import: the evaluation imports them afresh, and learns its code files then)."""
+    named = {"entry": config.entry, "model": config.model, "data": config.data,
+             "per_example_loss": config.per_example_loss,
+             "data_fingerprint": config.data_fingerprint}  # fmt: skip
+    named.update({f"metrics.{name}": target for name, target in config.metrics.items()})
+    with ProjectImporter(root).imported_from() as project:
+        for key, target in named.items():
+            if target:
+                project.resolve(target, key)
+
+
 def evaluate_checkout(
     root: Path,
     config: EvalConfig,
@@ -141,16 +189,32 @@ def evaluate_checkout(
     progress: Progress | None = None,
 ) -> CheckoutEvaluation:
     require_evaluation(config)
-    if config.checkpoint_command is not None:
-        run_checkpoint_command(config.checkpoint_command, root, config.command_timeout_s)
-    checkpoint = find_checkpoint(root, config.checkpoint)
+    declared = _declared_code(root, config)
+    _check_entry_points(root, config)  # a misspelt function is reported before any training
     cache = EvalCache(state_dir)
-    checkpoint_sha = cache.memo.sha256(checkpoint)
     resolved_device = resolve_device(device or config.device)
     environment = environment_fingerprint(resolved_device.partition(":")[0])
+    command_skipped = False
+    if config.checkpoint_command is not None:
+        reuse = use_cache and config.cache
+        command_skipped = reuse and _checkpoint_still_made(root, config, cache, environment)
+        if command_skipped:
+            print(
+                "The checkpoint command is skipped: its inputs are unchanged since it made "
+                "the checkpoint (--no-cache runs it).",
+                file=sys.stderr,
+            )
+        else:
+            run_checkpoint_command(config.checkpoint_command, root, config.command_timeout_s)
+    checkpoint = find_checkpoint(root, config.checkpoint)
+    checkpoint_sha = cache.memo.sha256(checkpoint)
+    if config.checkpoint_command is not None and not command_skipped and use_cache and config.cache:
+        inputs = _command_inputs(root, config, cache, environment)
+        if inputs is not None:
+            relative = checkpoint.resolve().relative_to(root.resolve()).as_posix()
+            cache.remember_command_output(inputs, relative, checkpoint_sha)
     settings = config.model_dump(include=set(_RESULT_SETTINGS), mode="json")
     settings_key = sha256_json(settings)
-    declared = _declared_code(root, config)
     importer = ProjectImporter(root)
 
     def components(code_files: list[Path], data_fp: str | None) -> dict[str, Any]:
