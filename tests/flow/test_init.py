@@ -282,3 +282,29 @@ def test_pyproject_scaffold_keeps_user_content_and_hooks_need_consent(tmp_path: 
     result = init_repository(git.cwd, hooks=True)
     assert (git.cwd / ".git" / "hooks" / "pre-commit").is_file()
     assert any("pre-commit hook" in a for a in result.actions)
+
+
+def test_init_cli_filter_by_consent_and_next_commands(tmp_path: Path, cli) -> None:
+    git = _repo(tmp_path / "work")
+    commit_file(git, "explore.ipynb", '{"cells": [], "metadata": {}, "nbformat": 4}\n')
+    result = cli(["init", "--filter", "-C", str(git.cwd)])
+    assert result.code == 0, result.err
+    assert git.out("config", "--get", "filter.torchlane-nb.required") == "true"
+    assert _committed_on(git, "develop", ".gitattributes")
+    assert git.dirty_paths() == ["explore.ipynb"]  # its committed form is not stripped
+    assert "1 committed notebook(s)" in result.out
+    git.run("add", "--renormalize", "--", "*.ipynb")
+    git.run("commit", "--quiet", "-m", "Strip notebooks")
+    assert git.dirty_paths() == []
+    assert "$EDITOR .torchlane.toml" in result.out
+    assert "torchlane eval" in result.out
+    assert "git push -u origin develop" in result.out
+    assert not (git.cwd / ".git" / "hooks" / "pre-push").exists()  # --hooks not given
+
+
+def test_init_without_filter_flag_installs_no_filter(tmp_path: Path, cli) -> None:
+    git = _repo(tmp_path / "work")
+    commit_file(git, "train.py", "epochs = 3\n")
+    assert cli(["init", "--no-filter", "--no-hooks", "-C", str(git.cwd)]).code == 0
+    assert not git.succeeds("config", "--get", "filter.torchlane-nb.process")
+    assert not (git.cwd / ".gitattributes").exists()

@@ -108,12 +108,25 @@ def _scaffold(
             root, "local", options_from_settings(section if isinstance(section, dict) else {})
         )
         actions.extend(filter_change.actions)
+        actions += [f"warning: {warning}" for warning in filter_change.warnings]
         after = (
             (root / ".gitattributes").read_bytes() if (root / ".gitattributes").is_file() else None
         )
         if after != before:
             changed.append(".gitattributes")
     return actions, changed
+
+
+def _unstripped_notebooks(git: Git) -> list[str]:
+    """Once the filter is on, committed notebooks that are not stripped show as modified."""
+    unstripped = [p for p in git.dirty_paths() if p.endswith(".ipynb")]
+    if not unstripped:
+        return []
+    return [
+        f"warning: {len(unstripped)} committed notebook(s) differ from their stripped form and "
+        "now show as modified; commit them stripped with "
+        "`git add --renormalize -- '*.ipynb' && git commit`"
+    ]
 
 
 def _write_settings(root: Path, target: Path, settings: dict[str, dict[str, str]]) -> list[str]:
@@ -131,11 +144,11 @@ def _write_settings(root: Path, target: Path, settings: dict[str, dict[str, str]
     return actions
 
 
-def _next_commands(develop: str) -> list[str]:
+def _next_commands(develop: str, config_name: str) -> list[str]:
     return [
-        f"git push -u origin {develop}   # share the branch model",
-        f"$EDITOR {FALLBACK_FILE} or {PYPROJECT}   # fill in the eval section",
-        "torchlane eval   # the first baseline the merge gate compares against",
+        f"$EDITOR {config_name}   # fill in the eval section, then commit it on '{develop}'",
+        "torchlane eval   # evaluate develop: the baseline the merge gate compares against",
+        f"git push -u origin {develop}   # share the branch model with the team",
     ]
 
 
@@ -188,6 +201,8 @@ def init_repository(
         actions += added
         if changed:
             actions.append(f"left {', '.join(changed)} uncommitted for you to review")
+        if notebook_filter:
+            actions += _unstripped_notebooks(git)
         return InitResult(
             root=root,
             main=main,
@@ -196,7 +211,7 @@ def init_repository(
             adopted_at=adopted_at,
             actions=actions,
             committed=False,
-            next_commands=_next_commands(develop),
+            next_commands=_next_commands(develop, target.name),
         )
 
     if commit and git.current_branch() != develop:
@@ -216,6 +231,8 @@ def init_repository(
         git.add(*paths)
         git.commit("Adopt the torchlane branch model", paths=paths, verify=False)
         actions.append(f"committed {', '.join(paths)} on '{develop}'")
+    if notebook_filter:
+        actions += _unstripped_notebooks(git)
     return InitResult(
         root=root,
         main=main,
@@ -224,5 +241,5 @@ def init_repository(
         adopted_at=adopted_at,
         actions=actions,
         committed=commit,
-        next_commands=_next_commands(develop),
+        next_commands=_next_commands(develop, target.name),
     )
