@@ -118,14 +118,19 @@ def _scaffold(
 
 
 def _unstripped_notebooks(git: Git) -> list[str]:
-    """Once the filter is on, committed notebooks that are not stripped show as modified."""
-    unstripped = [p for p in git.dirty_paths() if p.endswith(".ipynb")]
+    """Committed notebooks whose stripped form differs from what is committed: with the filter on
+    they read as modified as soon as git looks at them again."""
+    staged = [line.split(maxsplit=3) for line in git.lines("ls-files", "-s", "--", "*.ipynb")]
+    if not staged:
+        return []
+    paths = [entry[3] for entry in staged]
+    stripped = git.lines("hash-object", "--", *paths)  # through the clean filter, as `git add`
+    unstripped = [p for (_m, blob, _s, p), new in zip(staged, stripped, strict=True) if blob != new]
     if not unstripped:
         return []
     return [
-        f"warning: {len(unstripped)} committed notebook(s) differ from their stripped form and "
-        "now show as modified; commit them stripped with "
-        "`git add --renormalize -- '*.ipynb' && git commit`"
+        f"warning: {len(unstripped)} committed notebook(s) are not stripped; commit them "
+        "stripped with `git add --renormalize -- '*.ipynb' && git commit`"
     ]
 
 
