@@ -282,6 +282,7 @@ def test_pyproject_scaffold_keeps_user_content_and_hooks_need_consent(tmp_path: 
     result = init_repository(git.cwd, hooks=True)
     assert (git.cwd / ".git" / "hooks" / "pre-commit").is_file()
     assert any("pre-commit hook" in a for a in result.actions)
+    assert result.next_commands[-1].startswith("TORCHLANE_ALLOW_PUSH=1 git push -u origin develop")
 
 
 def test_init_cli_filter_by_consent_and_next_commands(tmp_path: Path, cli) -> None:
@@ -300,7 +301,7 @@ def test_init_cli_filter_by_consent_and_next_commands(tmp_path: Path, cli) -> No
     assert "not stripped" not in again.out
     assert "$EDITOR .torchlane.toml" in result.out
     assert "torchlane eval" in result.out
-    assert "git push -u origin develop" in result.out
+    assert "\n  git push -u origin develop && torchlane metrics push" in result.out
     assert not (git.cwd / ".git" / "hooks" / "pre-push").exists()  # --hooks not given
 
 

@@ -149,11 +149,13 @@ def _write_settings(root: Path, target: Path, settings: dict[str, dict[str, str]
     return actions
 
 
-def _next_commands(develop: str, config_name: str) -> list[str]:
+def _next_commands(develop: str, config_name: str, hooks: bool) -> list[str]:
+    # The pre-push hook refuses direct pushes to develop; its first push is the adoption itself.
+    allow = "TORCHLANE_ALLOW_PUSH=1 " if hooks else ""
     return [
         f"$EDITOR {config_name}   # fill in the eval section, then commit it on '{develop}'",
         "torchlane eval   # evaluate develop: the baseline the merge gate compares against",
-        f"git push -u origin {develop}   # share the branch model with the team",
+        f"{allow}git push -u origin {develop} && torchlane metrics push   # share both",
     ]
 
 
@@ -216,7 +218,7 @@ def init_repository(
             adopted_at=adopted_at,
             actions=actions,
             committed=False,
-            next_commands=_next_commands(develop, target.name),
+            next_commands=_next_commands(develop, target.name, hooks),
         )
 
     if commit and git.current_branch() != develop:
@@ -246,5 +248,5 @@ def init_repository(
         adopted_at=adopted_at,
         actions=actions,
         committed=commit,
-        next_commands=_next_commands(develop, target.name),
+        next_commands=_next_commands(develop, target.name, hooks),
     )
