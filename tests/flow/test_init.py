@@ -126,7 +126,9 @@ def test_existing_config_is_kept_without_force(tmp_path: Path) -> None:
     )
     before = (git.cwd / ".torchlane.toml").read_text(encoding="utf-8")
     result = init_repository(git.cwd)
-    assert (git.cwd / ".torchlane.toml").read_text(encoding="utf-8") == before
+    after = (git.cwd / ".torchlane.toml").read_text(encoding="utf-8")
+    assert after.startswith(before)  # kept; only the commented eval section is appended
+    assert all(line.startswith("#") for line in after[len(before) :].splitlines() if line)
     assert not result.committed
     assert any("kept the existing configuration" in a for a in result.actions)
     assert git.branch_exists("develop")
@@ -239,3 +241,73 @@ def test_init_writes_into_pyproject_and_flags_a_leftover_fallback_file(tmp_path:
     assert result.config_path == git.cwd / "pyproject.toml"
     assert "[tool.torchlane.branches]" in (git.cwd / "pyproject.toml").read_text("utf-8")
     assert any(".torchlane.toml" in a and "delete" in a for a in result.actions)
+
+
+def test_existing_repository_scaffold_is_complete_and_idempotent(tmp_path: Path) -> None:
+    git = _repo(tmp_path / "work")
+    commit_file(git, "train.py", "epochs = 3\n")
+    commit_file(git, ".gitignore", "__pycache__/\n.venv\n")
+    result = init_repository(git.cwd)
+    config = (git.cwd / ".torchlane.toml").read_text(encoding="utf-8")
+    assert "# [eval]" in config
+    assert 'checkpoint_command = "python train.py"' in config
+    assert "train scripts ['train.py']" in config
+    ignored = (git.cwd / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert ignored[:2] == ["__pycache__/", ".venv"]  # the user's lines untouched
+    assert "ci-artifacts/" in ignored
+    assert ".venv/" not in ignored
+    assert _committed_on(git, "develop", ".gitignore")
+    assert git.dirty_paths() == []
+    assert any(c.startswith("torchlane eval") for c in result.next_commands)
+    loaded = load_config(git.cwd)
+    assert loaded.config.eval.model is None  # commented: the defaults still hold
+    head = git.out("rev-parse", "HEAD")
+    snapshot = {p: (git.cwd / p).read_bytes() for p in (".torchlane.toml", ".gitignore")}
+    again = init_repository(git.cwd)
+    assert git.out("rev-parse", "HEAD") == head
+    assert {p: (git.cwd / p).read_bytes() for p in snapshot} == snapshot
+    assert not any("added" in a for a in again.actions)
+
+
+def test_pyproject_scaffold_keeps_user_content_and_hooks_need_consent(tmp_path: Path) -> None:
+    git = _repo(tmp_path / "work")
+    commit_file(git, "pyproject.toml", '[project]\nname = "demo"  # mine\n')
+    commit_file(git, "scripts/evaluate.py", "print(1)\n")
+    init_repository(git.cwd)
+    text = (git.cwd / "pyproject.toml").read_text(encoding="utf-8")
+    assert text.startswith('[project]\nname = "demo"  # mine\n')
+    assert "# [tool.torchlane.eval]" in text
+    assert 'entry = "scripts.evaluate:evaluate"' in text
+    assert not (git.cwd / ".git" / "hooks" / "pre-commit").exists()
+    result = init_repository(git.cwd, hooks=True)
+    assert (git.cwd / ".git" / "hooks" / "pre-commit").is_file()
+    assert any("pre-commit hook" in a for a in result.actions)
+    assert result.next_commands[-1].startswith("TORCHLANE_ALLOW_PUSH=1 git push -u origin develop")
+
+
+def test_init_cli_filter_by_consent_and_next_commands(tmp_path: Path, cli) -> None:
+    git = _repo(tmp_path / "work")
+    commit_file(git, "explore.ipynb", '{"cells": [], "metadata": {}, "nbformat": 4}\n')
+    result = cli(["init", "--filter", "-C", str(git.cwd)])
+    assert result.code == 0, result.err
+    assert git.out("config", "--get", "filter.torchlane-nb.required") == "true"
+    assert _committed_on(git, "develop", ".gitattributes")
+    assert "1 committed notebook(s) are not stripped" in result.out
+    git.run("add", "--renormalize", "--", "*.ipynb")
+    git.run("commit", "--quiet", "-m", "Strip notebooks")
+    assert git.dirty_paths() == []
+    again = cli(["init", "--filter", "-C", str(git.cwd)])
+    assert again.code == 0, again.err
+    assert "not stripped" not in again.out
+    assert "$EDITOR .torchlane.toml" in result.out
+    assert "torchlane eval" in result.out
+    assert "\n  git push -u origin develop && torchlane metrics push" in result.out
+    assert not (git.cwd / ".git" / "hooks" / "pre-push").exists()  # --hooks not given
+
+
+def test_init_without_filter_flag_installs_no_filter(tmp_path: Path, cli) -> None:
+    git = _repo(tmp_path / "work")
+    commit_file(git, "train.py", "epochs = 3\n")
+    assert cli(["init", "--no-filter", "--no-hooks", "-C", str(git.cwd)]).code == 0
+    assert not git.succeeds("config", "--get", "filter.torchlane-nb.process")
+    assert not (git.cwd / ".gitattributes").exists()

@@ -152,3 +152,22 @@ def test_a_later_release_needs_the_tag_recorded_and_says_how(project, cli) -> No
     assert "has no metrics recorded" in result.err
     assert "The tag pipeline of v1.0.0 records it" in result.err
     assert "torchlane eval v1.0.0 && torchlane metrics push" in result.err
+
+
+def test_no_baseline_hint_fits_first_adoption(project, cli) -> None:
+    git = project.git
+    git.run("checkout", "--quiet", "-b", "feature/first-model", "develop")
+    commit = commit_file(git, "m.py", "x")
+    append_record(git, accuracy_record(commit, correct_pattern(100, {1})))
+    first = cli(["gate", "-C", str(project.root)])
+    assert first.code == 1
+    assert "'develop' has no eval configuration yet (first adoption)" in first.err
+    assert "torchlane eval develop`" not in first.err  # it could not run there yet
+    git.run("checkout", "--quiet", "develop")
+    config = (project.root / ".torchlane.toml").read_text()
+    commit_file(git, ".torchlane.toml", config + '\n[eval]\nentry = "m:evaluate"\n')
+    git.run("checkout", "--quiet", "feature/first-model")
+    later = cli(["gate", "-C", str(project.root)])
+    assert later.code == 1
+    assert "`torchlane eval develop`" in later.err
+    assert "first adoption" not in later.err

@@ -17,13 +17,36 @@ if TYPE_CHECKING:
 @click.command("init")
 @click.option("--no-commit", is_flag=True, help="Write the configuration but do not commit it.")
 @click.option("--force", is_flag=True, help="Rewrite an existing [tool.torchlane] configuration.")
+@click.option(
+    "--hooks/--no-hooks", default=False, help="Also install the pre-commit and pre-push hooks."
+)
+@click.option(
+    "--filter/--no-filter",
+    "notebook_filter",
+    default=False,
+    help="Also install the notebook-stripping git filter (this repository only).",
+)
 @repo_option  # init may create the repository and writes the settings a project would load
 @json_option
-def init_command(no_commit: bool, force: bool, repo: Path | None, as_json: bool) -> None:
-    """Adopt the branch model: main, develop and a shared configuration."""
+def init_command(
+    no_commit: bool,
+    force: bool,
+    hooks: bool,
+    notebook_filter: bool,
+    repo: Path | None,
+    as_json: bool,
+) -> None:
+    """Adopt the branch model: main, develop, a shared configuration, a commented eval section
+    and .gitignore entries; hooks and the notebook filter only when asked."""
     from torchlane.flow.init import init_repository
 
-    result = init_repository(repo or Path.cwd(), commit=not no_commit, force=force)
+    result = init_repository(
+        repo or Path.cwd(),
+        commit=not no_commit,
+        force=force,
+        hooks=hooks,
+        notebook_filter=notebook_filter,
+    )
     if as_json:
         render.print_json(result)
         return
@@ -36,6 +59,9 @@ def init_command(no_commit: bool, force: bool, repo: Path | None, as_json: bool)
         render.say(
             f"Commit {result.config_path.name} on '{result.develop}' to share it with the team."
         )
+    render.say("Next:")
+    for command in result.next_commands:
+        render.say(f"  {command}")
 
 
 @click.command("start")

@@ -25,6 +25,7 @@ class InitResult:
     adopted_at: str
     actions: list[str] = field(default_factory=list)
     committed: bool = False
+    next_commands: list[str] = field(default_factory=list)
 
 
 def _ensure_repository(path: Path, actions: list[str]) -> Git:
@@ -74,7 +75,98 @@ def _render_config(
     return tomlkit.dumps(document)
 
 
-def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> InitResult:
+def _scaffold(
+    git: Git, target: Path, raw: dict[str, Any], *, hooks: bool, notebook_filter: bool
+) -> tuple[list[str], list[str]]:
+    """Adds what an existing repository lacks; returns (actions, work-tree files changed)."""
+    from torchlane.flow.scaffold import GITIGNORE, scaffold_eval, scaffold_gitignore
+
+    root = git.cwd
+    actions: list[str] = []
+    changed: list[str] = []
+    if scaffold_eval(root, target, has_eval=isinstance(raw.get("eval"), dict)):
+        actions.append(f"added a commented eval section to {target.name}")
+        changed.append(str(target.relative_to(root)))
+    missing = scaffold_gitignore(root)
+    if missing:
+        actions.append(f"added {', '.join(missing)} to {GITIGNORE}")
+        changed.append(GITIGNORE)
+    if hooks:
+        from torchlane.hooks.install import install_hooks
+
+        result = install_hooks(git)
+        actions += [f"{hook.action} the {hook.hook} hook" for hook in result.changes]
+    if notebook_filter:
+        from torchlane.notebooks.install import install_filter
+        from torchlane.notebooks.options import options_from_settings
+
+        section = raw.get("notebooks")
+        before = (
+            (root / ".gitattributes").read_bytes() if (root / ".gitattributes").is_file() else None
+        )
+        filter_change = install_filter(
+            root, "local", options_from_settings(section if isinstance(section, dict) else {})
+        )
+        actions.extend(filter_change.actions)
+        actions += [f"warning: {warning}" for warning in filter_change.warnings]
+        after = (
+            (root / ".gitattributes").read_bytes() if (root / ".gitattributes").is_file() else None
+        )
+        if after != before:
+            changed.append(".gitattributes")
+    return actions, changed
+
+
+def _unstripped_notebooks(git: Git) -> list[str]:
+    """Committed notebooks whose stripped form differs from what is committed: with the filter on
+    they read as modified as soon as git looks at them again."""
+    staged = [line.split(maxsplit=3) for line in git.lines("ls-files", "-s", "--", "*.ipynb")]
+    if not staged:
+        return []
+    paths = [entry[3] for entry in staged]
+    stripped = git.lines("hash-object", "--", *paths)  # through the clean filter, as `git add`
+    unstripped = [p for (_m, blob, _s, p), new in zip(staged, stripped, strict=True) if blob != new]
+    if not unstripped:
+        return []
+    return [
+        f"warning: {len(unstripped)} committed notebook(s) are not stripped; commit them "
+        "stripped with `git add --renormalize -- '*.ipynb' && git commit`"
+    ]
+
+
+def _write_settings(root: Path, target: Path, settings: dict[str, dict[str, str]]) -> list[str]:
+    existing = target.read_text(encoding="utf-8") if target.is_file() else None
+    target.write_text(
+        _render_config(existing, settings, in_pyproject=target.name == PYPROJECT), encoding="utf-8"
+    )
+    load_config(root)  # what we wrote must read back
+    actions = [f"wrote the configuration to {target.name}"]
+    if target.name == PYPROJECT and (root / FALLBACK_FILE).is_file():
+        actions.append(
+            f"warning: {FALLBACK_FILE} holds no settings and is not read; delete it so that "
+            f"settings go to one place ({PYPROJECT})"
+        )
+    return actions
+
+
+def _next_commands(develop: str, config_name: str, hooks: bool) -> list[str]:
+    # The pre-push hook refuses direct pushes to develop; its first push is the adoption itself.
+    allow = "TORCHLANE_ALLOW_PUSH=1 " if hooks else ""
+    return [
+        f"$EDITOR {config_name}   # fill in the eval section, then commit it on '{develop}'",
+        "torchlane eval   # evaluate develop: the baseline the merge gate compares against",
+        f"{allow}git push -u origin {develop} && torchlane metrics push   # share both",
+    ]
+
+
+def init_repository(
+    path: Path,
+    *,
+    commit: bool = True,
+    force: bool = False,
+    hooks: bool = False,
+    notebook_filter: bool = False,
+) -> InitResult:
     actions: list[str] = []
     git = _ensure_repository(path.resolve(), actions)
     root = git.cwd
@@ -112,6 +204,12 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
         actions.append(
             f"kept the existing configuration in {target.name} (use --force to rewrite it)"
         )
+        added, changed = _scaffold(git, target, raw, hooks=hooks, notebook_filter=notebook_filter)
+        actions += added
+        if changed:
+            actions.append(f"left {', '.join(changed)} uncommitted for you to review")
+        if notebook_filter:
+            actions += _unstripped_notebooks(git)
         return InitResult(
             root=root,
             main=main,
@@ -120,6 +218,7 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
             adopted_at=adopted_at,
             actions=actions,
             committed=False,
+            next_commands=_next_commands(develop, target.name, hooks),
         )
 
     if commit and git.current_branch() != develop:
@@ -129,22 +228,18 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
         "branches": {"main": main, "develop": develop},
         "flow": {"version_tag_prefix": config.flow.version_tag_prefix, "adopted_at": adopted_at},
     }
-    existing = target.read_text(encoding="utf-8") if target.is_file() else None
-    target.write_text(
-        _render_config(existing, settings, in_pyproject=target.name == PYPROJECT), encoding="utf-8"
-    )
-    load_config(root)  # what we wrote must read back
-    actions.append(f"wrote the configuration to {target.name}")
-    if target.name == PYPROJECT and (root / FALLBACK_FILE).is_file():
-        actions.append(
-            f"warning: {FALLBACK_FILE} holds no settings and is not read; delete it so that "
-            f"settings go to one place ({PYPROJECT})"
-        )
+    actions += _write_settings(root, target, settings)
+    added, changed = _scaffold(git, target, raw, hooks=hooks, notebook_filter=notebook_filter)
+    load_config(root)  # the scaffold is comments and ignore lines: it must still read back
+    actions += added
     if commit:
         relative = str(target.relative_to(root))
-        git.add(relative)
-        git.commit("Adopt the torchlane branch model", paths=[relative], verify=False)
-        actions.append(f"committed {relative} on '{develop}'")
+        paths = list(dict.fromkeys([relative, *changed]))
+        git.add(*paths)
+        git.commit("Adopt the torchlane branch model", paths=paths, verify=False)
+        actions.append(f"committed {', '.join(paths)} on '{develop}'")
+    if notebook_filter:
+        actions += _unstripped_notebooks(git)
     return InitResult(
         root=root,
         main=main,
@@ -153,4 +248,5 @@ def init_repository(path: Path, *, commit: bool = True, force: bool = False) -> 
         adopted_at=adopted_at,
         actions=actions,
         committed=commit,
+        next_commands=_next_commands(develop, target.name, hooks),
     )

@@ -11,6 +11,7 @@ from torchlane.gate.rules import (
     default_rule,
     judge_metric,
 )
+from torchlane.git import Git
 from torchlane.metrics.history import pick_record
 from torchlane.metrics.record import EvaluationRecord
 from torchlane.metrics.store import read_records
@@ -43,6 +44,45 @@ def _mismatch(baseline: EvaluationRecord, candidate: EvaluationRecord) -> str | 
             f"{b_pe.ids_fingerprint[:12]} vs {c_pe.ids_fingerprint[:12]})"
         )
     return None
+
+
+def _evaluates(git: Git, branch: str) -> bool:
+    """Whether `branch`'s committed configuration names an evaluation (entry, or model and data):
+    on first adoption develop has none yet, so `torchlane eval develop` cannot run."""
+    import tomllib
+
+    for path, keys in (
+        (".torchlane.toml", ("eval",)),
+        ("pyproject.toml", ("tool", "torchlane", "eval")),
+    ):
+        spec = f"refs/heads/{branch}:{path}"
+        if not git.succeeds("cat-file", "-e", spec):
+            continue
+        try:
+            table: object = tomllib.loads(git.out("show", spec))
+        except tomllib.TOMLDecodeError:
+            return True  # not ours to judge here: `torchlane eval` explains a broken file
+        for key in keys:
+            table = table.get(key) if isinstance(table, dict) else None
+        if isinstance(table, dict):
+            return bool(table.get("entry") or (table.get("model") and table.get("data")))
+    return False
+
+
+def _no_baseline_hint(git: Git, develop: str) -> str:
+    if git.branch_exists(develop) and not _evaluates(git, develop):
+        return (
+            f"'{develop}' has no eval configuration yet (first adoption), so there is nothing to "
+            "compare with: set [tool.torchlane.gate] allow_missing_baseline = true for this first "
+            f"merge, or pass --baseline REV of a commit that evaluates; once the eval section is "
+            f"on '{develop}', `torchlane eval {develop} && torchlane metrics push` records its "
+            "baseline."
+        )
+    return (
+        f"Evaluate a commit on {develop} (`torchlane eval {develop}`) and share it with "
+        "`torchlane metrics push`, pass --baseline REV, or set [tool.torchlane.gate] "
+        "allow_missing_baseline = true for a first run."
+    )
 
 
 def run_gate(
@@ -109,13 +149,7 @@ def run_gate(
             confidence=gate.confidence,
             metrics=[],
             messages=[*messages, f"No baseline: {choice.reason}"],
-            hint=(
-                None
-                if allowed
-                else "Evaluate a commit on develop (`torchlane eval develop`) and share it with "
-                "`torchlane metrics push`, pass --baseline REV, or set [tool.torchlane.gate] "
-                "allow_missing_baseline = true for a first run."
-            ),
+            hint=None if allowed else _no_baseline_hint(git, ctx.config.branches.develop),
         )
     base_read = read_records(git, choice.commit, notes_ref)
     messages += [f"unreadable note: {p}" for p in base_read.problems]
