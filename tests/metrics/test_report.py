@@ -10,6 +10,7 @@ import pytest
 from tests.metrics.helpers import plain_record
 from tests.metrics.scenario import build
 from torchlane.errors import TorchlaneError
+from torchlane.report.chart import threshold_label
 from torchlane.report.sinks import require, send_to_mlflow, send_to_wandb, wandb_run_id
 
 
@@ -138,3 +139,8 @@ def test_report_with_wandb_missing_exits_with_the_hint(project, cli, monkeypatch
 
 def test_require_returns_installed_modules() -> None:
     assert require("json", "x", "json").dumps([]) == "[]"
+
+
+def test_the_chart_legend_names_the_threshold_value_not_a_drop() -> None:
+    assert threshold_label("higher", 0.975) == "lowest accepted (0.975)"
+    assert threshold_label("lower", 0.31) == "highest accepted (0.31)"
