@@ -81,6 +81,12 @@ def widen_model(repo: Path) -> list[str]:
     return ["model.py", "train.py"]
 
 
+PREPROCESSING_BUG = (
+    "The bug: data.py now divides pixels by 255 as if they were 8-bit, but the digits data set's "
+    "pixels only go up to 16, so the model sees inputs squeezed into [0, 0.063]."
+)
+
+
 def break_preprocessing(repo: Path) -> list[str]:
     """The breaking change: scaling as if pixels were 8-bit (0..255); digits pixels are 0..16."""
     _set_constant(repo / "data.py", "PIXEL_MAX", "255.0  # 8-bit images")
