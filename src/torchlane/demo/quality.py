@@ -1,8 +1,8 @@
 """The bundled digits classifier (demo/sample/) and the changes the demo makes to it.
 
-copy_sample_project   the classifier, its evaluation and gate settings   (about 95% accuracy)
-widen_model           64 hidden units, 20 epochs                         (about 98%)
-break_preprocessing   pixels divided by 255, not 16                      (about 84%)
+copy_sample_project   the classifier, its evaluation and gate settings   (94.9% accuracy)
+widen_model           64 hidden units, 20 epochs                         (98.0%)
+break_preprocessing   pixels divided by 255, not 16, on the wider model  (94.7%)
 """
 
 from __future__ import annotations
