@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +52,17 @@ def test_python_dash_m_entry_point() -> None:
     )
     assert proc.returncode == 0
     assert "torchlane" in proc.stdout
+
+
+def test_piped_tables_do_not_wrap_at_a_narrow_terminal_width() -> None:
+    fix = "torchlane flow start feature/a-rather-long-branch-name-that-must-stay-whole"
+    script = (
+        "from torchlane import render\n"
+        f"render.print_table('checks', ['name', 'fix'], [['naming', {fix!r}]])\n"
+    )
+    env = {**os.environ, "COLUMNS": "40"}
+    env.pop("FORCE_COLOR", None)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert any(fix in line for line in done.stdout.splitlines()), done.stdout

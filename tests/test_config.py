@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import Project, commit_pyproject
 from torchlane.config.load import load_config
 from torchlane.config.settings import TorchlaneConfig
 from torchlane.errors import TorchlaneError
@@ -137,7 +138,23 @@ def test_error_reaches_the_cli_with_a_hint(tmp_path: Path, cli) -> None:
     (tmp_path / "pyproject.toml").write_text(
         "[tool.torchlane.flow]\nremote = 3\n", encoding="utf-8"
     )
-    result = cli(["status", "-C", str(tmp_path)])
+    result = cli(["start", "feature", "add-loader", "-C", str(tmp_path)])
     assert result.code == 1
     assert "error: pyproject.toml: [tool.torchlane.flow] remote" in result.err
     assert "hint:" in result.err
+
+
+def test_read_only_commands_survive_a_settings_typo_and_mutating_ones_refuse(
+    project: Project, cli
+) -> None:
+    commit_pyproject(project, '[tool.torchlane.metrics]\nnotes_reff = "x"\n')
+    typo = "[tool.torchlane.metrics] notes_reff: unknown key"
+    for args in (["status"], ["verify"], ["check-name", "feature/add-loader"]):
+        done = cli([*args, "-C", str(project.root)])
+        assert done.code == 0, (args, done.err)
+        assert f"warning: pyproject.toml: {typo}" in done.err
+        assert "ignoring [tool.torchlane.metrics] (defaults used)" in done.err
+    refused = cli(["start", "feature", "add-loader", "-C", str(project.root)])
+    assert refused.code != 0
+    assert typo in refused.err
+    assert not project.git.branch_exists("feature/add-loader")

@@ -95,10 +95,11 @@ class Project:
         return [p for p in parsed if p is not None and p.type is branch_type]
 
 
-def open_project(path: Path | str | None = None) -> Project:
+def open_project(path: Path | str | None = None, *, tolerant: bool = False) -> Project:
+    """tolerant=True: invalid settings sections fall back to defaults (see `load_config`)."""
     git = open_repo(path)
     root = git.cwd
-    return Project(git=git, root=root, loaded=load_config(root))
+    return Project(git=git, root=root, loaded=load_config(root, tolerant=tolerant))
 
 
 def open_directory(path: Path | str | None = None) -> Project:

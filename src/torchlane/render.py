@@ -52,6 +52,9 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, no_color="NO_COLOR" in os.environ, highlight=False)
 
 
+_UNWRAPPED = 100_000
+
+
 def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     from rich.table import Table
 
@@ -61,7 +64,12 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
-    console().print(table)
+    out = console()
+    if not out.is_terminal:
+        # Piped (CI logs, grep, a file): no terminal to fit, so never wrap; rich would otherwise
+        # fold every cell to COLUMNS or 80.
+        out.width = _UNWRAPPED
+    out.print(table)
 
 
 def say(message: str, *, style: str | None = None, stderr: bool = False) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from torchlane.demo.quality import PREPROCESSING_BUG
+
 
 @pytest.mark.slow
 def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
@@ -27,6 +29,7 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
     # the improving feature passes, the broken one is stopped
     assert story.count("Gate passed") == 1
     assert story.count("Gate failed") == 1
+    assert PREPROCESSING_BUG in story
     assert "Merge feature/wider-hidden-layer into develop" in story
     assert "Merge feature/normalise-pixels" not in story
     # a release with its tag, a hotfix into the open release, a history that follows the model
@@ -35,4 +38,5 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
     assert "the model was followed" in story
     assert (output / "charts" / "accuracy.png").read_bytes().startswith(b"\x89PNG")
     assert list((output / "tensorboard").rglob("events.out.tfevents.*"))
+    assert not (output / "tensorboard" / "main").exists()  # main has no evaluation: no empty run
     assert "Model quality gate failed" in (output / "report.md").read_text()

@@ -220,3 +220,14 @@ def test_without_the_filter_a_notebook_with_outputs_is_refused_with_both_fixes(
     assert "commit refused (notebooks)" in blocked.stderr
     assert "torchlane nb install-filter" in blocked.stderr
     assert "keeps the outputs in your files" in blocked.stderr
+
+
+def test_a_pyproject_commit_with_nothing_to_check_prints_nothing_about_environments(
+    hooked: Project,
+) -> None:
+    git = hooked.git
+    pyproject = git.cwd / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8") if pyproject.exists() else ""
+    done = commit(git, "pyproject.toml", text + "\n# a comment\n")
+    assert done.ok, done.stderr
+    assert "file(s) checked" not in done.stdout + done.stderr

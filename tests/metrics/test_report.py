@@ -10,6 +10,7 @@ import pytest
 from tests.metrics.helpers import plain_record
 from tests.metrics.scenario import build
 from torchlane.errors import TorchlaneError
+from torchlane.report.chart import threshold_label
 from torchlane.report.sinks import require, send_to_mlflow, send_to_wandb, wandb_run_id
 
 
@@ -66,7 +67,9 @@ def test_chart_png_per_gated_metric(project, cli, tmp_path) -> None:
         assert image.size[0] > 600
 
 
-def test_tensorboard_scalars_read_back(project, cli, tmp_path) -> None:
+def test_tensorboard_scalars_read_back_and_branches_without_evaluations_get_no_run(
+    project, cli, tmp_path
+) -> None:
     scenario = build(project, set(range(300)))
     logdir = tmp_path / "tb"
     result = cli(
@@ -84,7 +87,8 @@ def test_tensorboard_scalars_read_back(project, cli, tmp_path) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     runs = sorted(p.name for p in logdir.iterdir())
-    assert runs == ["develop", "feature_wider-layers", "main"]
+    # main has no evaluation here: no run for it, rather than an empty one.
+    assert runs == ["develop", "feature_wider-layers"]
     develop = EventAccumulator(str(logdir / "develop"))
     develop.Reload()
     accuracy = develop.Scalars("accuracy")
@@ -135,3 +139,8 @@ def test_report_with_wandb_missing_exits_with_the_hint(project, cli, monkeypatch
 
 def test_require_returns_installed_modules() -> None:
     assert require("json", "x", "json").dumps([]) == "[]"
+
+
+def test_the_chart_legend_names_the_threshold_value_not_a_drop() -> None:
+    assert threshold_label("higher", 0.975) == "lowest accepted (0.975)"
+    assert threshold_label("lower", 0.31) == "highest accepted (0.31)"

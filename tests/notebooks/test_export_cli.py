@@ -167,3 +167,19 @@ def test_strip_keeps_permissions_and_symbolic_links(tmp_path: Path) -> None:
     assert target.stat().st_mode & 0o777 == 0o640
     assert '"outputs": []' in target.read_text(encoding="utf-8")
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_list_options_take_space_separated_words_like_nbstripout(
+    tmp_path: Path, cli, before: bool
+) -> None:
+    outputs = [samples.stream("out\n"), samples.result("2"), samples.error("E", "v")]
+    notebook = samples.notebook([samples.code_cell("print(1)", outputs)])
+    path = tmp_path / "a.ipynb"
+    path.write_text(json.dumps(notebook), encoding="utf-8")
+    options = ["--keep-output-type", "stream", "error"]
+    args = ["nb", "strip", *options, str(path)] if before else ["nb", "strip", str(path), *options]
+    done = cli(args, cwd=tmp_path)
+    assert done.code == 0, done.err
+    outputs = json.loads(path.read_text(encoding="utf-8"))["cells"][0]["outputs"]
+    assert [o["output_type"] for o in outputs] == ["stream", "error"]

@@ -22,13 +22,16 @@ def env_group() -> None:
 
 @env_group.command("check")
 @click.option("--no-cache", is_flag=True, help="Ignore the cached result of an earlier run.")
+@click.option(
+    "--quiet", is_flag=True, help="Print nothing when there was nothing to check (git hooks)."
+)
 @repo_option  # the pydantic-free fast path: it finds the repository and reads settings itself
 @json_option
-def check_command(no_cache: bool, repo: Path | None, as_json: bool) -> int:
+def check_command(no_cache: bool, quiet: bool, repo: Path | None, as_json: bool) -> int:
     """Check Dockerfiles, compose, requirement/lock and conda files against the compatibility data."""
     from torchlane.env.check.fast import run
 
-    return run(str(repo or Path.cwd()), as_json, use_cache=not no_cache)
+    return run(str(repo or Path.cwd()), as_json, use_cache=not no_cache, quiet=quiet)
 
 
 @env_group.command("generate")

@@ -85,7 +85,7 @@ def start_command(branch_type: str, name: str, project: Project, as_json: bool) 
 
 @click.command("check-name")
 @click.argument("name", required=False)
-@with_project
+@with_project(tolerate_invalid=True)  # read-only: a settings typo must not stop it
 @json_option
 def check_name_command(name: str | None, project: Project, as_json: bool) -> int:
     """Check a branch name (default: the current branch) against the naming conventions."""

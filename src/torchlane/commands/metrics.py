@@ -38,7 +38,7 @@ def metrics_group() -> None:
 @metrics_group.command("show")
 @click.argument("rev", default="HEAD")
 @click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
-@with_project
+@with_project(tolerate_invalid=True)  # read-only: a settings typo must not stop it
 @json_option
 def show_command(rev: str, notes_ref: str | None, project: Project, as_json: bool) -> None:
     """Every record of one commit (default HEAD)."""
@@ -67,7 +67,7 @@ def show_command(rev: str, notes_ref: str | None, project: Project, as_json: boo
 @click.option("-n", "--limit", default=20, show_default=True, help="How many commits to list.")
 @click.option("--all", "all_commits", is_flag=True, help="Also list commits without metrics.")
 @click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
-@with_project
+@with_project(tolerate_invalid=True)  # read-only: a settings typo must not stop it
 @json_option
 def log_command(
     *,
@@ -98,7 +98,7 @@ def log_command(
 @click.argument("rev_a", metavar="A")
 @click.argument("rev_b", metavar="B")
 @click.option("--notes-ref", default=None, help="Notes ref (default: from configuration).")
-@with_project
+@with_project(tolerate_invalid=True)  # read-only: a settings typo must not stop it
 @json_option
 def diff_command(
     rev_a: str, rev_b: str, notes_ref: str | None, project: Project, as_json: bool

@@ -35,6 +35,42 @@ _STRIP_LISTS = (
 )
 
 
+class ListOptionsCommand(click.Command):
+    """Accept nbstripout's `--keep-output-type stream error` as well as `'stream error'`.
+
+    click options take one value, so the words after a list option are joined into that value
+    before click parses: the list runs until the next option, `--`, or a word that names a
+    notebook or an existing path (`nb strip --keep-output-type stream a.ipynb` strips a.ipynb)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, join_list_values(args))
+
+
+def _ends_list(word: str) -> bool:
+    return word.startswith("-") or word.endswith(".ipynb") or Path(word).exists()
+
+
+def join_list_values(args: list[str]) -> list[str]:
+    names = {flag for flag, _ in _STRIP_LISTS}
+    joined: list[str] = []
+    position = 0
+    while position < len(args):
+        word = args[position]
+        joined.append(word)
+        position += 1
+        if word == "--":
+            joined += args[position:]
+            break
+        if word in names and position < len(args):
+            values = [args[position]]
+            position += 1
+            while position < len(args) and not _ends_list(args[position]):
+                values.append(args[position])
+                position += 1
+            joined.append(" ".join(values))
+    return joined
+
+
 def strip_options(func: F) -> F:
     """The stripping choices, as flags that add to [tool.torchlane.notebooks]."""
     for flag, help_text in reversed(_STRIP_LISTS):
@@ -101,7 +137,7 @@ def _report(results: list[NotebookResult], as_json: bool, changed: str, summary:
     return 1 if failed else 0
 
 
-@nb_group.command("strip")
+@nb_group.command("strip", cls=ListOptionsCommand)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @strip_options
 @json_option
@@ -113,7 +149,7 @@ def strip_command(paths: tuple[Path, ...], as_json: bool, **flags: Any) -> int:
     return _report(results, as_json, "stripped", "Stripped {count} of {total} notebook(s).")
 
 
-@nb_group.command("check")
+@nb_group.command("check", cls=ListOptionsCommand)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @strip_options
 @json_option
@@ -185,7 +221,7 @@ def _print_change(change: FilterChange, as_json: bool, nothing: str) -> None:
         render.say(nothing)
 
 
-@nb_group.command("install-filter")
+@nb_group.command("install-filter", cls=ListOptionsCommand)
 @_scope_option
 @strip_options
 @repo_option  # --global works in any directory; --local opens the repository itself

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -32,11 +33,18 @@ def with_project(func: F, /) -> F: ...
 
 
 @overload
-def with_project(*, required: bool = True, keep_repo: bool = False) -> Callable[[F], F]: ...
+def with_project(
+    *, required: bool = True, keep_repo: bool = False, tolerate_invalid: bool = False
+) -> Callable[[F], F]: ...
 
 
 def with_project(
-    func: F | None = None, /, *, required: bool = True, keep_repo: bool = False
+    func: F | None = None,
+    /,
+    *,
+    required: bool = True,
+    keep_repo: bool = False,
+    tolerate_invalid: bool = False,
 ) -> F | Callable[[F], F]:
     """Add `-C/--repo` and hand the command the project there as `project`.
 
@@ -48,6 +56,9 @@ def with_project(
     generators): the project is then the directory itself (see `open_directory`).
     keep_repo=True also passes `repo`, the -C directory as given, for commands that resolve their
     own arguments against it the way `git -C` does.
+    tolerate_invalid=True is for read-only commands (status, verify...): a typo in one settings
+    section must not stop them, so that section falls back to its defaults, with a warning on
+    stderr naming the problem. Commands that change anything stay strict.
     """
 
     def decorate(command: F) -> F:
@@ -56,7 +67,12 @@ def with_project(
             # Imported here: `torchlane --help` must not import pydantic and the configuration.
             from torchlane.project import open_directory, open_project
 
-            project = open_project(repo) if required else open_directory(repo)
+            if required:
+                project = open_project(repo, tolerant=tolerate_invalid)
+            else:
+                project = open_directory(repo)
+            for warning in project.loaded.warnings:
+                print(f"warning: {warning}", file=sys.stderr)
             if keep_repo:
                 kwargs["repo"] = repo
             return command(*args, project=project, **kwargs)

@@ -77,7 +77,7 @@ def _print_status(report: StatusReport) -> None:
 @click.option(
     "--no-conflicts", is_flag=True, help="Skip predicting merge conflicts into develop (faster)."
 )
-@with_project
+@with_project(tolerate_invalid=True)  # read-only: a settings typo must not stop it
 @json_option
 def status_command(no_conflicts: bool, project: Project, as_json: bool) -> None:
     """Every topic, release and hotfix branch: drift, age, merge conflicts, naming, staleness."""
@@ -106,7 +106,7 @@ def _print_verify(report: VerifyReport) -> None:
 
 
 @click.command("verify")
-@with_project
+@with_project(tolerate_invalid=True)  # read-only: a settings typo must not stop it
 @json_option
 def verify_command(project: Project, as_json: bool) -> int:
     """Check (for CI) that history followed the branch model since it was adopted; exit 1 if not."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ class LoadedConfig:
     config: TorchlaneConfig
     path: Path | None  # None: no file declares torchlane settings; all defaults
     table: str  # how the settings' table is written in that file, for messages
+    # load_config(tolerant=True) only: the problems whose sections were replaced by defaults
+    warnings: tuple[str, ...] = field(default=())
 
 
 def _describe_error(path: Path, table: str, error: Any) -> str:
@@ -73,8 +75,22 @@ def parse_config(raw: dict[str, Any], path: Path, table: str) -> TorchlaneConfig
         raise TorchlaneError(message + ".", hint) from exc
 
 
-def load_config(root: Path) -> LoadedConfig:
+def load_config(root: Path, *, tolerant: bool = False) -> LoadedConfig:
+    """The settings; tolerant=True (read-only commands) replaces each invalid section by its
+    defaults and says so in `warnings`, instead of refusing to run at all."""
     path, table, raw = find_config_source(root)
     if path is None:
         return LoadedConfig(TorchlaneConfig(), None, table)
-    return LoadedConfig(parse_config(raw, path, table), path, table)
+    if not tolerant:
+        return LoadedConfig(parse_config(raw, path, table), path, table)
+    try:
+        return LoadedConfig(TorchlaneConfig.model_validate(raw), path, table)
+    except ValidationError as exc:
+        errors = exc.errors()
+    broken = sorted({str(error["loc"][0]) for error in errors if error["loc"]})
+    kept = {key: value for key, value in raw.items() if key not in broken}
+    config = parse_config(kept, path, table)  # what is left is valid, or strict as before
+    warnings = tuple(_describe_error(path, table, error) for error in errors)
+    ignored = ", ".join(f"[{table}.{name}]" for name in broken)
+    note = f"{path.name}: ignoring {ignored} (defaults used) until it is fixed"
+    return LoadedConfig(config, path, table, (*warnings, note))

@@ -19,7 +19,12 @@ import tempfile
 from pathlib import Path
 
 from torchlane import proc
-from torchlane.demo.quality import break_preprocessing, copy_sample_project, widen_model
+from torchlane.demo.quality import (
+    PREPROCESSING_BUG,
+    break_preprocessing,
+    copy_sample_project,
+    widen_model,
+)
 from torchlane.git import Git
 
 
@@ -145,6 +150,7 @@ def model_quality(story: Story) -> None:
     story.torchlane("eval")
 
     story.chapter("A feature with a preprocessing bug is stopped by the gate")
+    print(PREPROCESSING_BUG)
     story.torchlane("start", "feature", "normalise-pixels")
     story.commit_paths(break_preprocessing(story.repo), "Normalise pixels to [0, 1]")
     story.torchlane("eval")

@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         if report.findings:
             failed.append("secrets")
     environment = [p for p in staged if is_environment_file(p)]
-    if options["check_environment"] and environment and run_torchlane(["env", "check"]):
+    if options["check_environment"] and environment and run_torchlane(["env", "check", "--quiet"]):
         failed.append("environment")
     if failed:
         print(

@@ -14,6 +14,11 @@ def _safe_name(metric: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", metric) or "metric"
 
 
+def threshold_label(direction: str, limit: float) -> str:
+    """The legend of the gate's line: the value itself (baseline minus the allowed drop)."""
+    return f"{'lowest' if direction == 'higher' else 'highest'} accepted ({limit:.4g})"
+
+
 def write_charts(
     history: list[LogEntry], decision: GateDecision, candidate_metrics: dict[str, float], out: Path
 ) -> list[Path]:
@@ -57,7 +62,7 @@ def write_charts(
             sign = 1 if verdict.direction == "higher" else -1
             limit = verdict.baseline - sign * verdict.tolerance
             ax.axhline(limit, color="#8C8C8C", ls="--", lw=1,
-                       label=f"allowed {'drop' if sign > 0 else 'rise'} ({limit:.4g})")  # fmt: skip
+                       label=threshold_label(verdict.direction, limit))  # fmt: skip
         ticks = [*xs[-11:], x]
         labels = [points[i].commit[:7] for i in xs[-11:]] + ["candidate"]
         ax.set_xticks(ticks, labels, rotation=45, ha="right", fontsize=7)

@@ -36,7 +36,9 @@ def export_scalars(git: Git, branches: list[str], notes_ref: str, out: Path) -> 
     for branch in branches:
         line = list(reversed(first_parent_line(git, branch)))
         found = read_many(git, (c.commit for c in line), notes_ref)
-        writer = EventFileWriter(str(out / run_name(branch)))
+        # Created at the first evaluation: a branch without any (main, until CI evaluates a
+        # release there) gets no run, rather than an empty one TensorBoard lists all the same.
+        writer: EventFileWriter | None = None
         written = 0
         for step, item in enumerate(line):
             read = found.get(item.commit)
@@ -47,8 +49,11 @@ def export_scalars(git: Git, branches: list[str], notes_ref: str, out: Path) -> 
                     if math.isfinite(value)
                 ]
                 wall = _walltime(record.created_at) or datetime.now().timestamp()
+                if writer is None:
+                    writer = EventFileWriter(str(out / run_name(branch)))
                 writer.add_event(Event(wall_time=wall, step=step, summary=Summary(value=values)))
                 written += 1
-        writer.close()
+        if writer is not None:
+            writer.close()
         counts[branch] = written
     return counts

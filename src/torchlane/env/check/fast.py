@@ -76,13 +76,13 @@ def _load(cache_path: str, root: str) -> dict[str, object] | None:
     return entry if entry.get("root") == root else None
 
 
-def _replay(entry: dict[str, object], as_json: bool) -> int | None:
+def _replay(entry: dict[str, object], kind: str) -> int | None:
     watched, code = entry.get("watched"), entry.get("exit")
     if entry.get("racy") or not isinstance(watched, list) or not isinstance(code, int):
         return None
     if [_stat(p) for p in watched] != entry.get("stats"):
         return None
-    output = entry.get("json" if as_json else "text")
+    output = entry.get(kind)
     if not isinstance(output, str):
         return None
     sys.stdout.write(output)
@@ -119,13 +119,16 @@ def _store(
         pass  # a read-only .git (or a value marshal cannot store) only costs speed
 
 
-def run(start: str, as_json: bool, use_cache: bool = True) -> int:
-    """Check the repository containing `start`, print the result, return the exit code."""
+def run(start: str, as_json: bool, use_cache: bool = True, quiet: bool = False) -> int:
+    """Check the repository containing `start`, print the result, return the exit code.
+
+    quiet (the pre-commit hook): print nothing when nothing was checked and nothing was found."""
+    kind = "json" if as_json else "quiet" if quiet else "text"
     root, git_dir = find_repo(start)
     cache_path = os.path.join(git_dir, "torchlane", CACHE_NAME) if git_dir else None
     entry = _load(cache_path, root) if cache_path and use_cache else None
     if entry is not None:
-        replayed = _replay(entry, as_json)
+        replayed = _replay(entry, kind)
         if replayed is not None:
             return replayed
     started_ns = time.time_ns()
@@ -139,7 +142,9 @@ def run(start: str, as_json: bool, use_cache: bool = True) -> int:
     from torchlane.env.check.report import render_json, render_text
 
     report = run_check(Path(root))
-    outputs = {"json": render_json(report), "text": render_text(report)}
+    text = render_text(report)
+    silent = not report.files and not report.findings
+    outputs = {"json": render_json(report), "text": text, "quiet": "" if silent else text}
     if cache_path and git_dir:
         _store(
             cache_path,
@@ -151,13 +156,13 @@ def run(start: str, as_json: bool, use_cache: bool = True) -> int:
             started_ns=started_ns,
             memo=memo.used(),
         )
-    sys.stdout.write(outputs["json" if as_json else "text"])
+    sys.stdout.write(outputs[kind])
     return report.exit_code
 
 
 def main(argv: list[str]) -> int | None:
     """Entry for the dispatcher: None hands anything unusual (--help, typos) to the full CLI."""
-    as_json, start, use_cache = False, ".", True
+    as_json, start, use_cache, quiet = False, ".", True, False
     args = list(argv)
     while args:
         arg = args.pop(0)
@@ -165,6 +170,8 @@ def main(argv: list[str]) -> int | None:
             as_json = True
         elif arg == "--no-cache":
             use_cache = False
+        elif arg == "--quiet":
+            quiet = True
         elif arg in ("-C", "--repo") and args:
             start = args.pop(0)
         elif arg.startswith("--repo="):
@@ -174,7 +181,7 @@ def main(argv: list[str]) -> int | None:
     if not os.path.isdir(start):
         return None  # let click report the bad path
     try:
-        return run(start, as_json, use_cache)
+        return run(start, as_json, use_cache, quiet)
     except Exception as exc:
         from torchlane.errors import TorchlaneError
 
