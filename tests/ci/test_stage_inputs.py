@@ -39,6 +39,17 @@ def test_breaking_an_environment_file_reruns_env_and_fails(ci_project: Project, 
     assert _status(ci_project, "env") is StageStatus.FAILED
 
 
+def test_a_requirement_file_the_declaration_names_is_an_env_input(ci_project: Project) -> None:
+    path = ci_project.root / ".torchlane.toml"
+    declaration = '\n[env]\ntorch = "2.5.1"\nrequirements = ["deps/base.pins"]\n'
+    commit_file(ci_project.git, ".torchlane.toml", path.read_text(encoding="utf-8") + declaration)
+    commit_file(ci_project.git, "deps/base.pins", "torch==2.5.1\n")
+    assert _status(ci_project, "env") is StageStatus.PASSED
+    assert _status(ci_project, "env") is StageStatus.CACHED
+    (ci_project.root / "deps" / "base.pins").write_text("torch==2.4.0\n", encoding="utf-8")
+    assert _status(ci_project, "env") is StageStatus.FAILED
+
+
 def test_changing_ruffs_own_config_reruns_lint(ci_project: Project) -> None:
     pytest.importorskip("ruff")
     commit_file(ci_project.git, "model.py", "import os\n")

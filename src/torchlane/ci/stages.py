@@ -168,10 +168,21 @@ def _resolve_gpu(stages: list[Stage], settings: CiSettings) -> list[Stage]:
     return [Stage(**{**s.__dict__, "gpu": gpu[s.name]}) for s in stages]
 
 
+def _declared_environment_files(config: TorchlaneConfig) -> tuple[str, ...]:
+    """`env check` also reads the requirement files and the lock the declaration names, whatever
+    they are called, so the env stage's key must cover them too."""
+    declared = (*config.env.requirements, config.env.lock)
+    return tuple(f":(literal){path}" for path in declared)
+
+
 def configured_stages(config: TorchlaneConfig) -> list[Stage]:
     """Every enabled stage, defaults then new ones, with the configuration applied."""
     settings = config.ci
     defaults = {s.name: s for s in default_stages(settings.artifacts)}
+    env = defaults["env"]
+    defaults["env"] = Stage(
+        **{**env.__dict__, "inputs": (*env.inputs, *_declared_environment_files(config))}
+    )
     names = list(defaults) + [n for n in settings.stages if n not in defaults]
     configured = [s for n in names if (s := _apply(defaults.get(n), n, settings)) is not None]
     return _resolve_gpu(configured, settings)
