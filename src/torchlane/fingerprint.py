@@ -8,6 +8,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from torchlane.leanfs import stat_signature
+
 _CHUNK = 1 << 20
 
 
@@ -114,8 +116,10 @@ class HashMemo:
 
     @staticmethod
     def _stat_key(path: Path) -> list[object]:
-        stat = path.stat()
-        return [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+        signature = stat_signature(path)
+        if signature is None:
+            raise FileNotFoundError(path)
+        return list(signature)  # a list: the entries travel through JSON
 
     def sha256(self, path: Path) -> str:
         import time

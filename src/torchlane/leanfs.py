@@ -9,6 +9,19 @@
 
 import os
 
+# A file changed this close to the moment its signature is taken may change again within the
+# same timestamp tick, unseen: the stat-keyed caches do not trust such a signature.
+RACY_NS = 100_000_000
+
+
+def stat_signature(path: str | os.PathLike[str]) -> tuple[int, int, int] | None:
+    """(mtime_ns, size, inode): the key of every stat-keyed cache; None when there is no file."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
 
 def git_dir_of(worktree: str) -> str:
     """The git directory of `worktree`: $GIT_DIR (set inside hooks), `.git`, or a linked

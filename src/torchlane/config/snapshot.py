@@ -21,7 +21,7 @@ import sys
 
 from torchlane import __version__
 from torchlane.config import FALLBACK_FILE, PYPROJECT
-from torchlane.leanfs import git_dir_of, write_atomic
+from torchlane.leanfs import git_dir_of, stat_signature, write_atomic
 
 SNAPSHOT_NAME = "settings.marshal"
 _FORMAT = 1
@@ -46,11 +46,7 @@ class Snapshot:
 def _stamp(root: str) -> list[object]:
     parts: list[object] = [__version__, _FORMAT]
     for name in (PYPROJECT, FALLBACK_FILE):
-        try:
-            info = os.stat(os.path.join(root, name))
-            parts.append((info.st_mtime_ns, info.st_size, info.st_ino))
-        except OSError:
-            parts.append(None)
+        parts.append(stat_signature(os.path.join(root, name)))
     return parts
 
 

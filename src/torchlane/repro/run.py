@@ -27,6 +27,7 @@ from torchlane.fingerprint import (
     sha256_tree,
 )
 from torchlane.git import Git
+from torchlane.leanfs import stat_signature
 from torchlane.notes import append_note_line
 from torchlane.project import Project
 from torchlane.repro.manifest import (
@@ -81,8 +82,9 @@ def snapshot(directories: Sequence[Path]) -> FileState:
     for directory in directories:
         for path in directory.rglob("*"):
             if path.is_file() and path.name not in _OWN_FILES:
-                stat = path.stat()
-                state[path] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+                signature = stat_signature(path)
+                if signature is not None:
+                    state[path] = signature
     return state
 
 

@@ -12,19 +12,10 @@ import sys
 import time
 
 from torchlane import __version__
-from torchlane.leanfs import find_repo, write_atomic
+from torchlane.leanfs import RACY_NS, find_repo, stat_signature, write_atomic
 
 CACHE_NAME = "env-check.cache"
 _CACHE_FORMAT = 1
-_RACY_NS = 100_000_000  # a file modified this close to the cache write may change unseen
-
-
-def _stat(path: str) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 def _code_stamp() -> list[object]:
@@ -37,7 +28,7 @@ def _code_stamp() -> list[object]:
         for name in os.listdir(folder)
         if name.endswith((".py", ".json"))
     )
-    return [__version__, _CACHE_FORMAT, sys.version_info[:2], *(_stat(f) for f in files)]
+    return [__version__, _CACHE_FORMAT, sys.version_info[:2], *(stat_signature(f) for f in files)]
 
 
 def _branch_refs(git_dir: str) -> list[str]:
@@ -80,7 +71,7 @@ def _replay(entry: dict[str, object], kind: str) -> int | None:
     watched, code = entry.get("watched"), entry.get("exit")
     if entry.get("racy") or not isinstance(watched, list) or not isinstance(code, int):
         return None
-    if [_stat(p) for p in watched] != entry.get("stats"):
+    if [stat_signature(p) for p in watched] != entry.get("stats"):
         return None
     output = entry.get(kind)
     if not isinstance(output, str):
@@ -101,8 +92,8 @@ def _store(
     memo: object,
 ) -> None:
     watched = _watched(root, git_dir, files)
-    stats = [_stat(p) for p in watched]
-    racy = any(s is not None and s[0] >= started_ns - _RACY_NS for s in stats)
+    stats = [stat_signature(p) for p in watched]
+    racy = any(s is not None and s[0] >= started_ns - RACY_NS for s in stats)
     entry = {
         "code": _code_stamp(),
         "root": root,

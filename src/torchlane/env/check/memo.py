@@ -8,13 +8,13 @@ values are plain tuples, lists, dicts and strings).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-_RACY_NS = 100_000_000
+from torchlane.leanfs import RACY_NS, stat_signature
+
 _known: dict[str, tuple[tuple[int, int, int], Any]] = {}
 _used: dict[str, tuple[tuple[int, int, int], Any]] = {}
 
@@ -31,17 +31,15 @@ def used() -> dict[str, tuple[tuple[int, int, int], Any]]:
 
 def remember(path: Path, kind: str, compute: Callable[[], Any]) -> Any:
     """compute() (plain data only), or its remembered value when `path` is unchanged."""
-    try:
-        st = os.stat(path)
-    except OSError:
+    signature = stat_signature(path)
+    if signature is None:
         return compute()
     key = f"{kind}:{path}"
-    signature = (st.st_mtime_ns, st.st_size, st.st_ino)
     known = _known.get(key)
     if known is not None and known[0] == signature:
         _used[key] = known
         return known[1]
     value = compute()
-    if st.st_mtime_ns < time.time_ns() - _RACY_NS:  # a file changing this moment may change unseen
+    if signature[0] < time.time_ns() - RACY_NS:
         _used[key] = (signature, value)
     return value
