@@ -200,6 +200,21 @@ def init_repository(
         root / PYPROJECT if (root / PYPROJECT).is_file() else root / FALLBACK_FILE
     )
     adopted_at = config.flow.adopted_at or main_sha
+
+    def finished(*, committed: bool) -> InitResult:
+        if notebook_filter:
+            actions.extend(_unstripped_notebooks(git))
+        return InitResult(
+            root=root,
+            main=main,
+            develop=develop,
+            config_path=target,
+            adopted_at=adopted_at,
+            actions=actions,
+            committed=committed,
+            next_commands=_next_commands(develop, target.name, hooks),
+        )
+
     if has_config and not force:
         actions.append(
             f"kept the existing configuration in {target.name} (use --force to rewrite it)"
@@ -208,18 +223,7 @@ def init_repository(
         actions += added
         if changed:
             actions.append(f"left {', '.join(changed)} uncommitted for you to review")
-        if notebook_filter:
-            actions += _unstripped_notebooks(git)
-        return InitResult(
-            root=root,
-            main=main,
-            develop=develop,
-            config_path=target,
-            adopted_at=adopted_at,
-            actions=actions,
-            committed=False,
-            next_commands=_next_commands(develop, target.name, hooks),
-        )
+        return finished(committed=False)
 
     if commit and git.current_branch() != develop:
         git.run("checkout", "--quiet", develop)
@@ -238,15 +242,4 @@ def init_repository(
         git.add(*paths)
         git.commit("Adopt the torchlane branch model", paths=paths, verify=False)
         actions.append(f"committed {', '.join(paths)} on '{develop}'")
-    if notebook_filter:
-        actions += _unstripped_notebooks(git)
-    return InitResult(
-        root=root,
-        main=main,
-        develop=develop,
-        config_path=target,
-        adopted_at=adopted_at,
-        actions=actions,
-        committed=commit,
-        next_commands=_next_commands(develop, target.name, hooks),
-    )
+    return finished(committed=commit)
