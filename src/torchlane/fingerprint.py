@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from torchlane.leanfs import stat_signature
+from torchlane.leanfs import stat_signature, write_atomic
 
 _CHUNK = 1 << 20
 
@@ -138,8 +138,6 @@ class HashMemo:
     def save(self) -> None:
         """Write the memo atomically; a memo that cannot be written only costs re-hashing."""
         import json
-
-        from torchlane.leanfs import write_atomic
 
         if not self._changed:
             return
