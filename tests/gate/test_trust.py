@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,7 +110,7 @@ def _replace_with(project, monkeypatch, commit: str, line: str, key: Path) -> No
     monkeypatch.delenv(KEY_VARIABLE)
 
 
-def _ci_gate(cli, project, monkeypatch, *extra: str) -> tuple[int, dict]:
+def _ci_gate(cli, project, monkeypatch, *extra: str) -> tuple[int, dict[str, Any]]:
     monkeypatch.setenv("CI", "true")
     result = cli(["gate", "--json", *extra, "-C", str(project.root)])
     return result.code, json.loads(result.out)
