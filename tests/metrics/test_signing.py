@@ -154,3 +154,16 @@ def test_signed_record_round_trips_and_any_edit_breaks_it(project, monkeypatch, 
         assert signer is not None
         again = EvaluationRecord.from_json(sign(record.to_json(), signer))
     assert again.metrics.keys() == record.metrics.keys()
+
+
+@needs_ssh_keygen
+def test_metrics_show_names_the_signer(project, cli, monkeypatch, tmp_path) -> None:
+    key = generate_key(tmp_path / "k", "torchlane-ci")
+    commit = project.git.out("rev-parse", "HEAD")
+    monkeypatch.setenv(KEY_VARIABLE, str(key.private_key))
+    append_record(project.git, plain_record(commit, {"accuracy": 0.91}))
+    result = cli(["metrics", "show", "-C", str(project.root)])
+    assert result.code == 0, result.err
+    assert "signed by: torchlane-ci" in result.out
+    shown = json.loads(cli(["metrics", "show", "--json", "-C", str(project.root)]).out)
+    assert shown["records"][0]["signature"]["principal"] == "torchlane-ci"
