@@ -26,7 +26,8 @@ def notes_ref_of(ctx: Project, override: str | None = None) -> str:
 
 
 def pick_record(records: list[EvaluationRecord]) -> EvaluationRecord | None:
-    """The record that speaks for a commit: the newest from a clean tree, else the newest."""
+    """The record shown for a commit (log, diff, report): the last in note order from a clean
+    tree, else the last. Never by claimed `created_at`. The gate chooses with gate/trust.py."""
     clean = [r for r in records if not r.dirty]
     chosen = clean or records
     return chosen[-1] if chosen else None
