@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,40 @@ _MAX_ATTEMPTS = 50
 
 def full_notes_ref(ref: str) -> str:
     return ref if ref.startswith("refs/") else f"refs/notes/{ref}"
+
+
+# Refs torchlane itself keeps under refs/notes/: private scratch copies and fetched remote notes.
+_RESERVED = ("refs/notes/torchlane-scratch/", "refs/notes/remotes/")
+
+
+def notes_ref_problem(ref: str) -> str | None:
+    """Why `ref` cannot hold notes (one sentence), or None. A short name means refs/notes/<name>.
+
+    Anything outside refs/notes/ would make every record a commit on that ref: with
+    "refs/heads/develop", `git notes` would commit notes trees onto the develop branch.
+    """
+    full = full_notes_ref(ref.strip())
+    if not full.startswith("refs/notes/") or full == "refs/notes/":
+        return (
+            f"notes_ref must name a ref under refs/notes/ (e.g. refs/notes/torchlane or just "
+            f"torchlane), not {ref!r}: a ref elsewhere would get notes commits written onto it"
+        )
+    if full.startswith(_RESERVED):
+        return (
+            f"notes_ref {ref!r} is inside {', '.join(_RESERVED)}, which torchlane keeps for itself"
+        )
+    name = full.removeprefix("refs/notes/")
+    parts = name.split("/")
+    bad = (
+        re.search(r"[\x00-\x20\x7f~^:?*\[\\]", name)
+        or ".." in name
+        or "@{" in name
+        or any(not p or p.startswith(".") or p.endswith(".lock") for p in parts)
+        or name.endswith(".")
+    )
+    if bad:
+        return f"notes_ref {ref!r} is not a valid git ref name"
+    return None
 
 
 def note_text(git: Git, notes_ref: str, commit: str) -> str:

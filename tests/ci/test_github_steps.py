@@ -4,6 +4,7 @@ bash for `run:` steps with GitHub's variables, a clone with a local bare origin 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -18,6 +19,8 @@ from tests.evaluate.conftest import trained_checkpoint  # noqa: F401  (the fixtu
 from tests.evaluate.helpers import FETCH_SCRIPT, write_eval_config
 from torchlane.demo.quality import copy_sample_project
 from torchlane.git import Git
+from torchlane.metrics.record import EvaluationRecord
+from torchlane.metrics.signing import KEY_VARIABLE, Verifier, generate_key
 
 pytestmark = pytest.mark.slow
 
@@ -95,6 +98,7 @@ def _run(
     tmp_path: Path,
     job_python: Path,
     workflow: dict[str, Any],
+    secrets: dict[str, str] | None = None,
 ) -> tuple[JobResult, JobRun]:
     base_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYTEST", "GITHUB_"))
@@ -112,7 +116,7 @@ def _run(
         workspace=tmp_path / f"workspace-{job}",
         temp=temp,
         python_bin=job_python,
-        secrets={"WANDB_API_KEY": "wandb-secret-for-test"},
+        secrets={"WANDB_API_KEY": "wandb-secret-for-test", **(secrets or {})},
         base_env=base_env,
         artifacts=tmp_path / "artifacts",
     )
@@ -164,6 +168,12 @@ def test_record_job_on_develop_pushes_the_notes(sample, tmp_path: Path, job_pyth
     git.run("push", "--quiet", "origin", "develop")
     sha = git.out("rev-parse", "HEAD")
     event = Event("push", "refs/heads/develop", sha=sha)
+    assert workflow["jobs"]["record"]["environment"] == "torchlane-records"
+    # The signing key, a secret of that environment, as the real ssh-keygen makes it.
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen (OpenSSH client) is not installed: record signing untested")
+    key = generate_key(tmp_path / "signing-key", "torchlane-ci")
+    material = key.private_key.read_text()
     result, run = _run(
         "record",
         event=event,
@@ -171,10 +181,13 @@ def test_record_job_on_develop_pushes_the_notes(sample, tmp_path: Path, job_pyth
         tmp_path=tmp_path,
         job_python=job_python,
         workflow=workflow,
+        secrets={KEY_VARIABLE: material},
     )
     assert result.conclusion == "success", _explain(result)
     evaluate = result.step("Evaluate and record")
-    assert evaluate.env == {"WANDB_API_KEY": "wandb-secret-for-test"}  # merged code only
+    # merged code only, and the recording step only
+    assert evaluate.env == {"WANDB_API_KEY": "wandb-secret-for-test", KEY_VARIABLE: material}
+    assert all(KEY_VARIABLE not in s.env for s in result.steps if s is not evaluate)
     assert "ok  evaluate" in evaluate.output
     assert "extraheader" not in (run.workspace / ".git" / "config").read_text()
     # The notes reached the bare origin, for the develop commit.
@@ -193,6 +206,11 @@ def test_record_job_on_develop_pushes_the_notes(sample, tmp_path: Path, job_pyth
     )
     assert shown.returncode == 0, shown.stderr
     assert "accuracy" in shown.stdout
+    # CI signed it: the signature verifies against the key's allowed-signers line.
+    record = EvaluationRecord.from_line(shown.stdout.splitlines()[-1])
+    assert record.signature is not None
+    with Verifier(key.allowed_signers_line + "\n", shutil.which("ssh-keygen") or "") as verifier:
+        assert verifier.problem(record.signature) is None
 
 
 def test_tag_image_job_without_a_dockerfile_says_so(

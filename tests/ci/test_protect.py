@@ -30,6 +30,10 @@ def test_github_rulesets_require_reviews_checks_and_merge_commits(cli, project: 
     data = json.loads(result.out)
     assert data["applied"] is False
     assert any("rulesets" in c and "--input" in c for c in data["commands"])
+    # Branch protection does not reach the metrics notes ref: the result says so and what holds.
+    notes = next(m for m in data["messages"] if m.startswith("Not covered"))
+    assert "refs/notes/torchlane" in notes
+    assert "torchlane ci signing-key --provider github" in notes
     develop = json.loads((project.root / ".github/torchlane/ruleset-develop.json").read_text())
     assert develop["conditions"]["ref_name"]["include"] == ["refs/heads/develop"]
     rules = {r["type"]: r.get("parameters", {}) for r in develop["rules"]}

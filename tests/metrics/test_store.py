@@ -109,8 +109,11 @@ def test_read_many_matches_one_by_one_reads(project) -> None:
     assert many[commits[3]].problems[0].line == 1
 
 
-def test_records_are_ordered_by_creation_time(project) -> None:
+def test_records_keep_note_order_whatever_date_they_claim(project) -> None:
+    # created_at is whatever the writer claims (anyone who can push the notes ref can write
+    # 9999): readers keep the order in which records were appended.
     commit = project.git.out("rev-parse", "HEAD")
     append_record(project.git, plain_record(commit, {"a": 2.0}, "2026-01-02T00:00:00+00:00"))
     append_record(project.git, plain_record(commit, {"a": 1.0}, "2026-01-01T00:00:00+00:00"))
-    assert [r.metrics["a"] for r in read_records(project.git, commit).records] == [1.0, 2.0]
+    append_record(project.git, plain_record(commit, {"a": 3.0}, "9999-12-31T00:00:00+00:00"))
+    assert [r.metrics["a"] for r in read_records(project.git, commit).records] == [2.0, 1.0, 3.0]

@@ -5,6 +5,9 @@ Security model (docs/ci.md, "GitHub"):
   that step's environment only, to the git-only steps that fetch and push the metrics notes and to
   the comment step; no step that runs project code sees a credential;
 - secrets (WANDB_API_KEY) reach only the jobs that run merged code (develop, main, tags);
+  the key that signs metrics records (TORCHLANE_SIGNING_KEY) only the recording steps of develop
+  and main, whose jobs use the deployment environment `records_environment`: kept there as an
+  environment secret restricted to those branches, no other branch's workflow can read it;
 - pull requests from forks never reach the self-hosted runners: there their gate job runs on a
   hosted runner and fails with an explanation (a skipped job would pass a required check);
 - every action is pinned by commit SHA (actions.json), every job has a timeout.
@@ -28,6 +31,7 @@ from torchlane.ci.common import (
 from torchlane.ci.events import BRANCH_MODEL, CHECKS_FROM_PUSH, CiJob, EventKind, kind_jobs
 from torchlane.config.settings import TorchlaneConfig
 from torchlane.errors import TorchlaneError
+from torchlane.metrics.signing import KEY_VARIABLE
 
 WORKFLOW_PATH = ".github/workflows/torchlane.yml"
 
@@ -257,6 +261,11 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
     # Pull-request code never gets a secret; W&B logs offline there.
     pr_env = {**branch_env, "WANDB_MODE": "offline"}
     wandb_secret = {"WANDB_API_KEY": "${{ secrets.WANDB_API_KEY }}"}
+    # The key that signs develop's and main's records (metrics/signing.py): an environment secret
+    # of records_environment, which only develop and main may use (docs/metrics-and-gate.md).
+    records_environment = config.ci.records_environment
+    signing_secret = {KEY_VARIABLE: f"${{{{ secrets.{KEY_VARIABLE} }}}}"}
+    in_records_environment = {"environment": records_environment} if records_environment else {}
     is_tag = "startsWith(github.ref, 'refs/tags/')"
     topic_refs = " || ".join(f"startsWith(github.ref, 'refs/heads/{x}')" for x in topic_prefixes)
     # When each kind of event runs; events.BRANCH_MODEL says which jobs and stages it has.
@@ -337,11 +346,12 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
         "run": _PUSH_NOTES,
     }
 
-    def evaluate(name: str, command: str | None) -> list[dict[str, Any]]:
-        """The recording step (the only one with the W&B secret) and the notes push."""
+    def evaluate(name: str, command: str | None, *, sign: bool = False) -> list[dict[str, Any]]:
+        """The recording step (the only one with the secrets) and the notes push."""
         if command is None:
             return []
-        return [{"name": name, "run": command, "env": wandb_secret}, push_notes]
+        env = {**wandb_secret, **(signing_secret if sign else {})}
+        return [{"name": name, "run": command, "env": env}, push_notes]
 
     record_command = _kind_command(config, "push-develop", "record")
     record = {
@@ -349,11 +359,12 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
         **after_checks("push-develop"),
         "if": f"github.event_name == 'push' && github.ref == 'refs/heads/{develop}'",
         **jobs.gpu(pull_request=False),
+        **in_records_environment,
         "permissions": {"contents": "write"},
         "env": branch_env,
         "steps": [
             *jobs.prepare(),
-            *evaluate("Evaluate and record", record_command),
+            *evaluate("Evaluate and record", record_command, sign=True),
             jobs.upload(),
         ],
     }
@@ -389,13 +400,16 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
         "name": f"verify {main}",
         "if": f"github.event_name == 'push' && github.ref == 'refs/heads/{main}'",
         **jobs.gpu(pull_request=False),
+        **in_records_environment,
         "permissions": {"contents": "write"},
         "env": branch_env,
         "steps": [
             *jobs.prepare(),
             *([_stage_step("main", main_checks)] if main_checks else []),
-            # Every release or hotfix merge gets metrics: the next release compares with it.
-            *evaluate("Evaluate and record the release", main_record),
+            # Every release or hotfix merge gets metrics: the next release compares with it. The
+            # record is signed here; the tag job's (no key: anyone who can push could push a tag)
+            # is not, and the release gate prefers the signed one on the same commit.
+            *evaluate("Evaluate and record the release", main_record, sign=True),
             jobs.upload(),
         ],
     }

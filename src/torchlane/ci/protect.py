@@ -2,7 +2,9 @@
 
 GitHub: repository rulesets (REST `POST /repos/{owner}/{repo}/rulesets`) for main and develop
 plus the repository's merge settings (merge commits only: squash and rebase merges would break
-the no-ff history). GitLab: protected branches and the project's merge method.
+the no-ff history). GitLab: protected branches and the project's merge method. Neither covers
+the metrics notes ref (not a branch or tag): the result says so and names the defence, signed
+records.
 """
 
 from __future__ import annotations
@@ -175,6 +177,16 @@ def _gitlab_commands(slug: str, files: list[GeneratedFile]) -> list[list[str]]:
     return commands
 
 
+def notes_message(provider: Forge, notes_ref: str) -> str:
+    """What branch protection leaves open (docs/metrics-and-gate.md, "What branch protection can
+    and cannot protect"): rulesets and protected branches cover branches and tags, not notes."""
+    return (
+        f"Not covered: the metrics in {notes_ref} are neither a branch nor a tag, so anyone with "
+        "write access can rewrite them. Signed records are the defence: `torchlane ci "
+        f"signing-key --provider {provider}`, after which CI's gate trusts only baselines CI signed."
+    )
+
+
 def protect(
     ctx: Project, provider: Forge, *, apply: bool = True, force: bool = False
 ) -> ProtectResult:
@@ -202,9 +214,11 @@ def protect(
         result.messages.append(f"Applied the branch protection with {tool}.")
         if provider == "gitlab":
             result.messages.append(gitlab_token_message(ctx.config.ci.gitlab_token_variable))
+        result.messages.append(notes_message(provider, ctx.config.metrics.notes_ref))
         return result
     if provider == "gitlab":
         result.messages.append(gitlab_token_message(ctx.config.ci.gitlab_token_variable))
+    result.messages.append(notes_message(provider, ctx.config.metrics.notes_ref))
     why = f"{tool} is not installed or not logged in" if apply else "--no-apply"
     result.messages.append(f"Wrote the settings ({why}). Apply them with:")
     result.messages.extend(f"  {c}" for c in result.commands)

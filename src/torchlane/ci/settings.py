@@ -55,6 +55,15 @@ class CiSettings(Section):
         description="where tagged releases push their image; default ghcr.io/OWNER/REPO",
     )
     required_reviews: int = Field(default=1, ge=0, le=10)
+    # GitHub: the deployment environment of the jobs that record develop's and main's metrics.
+    # It holds the TORCHLANE_SIGNING_KEY secret; restricted to develop and main, no pull
+    # request's workflow can read it (a repository secret reaches any pushed branch's workflow).
+    records_environment: str = Field(
+        default="torchlane-records",
+        pattern=r"^([A-Za-z0-9_.-]{1,255})?$",
+        description="GitHub environment of the recording jobs (holds TORCHLANE_SIGNING_KEY); "
+        "empty: none",
+    )
     # How CI jobs and cluster Jobs install the project and torchlane (never a bare name).
     install_extras: tuple[str, ...] = Field(
         default=("dev",),

@@ -166,6 +166,37 @@ def protect_command(
         render.say(line)
 
 
+@ci_group.command("signing-key")
+@click.option("--provider", type=click.Choice(["github", "gitlab"]), required=True)
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where the new private key goes (default: ~/.ssh/torchlane-REPO-PRINCIPAL).",
+)
+@click.option("--principal", default="torchlane-ci", show_default=True, help="The signer's name.")
+@with_project
+@json_option
+def signing_key_command(
+    provider: Forge, key_file: Path | None, principal: str, project: Project, as_json: bool
+) -> None:
+    """Create the key pair CI signs metrics records with, and allow it in the repository."""
+    from torchlane.ci.signing import setup_signing
+
+    result = setup_signing(project, provider, key_file=key_file, principal=principal)
+    if as_json:
+        render.print_json(result)
+        return
+    render.say(f"Private key: {result.private_key} (0600; never commit it)")
+    render.say(
+        f"{'Added' if result.added else 'Already in'} {result.allowed_signers}: "
+        f"{result.principal} {result.public_key}"
+    )
+    render.say("Next:")
+    for number, step in enumerate(result.steps, 1):
+        render.say(f"  {number}. {step}")
+
+
 def _report_outcomes(outcomes: list, as_json: bool) -> None:  # type: ignore[type-arg]
     from torchlane.generated import WriteStatus, refusal_error
 

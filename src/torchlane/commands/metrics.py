@@ -58,6 +58,9 @@ def show_command(rev: str, notes_ref: str | None, project: Project, as_json: boo
             f"{result.commit[:12]}  {record.created_at}{'  (dirty tree)' if record.dirty else ''}"
         )
         render.say(f"  environment: {env or 'unknown'}")
+        if record.signature is not None:
+            # Verified by the gate, against develop's allowed signers (gate/trust.py).
+            render.say(f"  signed by: {record.signature.principal} (the gate verifies it)")
         for name, value in sorted(record.metrics.items()):
             render.say(f"  {name}: {_num(value)}")
 

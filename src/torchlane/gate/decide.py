@@ -11,23 +11,11 @@ from torchlane.gate.rules import (
     default_rule,
     judge_metric,
 )
+from torchlane.gate.trust import choose, trust_policy, untrusted_hint
 from torchlane.git import Git
-from torchlane.metrics.history import pick_record
 from torchlane.metrics.record import EvaluationRecord
 from torchlane.metrics.store import read_records
 from torchlane.project import Project
-
-
-def _matching(
-    records: list[EvaluationRecord], candidate: EvaluationRecord
-) -> EvaluationRecord | None:
-    """Prefer a baseline record over the same examples, so that a paired test is possible."""
-    if candidate.per_example is not None:
-        ids = candidate.per_example.ids_fingerprint
-        same = [r for r in records if r.per_example and r.per_example.ids_fingerprint == ids]
-        if same:
-            return pick_record(same)
-    return pick_record(records)
 
 
 def _mismatch(baseline: EvaluationRecord, candidate: EvaluationRecord) -> str | None:
@@ -97,7 +85,11 @@ def run_gate(
         )
     read = read_records(git, candidate, notes_ref)
     messages = [f"unreadable note: {p}" for p in read.problems]
-    record = pick_record(read.records)
+    # Which record speaks for each side: provenance (signatures), then note order (trust.py).
+    policy = trust_policy(ctx)
+    picked = choose(read.records, "candidate", policy)
+    messages += picked.messages
+    record = picked.record
 
     def refuse(
         outcome: GateOutcome, message: str, hint: str, baseline: BaselineChoice | None = None
@@ -153,7 +145,18 @@ def run_gate(
         )
     base_read = read_records(git, choice.commit, notes_ref)
     messages += [f"unreadable note: {p}" for p in base_read.problems]
-    base_record = _matching(base_read.records, record)
+    same_ids = record.per_example.ids_fingerprint if record.per_example else None
+    base_pick = choose(base_read.records, "baseline", policy, same_ids=same_ids)
+    messages += base_pick.messages
+    base_record = base_pick.record
+    if base_pick.untrusted is not None:
+        return refuse(
+            "untrusted baseline",
+            f"The baseline {choice.commit[:12]} has no record the gate may trust: "
+            f"{base_pick.untrusted} ({choice.reason}).",
+            untrusted_hint(choice.commit, policy),
+            choice,
+        )
     if base_record is None:
         return refuse(
             "baseline without records",

@@ -43,6 +43,7 @@ GateOutcome = Literal[
     "baseline without records",
     "candidate without records",
     "mismatched data",
+    "untrusted baseline",  # records exist, none signed by CI where signing is required (trust.py)
 ]
 
 

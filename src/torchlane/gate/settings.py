@@ -10,6 +10,10 @@ from pydantic import Field, model_validator
 from torchlane.config.section import Section
 
 Direction = Literal["higher", "lower"]  # which way is better
+# Whether the gate trusts only records CI signed (gate/trust.py): "in-ci" when running in CI and
+# develop has an allowed-signers file; "always" also on developers' machines; "never" ignores
+# the requirement (signed records still outrank unsigned ones).
+RequireSigned = Literal["never", "in-ci", "always"]
 
 
 class MetricRule(Section):
@@ -50,4 +54,8 @@ class GateConfig(Section):
     seed: int = 0
     # A first run has nothing to compare with: fail with a hint unless the team opts in.
     allow_missing_baseline: bool = False
+    require_signed: RequireSigned = "in-ci"
+    # Who may sign records (`principal namespaces="torchlane-metrics" ssh-ed25519 AAAA...`), a
+    # path in the repository; the gate reads the file as committed on develop.
+    allowed_signers: str = ".torchlane/allowed_signers"
     metrics: dict[str, MetricRule] = Field(default_factory=dict)

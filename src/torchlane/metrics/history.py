@@ -10,16 +10,24 @@ from torchlane.errors import TorchlaneError
 from torchlane.git import Git
 from torchlane.metrics.record import EvaluationRecord, encode_number
 from torchlane.metrics.store import NoteProblem, read_many, read_records
-from torchlane.notes import full_notes_ref
+from torchlane.notes import full_notes_ref, notes_ref_problem
 from torchlane.project import Project
 
 
 def notes_ref_of(ctx: Project, override: str | None = None) -> str:
+    """The notes ref to read or write: --notes-ref (checked like the setting), else the setting."""
+    if override is not None:
+        problem = notes_ref_problem(override)
+        if problem is not None:
+            raise TorchlaneError(
+                f"--notes-ref: {problem}.", "Give a ref under refs/notes/, e.g. torchlane."
+            )
     return full_notes_ref(override or ctx.config.metrics.notes_ref)
 
 
 def pick_record(records: list[EvaluationRecord]) -> EvaluationRecord | None:
-    """The record that speaks for a commit: the newest from a clean tree, else the newest."""
+    """The record shown for a commit (log, diff, report): the last in note order from a clean
+    tree, else the last. Never by claimed `created_at`. The gate chooses with gate/trust.py."""
     clean = [r for r in records if not r.dirty]
     chosen = clean or records
     return chosen[-1] if chosen else None

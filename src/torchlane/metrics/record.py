@@ -16,6 +16,8 @@ import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from torchlane.metrics.signing import Signature, signature_of
+
 SCHEMA_VERSION = 1
 
 PerExampleKind = Literal["correct", "score"]
@@ -117,9 +119,14 @@ class EvaluationRecord:
     per_example: PerExample | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     schema: int = SCHEMA_VERSION
+    # Who vouches for the record (metrics/signing.py); None: unsigned. Written only when set.
+    signature: Signature | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["signature"]
+        if self.signature is not None:
+            data["signature"] = self.signature.to_json()
         data["metrics"] = {k: encode_number(v) for k, v in self.metrics.items()}
         data["per_example"] = self.per_example.to_json() if self.per_example else None
         return data
@@ -150,6 +157,7 @@ class EvaluationRecord:
             torchlane_version=str(data.get("torchlane_version", "")),
             per_example=PerExample.from_json(per_example) if per_example else None,
             extra=dict(data.get("extra") or {}),
+            signature=signature_of(data),
         )
 
     @classmethod

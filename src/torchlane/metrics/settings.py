@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from pydantic import field_validator
+
 from torchlane.config.section import Section
+from torchlane.notes import notes_ref_problem
 
 
 class MetricsConfig(Section):
-    # Notes ref holding the records; short names mean refs/notes/<name>.
+    # Notes ref holding the records; short names mean refs/notes/<name>. Only refs/notes/ is
+    # accepted: anything else would get notes commits written onto it (a branch, a tag).
     notes_ref: str = "refs/notes/torchlane"
     remote: str = "origin"
+
+    @field_validator("notes_ref")
+    @classmethod
+    def _notes_ref(cls, value: str) -> str:
+        problem = notes_ref_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value

@@ -1,12 +1,19 @@
 """Evaluation records in git notes: `refs/notes/torchlane` by default, one JSON record per line.
 
 Writers never lose each other's records: torchlane.notes appends with a compare-and-swap.
-Several records per commit are normal (re-runs, other devices); readers order them by
-creation time.
+Several records per commit are normal (re-runs, other devices). Readers keep them in the order
+of the note's lines: `torchlane eval` appends, so that is the order they were written in, until
+`metrics pull` unions two diverged notes of one commit (`cat_sort_uniq`: the lines sorted, the
+same order on every machine). Never by the `created_at` a record claims: anyone who can push
+the notes ref can write any date (gate/trust.py says which record speaks for a commit).
+
+With TORCHLANE_SIGNING_KEY set (a CI secret), every record appended is signed
+(metrics/signing.py).
 """
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from collections.abc import Iterable
@@ -15,6 +22,7 @@ from dataclasses import dataclass, field
 from torchlane.errors import TorchlaneError
 from torchlane.git import Git
 from torchlane.metrics.record import EvaluationRecord
+from torchlane.metrics.signing import sign, signer_from_env
 from torchlane.notes import append_note_line, full_notes_ref, note_text
 
 DEFAULT_NOTES_REF = "refs/notes/torchlane"
@@ -66,7 +74,6 @@ def parse_note(commit: str, text: str) -> ReadResult:
             )
             continue
         records.append(record)
-    records.sort(key=lambda r: r.created_at)  # stable: equal times keep their note order
     return ReadResult(records, problems)
 
 
@@ -74,11 +81,16 @@ def append_record(git: Git, record: EvaluationRecord, notes_ref: str = DEFAULT_N
     commit = git.rev(record.commit)
     if commit is None:
         raise TorchlaneError(f"Cannot record metrics: {record.commit} is not a commit here.")
-    append_note_line(git, notes_ref, commit, record.to_line(), what="metrics")
+    line = record.to_line()
+    with signer_from_env() as signer:
+        if signer is not None:
+            data = sign(record.to_json(), signer)
+            line = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    append_note_line(git, notes_ref, commit, line, what="metrics")
 
 
 def read_records(git: Git, rev: str, notes_ref: str = DEFAULT_NOTES_REF) -> ReadResult:
-    """Every record attached to `rev`, oldest first. Unreadable lines are reported, not fatal."""
+    """Every record attached to `rev`, in note order. Unreadable lines are reported, not fatal."""
     commit = git.rev(rev)
     if commit is None:
         raise TorchlaneError(
