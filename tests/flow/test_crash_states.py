@@ -174,3 +174,25 @@ def test_sync_continue_after_a_kill_shows_gits_own_error(project, cli) -> None:
     resumed = cli(["sync", "--continue"], cwd=project.root)
     assert resumed.code == 0, resumed.err
     assert git.out("show", f"{branch}:model.py") == "LR = 0.05"
+
+
+def test_sync_abort_saves_the_edits_git_rebase_abort_would_discard(project, cli) -> None:
+    git = project.git
+    commit_file(git, "model.py", "LR = 0.1\n")
+    start(git, "feature", "tune-rate")
+    tip = commit_file(git, "model.py", "LR = 0.01\n")
+    branch = git.current_branch()
+    conflicting_change(git, "develop", "model.py", "LR = 0.5\n")
+    git.run("switch", "--quiet", branch)
+    assert cli(["sync"], cwd=project.root).code == 1
+    (project.root / "model.py").write_text("LR = 0.05  # half resolved\n", encoding="utf-8")
+    (project.root / "README.md").write_text("# sample\nedited during the rebase\n")
+    result = cli(["sync", "--abort"], cwd=project.root)
+    assert result.code == 0, result.err
+    assert "everything is as before" not in result.out
+    assert git.rev(branch) == tip
+    assert git.current_branch() == branch
+    [saved] = _saved_refs(git)
+    assert saved in result.err
+    assert git.out("show", f"{saved}:model.py") == "LR = 0.05  # half resolved"
+    assert "edited during the rebase" in git.out("show", f"{saved}:README.md")
