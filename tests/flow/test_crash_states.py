@@ -176,7 +176,7 @@ def test_sync_continue_after_a_kill_shows_gits_own_error(project, cli) -> None:
     assert git.out("show", f"{branch}:model.py") == "LR = 0.05"
 
 
-def test_sync_abort_saves_the_edits_git_rebase_abort_would_discard(project, cli) -> None:
+def test_sync_abort_keeps_the_edits_git_rebase_abort_would_discard(project, cli) -> None:
     git = project.git
     commit_file(git, "model.py", "LR = 0.1\n")
     start(git, "feature", "tune-rate")
@@ -196,3 +196,7 @@ def test_sync_abort_saves_the_edits_git_rebase_abort_would_discard(project, cli)
     assert saved in result.err
     assert git.out("show", f"{saved}:model.py") == "LR = 0.05  # half resolved"
     assert "edited during the rebase" in git.out("show", f"{saved}:README.md")
+    # The unrelated edit is back in the work tree; the half resolution stays in the saved commit.
+    assert (project.root / "README.md").read_text() == "# sample\nedited during the rebase\n"
+    assert (project.root / "model.py").read_text() == "LR = 0.01\n"
+    assert "README.md" in result.out

@@ -136,8 +136,8 @@ def publish_branch(ctx: Project) -> PublishResult:
         elif any(r.by_remote for r in rejected):
             reasons = ", ".join(dict.fromkeys(r.reason for r in rejected if r.by_remote))
             hint = (
-                f"{remote} refused the push ({reasons}); the remote: lines above are its own "
-                "words. Do what they ask (e.g. rename the branch or fix the commits), then "
+                f"{remote} refused the push ({reasons}); its reason is the `remote:` part of "
+                "the message. Do what it asks (e.g. rename the branch or fix the commits), then "
                 "publish again."
             )
         raise TorchlaneError(f"Pushing '{branch}' to {remote} failed: {detail}", hint)

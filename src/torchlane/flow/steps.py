@@ -249,8 +249,8 @@ def _push_hint(pushed: GitResult, remote: str, operation: str) -> str:
     if refused:
         names = ", ".join(dict.fromkeys(f"{r.branch} ({r.reason})" for r in refused))
         return (
-            f"{remote} refused {names}; its own message (the remote: lines) says why. Fix "
-            f"that with its administrators or as it asks, {again}."
+            f"{remote} refused {names}; its reason is the `remote:` part of the message. Do "
+            f"what it asks (or settle it with the remote's administrators), {again}."
         )
     return f"Fix the cause (network, credentials, the remote's message), {again}."
 

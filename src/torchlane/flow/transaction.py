@@ -199,6 +199,19 @@ def _reset_hard(git: Git, result: AbortResult, tree: str | None) -> None:
     git.run("reset", "--quiet", "--hard", "HEAD")
 
 
+def _reapply_pause_edits(git: Git, paused_tree: str, saved: str) -> None:
+    """Put back, file by file, the edits made during the pause that the undo discarded
+    (`git rebase --abort` resets the work tree) and that still apply to the restored files.
+    Edits to conflicted files rarely do (they were made on top of conflict markers); those
+    stay in the saved commit only."""
+    dirty = set(git.dirty_paths())
+    changed = git.run("diff", "--name-only", "-z", paused_tree, saved).stdout.split("\0")
+    for path in (p for p in changed if p and p not in dirty):
+        patch = git.run("diff", "--binary", paused_tree, saved, "--", f":(literal){path}").stdout
+        if patch and git.run("apply", "--check", input=patch, check=False).ok:
+            git.run("apply", input=patch)
+
+
 def abort(git: Git, operation: str) -> AbortResult:
     journal = _own_journal(git, operation)
     pushed = [s.describe() for s in journal.steps if s.kind in PUSH_KINDS and s.state == DONE]
@@ -245,6 +258,8 @@ def abort(git: Git, operation: str) -> AbortResult:
         git.run("reset", "--quiet", "--hard", "HEAD")
     elif left_at is None or not git.succeeds("read-tree", "-m", "-u", left_at, "HEAD"):
         _reset_hard(git, result, tree)
+    if result.saved and journal.paused_tree:
+        _reapply_pause_edits(git, journal.paused_tree, result.saved)
     result.kept = git.dirty_paths()
     remove_journal(git)
     return result
