@@ -49,3 +49,17 @@ def test_check_name_fast_path_on_a_latin1_branch(latin1_branch, monkeypatch, cap
     monkeypatch.chdir(latin1_branch)
     assert main([]) == 1
     assert "caf\ufffd-latte-art" in "".join(capsys.readouterr())
+
+
+def test_the_rename_hint_for_a_latin1_branch_can_be_run_as_printed(latin1_branch, cli) -> None:
+    result = cli(["verify"], cwd=latin1_branch)
+    hint = next(line for line in result.err.splitlines() if "git branch -m" in line)
+    command = hint.split("`")[1]
+    assert "refs/heads/feature/caf?-latte-art" in command
+    subprocess.run(["bash", "-c", command], cwd=latin1_branch, check=True, capture_output=True)
+    branches = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname)", "refs/heads/feature/"],
+        cwd=latin1_branch, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    assert LATIN1 not in branches
+    assert b"refs/heads/feature/caf-latte-art" in branches
