@@ -18,7 +18,7 @@ from torchlane.flow.journal import (
     save_journal,
 )
 from torchlane.flow.steps import EXECUTORS, PUSH_KINDS, Stopped, mark_done
-from torchlane.git import Git
+from torchlane.git import Git, GitError
 
 
 @dataclass
@@ -87,7 +87,10 @@ def drive(git: Git, journal: Journal) -> ConflictReport | None:
             raise
         if stopped is not None:
             step.state = CONFLICT
-            journal.paused_tree = worktree_tree(git) or ""
+            try:
+                journal.paused_tree = worktree_tree(git) or ""
+            except GitError:  # then --abort saves every change it finds, which is safe
+                journal.paused_tree = ""
             save_journal(git, journal)
             return _conflict(journal, stopped)
         mark_done(step)
