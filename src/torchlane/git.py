@@ -9,7 +9,14 @@ from pathlib import Path
 
 from torchlane import proc
 from torchlane.git_refs import NO_OBJECT, GitRefs
-from torchlane.git_run import GitError, GitResult, clean_env, failure_detail
+from torchlane.git_run import (
+    GitError,
+    GitResult,
+    PushRejection,
+    clean_env,
+    failure_detail,
+    push_rejections,
+)
 from torchlane.git_tree import GitTree, Scope
 
 __all__ = [
@@ -17,11 +24,13 @@ __all__ = [
     "Git",
     "GitError",
     "GitResult",
+    "PushRejection",
     "Scope",
     "clean_env",
     "failure_detail",
     "git_version",
     "open_repo",
+    "push_rejections",
 ]
 
 

@@ -7,6 +7,7 @@ Feature code says what it wants through Git's named operations (torchlane.git); 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,47 @@ class GitResult:
         return self.returncode == 0
 
 
+_REMOTE_PROGRESS = re.compile(r"(Enumerating|Counting|Compressing|Total|Resolving|Writing) ")
+# ` ! [rejected]        develop -> develop (fetch first)`, ` ! [remote rejected] a -> a (…)`
+_PUSH_VERDICT = re.compile(
+    r"^ ! \[(?P<kind>[a-z ]+)\]\s+(?P<src>\S*) -> (?P<dst>\S+) \((?P<why>.*)\)"
+)
+
+
+@dataclass(frozen=True)
+class PushRejection:
+    """One ref a push did not update, and who refused it."""
+
+    branch: str  # the remote-side name, refs/heads/ removed
+    by_remote: bool  # the remote refused it (a hook, a protection rule), not a stale tip
+    reason: str  # what git put in parentheses: "fetch first", "pre-receive hook declined", ...
+
+    @property
+    def stale(self) -> bool:
+        """The remote has commits the local ref lacks (or the lease no longer holds)."""
+        return not self.by_remote and self.reason in (
+            "fetch first",
+            "non-fast-forward",
+            "stale info",
+        )
+
+
+def push_rejections(result: GitResult) -> list[PushRejection]:
+    """The refs a failed push lists as rejected, from git's own per-ref lines."""
+    rejected = []
+    for line in (result.stderr + "\n" + result.stdout).splitlines():
+        match = _PUSH_VERDICT.match(line)
+        if match:
+            rejected.append(
+                PushRejection(
+                    branch=match["dst"].removeprefix("refs/heads/"),
+                    by_remote=match["kind"] == "remote rejected",
+                    reason=match["why"],
+                )
+            )
+    return rejected
+
+
 def failure_detail(result: GitResult, limit: int = 6) -> str:
     """What git said went wrong, on one line: its error/fatal lines and the paths it lists.
 
@@ -73,8 +115,12 @@ def failure_detail(result: GitResult, limit: int = 6) -> str:
     used = 0
     for line in (result.stderr or result.stdout).splitlines():
         is_error = line.startswith(("error: ", "fatal: "))
+        # A push: what the remote's hooks said (its own words), and git's per-ref verdicts.
+        is_remote = line.startswith("remote: ") and not _REMOTE_PROGRESS.match(line[8:])
+        is_remote = is_remote and bool(line[8:].strip())
+        is_verdict = _PUSH_VERDICT.match(line) is not None
         is_path = line.startswith(("\t", "        ")) and bool(kept) and bool(line.strip())
-        if not (is_error or is_path):
+        if not (is_error or is_remote or is_verdict or is_path):
             continue
         if used == limit:
             kept[-1] += " …"
@@ -82,6 +128,10 @@ def failure_detail(result: GitResult, limit: int = 6) -> str:
         used += 1
         if is_error:
             kept.append(line.split(": ", 1)[1].strip())
+        elif is_remote:
+            kept.append("remote: " + line[8:].strip())
+        elif is_verdict:
+            kept.append(" ".join(line.split()))
         else:  # an indented line is one of the paths git lists under the error line above it
             kept[-1] += (" " if kept[-1].endswith(":") else ", ") + line.strip()
     if not kept:

@@ -272,6 +272,16 @@ def name_problems(name: str, rules: NamingRules) -> tuple[list[str], str | None]
     return problems, branch_type
 
 
+def typed_name(name: str) -> str:
+    """`name` as a user can type it in a shell command. A branch name that is not UTF-8 reaches
+    torchlane with U+FFFD for each bad byte: it is named through a glob (`?` matches one byte),
+    e.g. "$(git for-each-ref --format='%(refname:short)' 'refs/heads/feature/caf?')"."""
+    if "\ufffd" not in name:
+        return name
+    pattern = "refs/heads/" + name.replace("\ufffd", "?").replace("'", "'\\''")
+    return f"\"$(git for-each-ref --format='%(refname:short)' '{pattern}')\""
+
+
 def print_verdict(name: str, problems: list[str], suggestion: str | None) -> int:
     """What `torchlane check-name` prints, shared by the full CLI and its hook fast path."""
     import sys
@@ -282,5 +292,5 @@ def print_verdict(name: str, problems: list[str], suggestion: str | None) -> int
     print(f"'{name}' breaks the naming conventions:", file=sys.stderr)
     for problem in problems:
         print(f"  - {problem}", file=sys.stderr)
-    print(f"hint: rename it, e.g. `git branch -m {name} {suggestion}`", file=sys.stderr)
+    print(f"hint: rename it, e.g. `git branch -m {typed_name(name)} {suggestion}`", file=sys.stderr)
     return 1

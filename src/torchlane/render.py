@@ -57,13 +57,16 @@ _UNWRAPPED = 100_000
 
 def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_lines=False, header_style="bold")
+    # Every cell is literal text, never rich markup: a commit subject "[skip ci]" must show as
+    # typed, and "[/]" in a metric name must not crash the table.
+    table = Table(title=None if title is None else Text(title), show_lines=False)
     for column in columns:
         # Wrap, never cut: a fix command or branch name cut at 80 columns (CI logs) is useless.
-        table.add_column(column, overflow="fold")
+        table.add_column(Text(column, style="bold"), overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     out = console()
     if not out.is_terminal:
         # Piped (CI logs, grep, a file): no terminal to fit, so never wrap; rich would otherwise
@@ -78,3 +81,24 @@ def say(message: str, *, style: str | None = None, stderr: bool = False) -> None
         print(message, file=sys.stderr if stderr else sys.stdout)
         return
     console(stderr=stderr).print(message, style=style, markup=False)
+
+
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+!|~")
+_HTML = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+
+
+def markdown_text(text: str, *, code_spans: bool = False) -> str:
+    """User text (a metric name, a commit subject, a path) as literal Markdown on one line:
+    HTML as entities, Markdown punctuation backslash-escaped, newlines as spaces. With
+    `code_spans`, backticks are kept, for torchlane's own messages that quote commands."""
+    out = []
+    for ch in text:
+        if ch in _HTML:
+            out.append(_HTML[ch])
+        elif ch in "\r\n":
+            out.append(" ")
+        elif ch in _MARKDOWN_SPECIAL and not (code_spans and ch == "`"):
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -40,10 +40,25 @@ def _say_abort(result: AbortResult) -> None:
     restored = ", ".join(
         r.removeprefix("refs/heads/").removeprefix("refs/") for r in result.restored_refs
     )
-    render.say(f"Aborted the {result.operation} of {result.branch}: everything is as before.")
+    if result.as_before:
+        render.say(f"Aborted the {result.operation} of {result.branch}: everything is as before.")
+    else:
+        render.say(
+            f"Aborted the {result.operation} of {result.branch}: branches, tags and HEAD are "
+            "as before; work done meanwhile is kept (below)."
+        )
     if restored:
         render.say(f"- put back: {restored}")
     render.say(f"- HEAD is on {head}")
+    if result.kept:
+        render.say(f"- still changed in the work tree, as you left them: {', '.join(result.kept)}")
+    if result.saved:
+        render.say(
+            f"warning: the uncommitted work of the pause (conflict resolutions included) is saved "
+            f"at {result.saved}; `git show --stat {result.saved}` lists it, "
+            f"`git checkout {result.saved} -- FILE` brings a file back.",
+            stderr=True,
+        )
     for ref, backup in result.rescued.items():
         render.say(
             f"warning: {ref} had commits made outside torchlane; they are kept at {backup}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,9 +10,23 @@ import click
 
 from torchlane import render
 from torchlane.commands.options import with_project
+from torchlane.errors import TorchlaneError
 
 if TYPE_CHECKING:
     from torchlane.project import Project
+
+
+def _writable_folder(folder: Path, option: str) -> None:
+    """Create `folder` (and its parents) now, or say in one sentence why it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass  # the folder may exist yet be read-only
+    except OSError as exc:
+        raise TorchlaneError(
+            f"Cannot write {option} output to {folder}: {exc.strerror or exc}.",
+            f"Give {option} a folder you can write to (it is created if missing).",
+        ) from exc
 
 
 @click.command("report")
@@ -54,15 +69,24 @@ def report_command(
     from torchlane.metrics.history import jsonable, log, notes_ref_of, pick_record
     from torchlane.metrics.store import read_records
     from torchlane.report.markdown import build_report, parse_artifact, to_markdown
+    from torchlane.report.sinks import require
 
-    if wandb_project or mlflow_experiment:
-        from torchlane.report.sinks import require
-
-        # Before anything is written: a missing package must not leave a half-done report.
-        if wandb_project:
-            require("wandb", "wandb", "Weights & Biases (the wandb package)")
-        if mlflow_experiment:
-            require("mlflow", "mlflow", "MLflow (the mlflow package)")
+    # Before anything is written: a missing package or a folder that cannot be written must not
+    # leave a half-done report (or a traceback).
+    if wandb_project:
+        require("wandb", "wandb", "Weights & Biases (the wandb package)")
+    if mlflow_experiment:
+        require("mlflow", "mlflow", "MLflow (the mlflow package)")
+    if chart_dir is not None:
+        require("matplotlib", "ml", "matplotlib", "draw the --chart PNGs")
+        _writable_folder(chart_dir, "--chart")
+    if tb_dir is not None:
+        require(
+            "tensorboard", "ml", "TensorBoard (the tensorboard package)", "write --tensorboard runs"
+        )
+        _writable_folder(tb_dir, "--tensorboard")
+    if output is not None:
+        _writable_folder(output.parent, "--output")
     ref = notes_ref_of(project, notes_ref)
     decision = run_gate(project, rev, ref, baseline)
     report = build_report(project, decision, ref, [parse_artifact(a) for a in artifacts])
@@ -70,8 +94,13 @@ def report_command(
         render.to_json(jsonable(report)) + "\n" if as_json or fmt == "json" else to_markdown(report)
     )
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise TorchlaneError(
+                f"Cannot write the report to {output}: {exc.strerror or exc}.",
+                "Give --output a file path you can write to.",
+            ) from exc
         render.say(f"Wrote {output}.", stderr=True)
     else:
         print(text, end="")

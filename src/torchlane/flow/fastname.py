@@ -14,7 +14,9 @@ from torchlane.leanfs import find_repo, git_dir_of
 
 def _current_branch(worktree: str) -> str | None:
     try:
-        with open(os.path.join(git_dir_of(worktree), "HEAD"), encoding="utf-8") as head:
+        # git allows branch names that are not UTF-8; show them with U+FFFD, never crash.
+        path = os.path.join(git_dir_of(worktree), "HEAD")
+        with open(path, encoding="utf-8", errors="replace") as head:
             ref = head.read().strip()
     except OSError:
         return None

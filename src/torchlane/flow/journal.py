@@ -83,6 +83,9 @@ class Journal:
     produced: dict[str, list[str]] = field(default_factory=dict)  # values torchlane gave each ref
     started_at: str = ""
     version: int = JOURNAL_VERSION
+    # The work tree's tracked content when we stopped on conflicts (a tree id; "" when clean or
+    # not paused): --abort saves what differs from it, the work the user did during the pause.
+    paused_tree: str = ""
 
     @property
     def step(self) -> Step | None:

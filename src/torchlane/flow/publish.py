@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from torchlane.errors import TorchlaneError
 from torchlane.flow.journal import require_no_operation
-from torchlane.git import failure_detail
+from torchlane.git import failure_detail, push_rejections
 from torchlane.project import Project
 
 # Written by hand: no maintained library maps a git remote to a forge's web pages. giturlparse
@@ -126,11 +126,19 @@ def publish_branch(ctx: Project) -> PublishResult:
     pushed = git.push(remote, f"{branch}:{branch}", options=["--set-upstream"], check=False)
     if not pushed.ok:
         detail = failure_detail(pushed)
+        rejected = push_rejections(pushed)
         hint = "Check your network and credentials."
-        if "non-fast-forward" in pushed.stderr or "rejected" in pushed.stderr:
+        if any(r.stale for r in rejected):
             hint = (
                 f"{remote}/{branch} has commits you do not have: `git pull --rebase {remote} "
                 f"{branch}`, or after `torchlane sync`, `git push --force-with-lease`."
+            )
+        elif any(r.by_remote for r in rejected):
+            reasons = ", ".join(dict.fromkeys(r.reason for r in rejected if r.by_remote))
+            hint = (
+                f"{remote} refused the push ({reasons}); its reason is the `remote:` part of "
+                "the message. Do what it asks (e.g. rename the branch or fix the commits), then "
+                "publish again."
             )
         raise TorchlaneError(f"Pushing '{branch}' to {remote} failed: {detail}", hint)
     base = ctx.main if parsed.type.is_versioned else ctx.develop

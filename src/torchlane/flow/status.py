@@ -17,6 +17,7 @@ from torchlane.flow.graph import (
     load_graph,
 )
 from torchlane.naming import BranchType, check_name, is_long_lived
+from torchlane.naming_rules import typed_name
 from torchlane.project import Project
 
 DAY = 86400.0
@@ -214,7 +215,7 @@ def _branch_status(
     )
     hints: list[str] = []
     if not verdict.ok and verdict.suggestion:
-        hints.append(f"rename it: git branch -m {name} {verdict.suggestion}")
+        hints.append(f"rename it: git branch -m {typed_name(name)} {verdict.suggestion}")
     if merged:
         hints.append(f"all of it is in {base}: if its work is done, `git branch -d {name}`")
     if prediction is not None and prediction.conflict:

@@ -23,7 +23,7 @@ from torchlane.flow.journal import (
     save_journal,
     unmerged_paths,
 )
-from torchlane.git import NO_OBJECT, Git, GitError, GitResult, failure_detail
+from torchlane.git import NO_OBJECT, Git, GitError, GitResult, failure_detail, push_rejections
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,14 @@ def run_merge(git: Git, journal: Journal, step: Step) -> Outcome:
                 f"A merge other than `{step.describe()}` is in progress.",
                 "Finish or abort that merge with git first (`git merge --abort`).",
             )
-        conflicted = unmerged_paths(git)
-        if conflicted:
-            return Stopped(conflicted)
-        git.commit(step.message)
+        if git.is_ancestor(source, target_ref):
+            # git moved the branch to the merge commit and died before removing its state files.
+            git.run("merge", "--quit")
+        else:
+            conflicted = unmerged_paths(git)
+            if conflicted:
+                return Stopped(conflicted)
+            _commit_merge(git, step, target_ref, source)
     elif git.is_ancestor(source, target_ref):
         if step.state == PENDING:  # contained before we merged anything: nothing to do
             step.state = SKIPPED
@@ -107,12 +111,31 @@ def run_merge(git: Git, journal: Journal, step: Step) -> Outcome:
         _switch(git, step.target)
         merged = git.run("merge", "--no-ff", "--quiet", "-m", step.message, source, check=False)
         if not merged.ok:
-            if git.rev("MERGE_HEAD") is None:
+            conflicted = unmerged_paths(git)
+            if git.rev("MERGE_HEAD") is None or not conflicted:
                 raise _refused(merged, step)
-            return Stopped(unmerged_paths(git))
+            return Stopped(conflicted)
     step.result = git.resolve(target_ref)
     journal.note_produced(target_ref, step.result)
     return None
+
+
+def _commit_merge(git: Git, step: Step, target_ref: str, source: str) -> None:
+    """Conclude the merge git left in progress as the two-parent commit `merge --no-ff` makes.
+
+    Not `git commit`: where a kill left MERGE_HEAD without MERGE_MODE, it drops the first parent
+    when the target is an ancestor of the source, and main moves by a fast-forward.
+    """
+    tree = git.out("write-tree")
+    head = git.rev(target_ref)
+    if head is None:
+        raise TorchlaneError(
+            f"Cannot {step.describe()}: the branch '{step.target}' does not exist any more.",
+            "Restore it (`git reflog` shows where it was), then --continue.",
+        )
+    commit = git.out("commit-tree", tree, "-p", head, "-p", source, "-m", step.message)
+    git.set_ref(target_ref, commit, expected=head, message=f"torchlane: {step.describe()}")
+    git.run("merge", "--quit")  # MERGE_HEAD, MERGE_MSG, MERGE_MODE; the index already matches
 
 
 def _rebase_in_progress(git: Git) -> bool:
@@ -128,9 +151,11 @@ def run_rebase(git: Git, journal: Journal, step: Step) -> Outcome:
             return Stopped(conflicted)
         resumed = git.run("rebase", "--continue", check=False)
         if not resumed.ok:
-            if _rebase_in_progress(git):
-                return Stopped(unmerged_paths(git))
-            raise GitError(resumed)
+            conflicted = unmerged_paths(git) if _rebase_in_progress(git) else []
+            if conflicted:
+                return Stopped(conflicted)
+            # Not a conflict (e.g. an index.lock a killed git left behind): git's own words.
+            raise GitError(resumed, "Fix what git names, then run the same --continue again.")
     elif git.is_ancestor(onto, branch_ref):
         if step.state == PENDING:
             step.state = SKIPPED
@@ -142,8 +167,11 @@ def run_rebase(git: Git, journal: Journal, step: Step) -> Outcome:
         _switch(git, step.target)
         rebased = git.run("rebase", "--quiet", onto, check=False)
         if not rebased.ok:
+            conflicted = unmerged_paths(git) if _rebase_in_progress(git) else []
+            if conflicted:
+                return Stopped(conflicted)
             if _rebase_in_progress(git):
-                return Stopped(unmerged_paths(git))
+                raise GitError(rebased, "Fix what git names, then run the same --continue again.")
             raise _refused(rebased, step)
     step.result = git.resolve(branch_ref)
     journal.note_produced(branch_ref, step.result)
@@ -200,12 +228,31 @@ def run_push(git: Git, journal: Journal, step: Step) -> Outcome:
     # hook lets it through (its secret scan of the outgoing commits still runs).
     pushed = git.push(step.source, *step.refs, env={"TORCHLANE_ALLOW_PUSH": "1"}, check=False)
     if not pushed.ok:
-        raise GitError(
-            pushed,
-            f"The local part is complete. Fix the cause (e.g. `git fetch {step.source}` to see "
-            f"what changed there), then run `torchlane {journal.operation} --continue`.",
-        )
+        raise GitError(pushed, _push_hint(pushed, step.source, journal.operation))
     return None
+
+
+def _push_hint(pushed: GitResult, remote: str, operation: str) -> str:
+    """The next step for the refs the remote did not take: a stale branch is merged first (a
+    --continue alone would fail the same way again); a refusal is the remote's to explain."""
+    rejected = push_rejections(pushed)
+    stale = [r.branch for r in rejected if r.stale]
+    refused = [r for r in rejected if r.by_remote]
+    again = f"then run `torchlane {operation} --continue` (the local part is complete)"
+    if stale:
+        merges = " and ".join(
+            f"merge {remote}/{b} first (`git fetch {remote} && git switch {b} && "
+            f"git merge --no-ff {remote}/{b}`)"
+            for b in dict.fromkeys(stale)
+        )
+        return f"{remote} has commits that your {', '.join(dict.fromkeys(stale))} lacks: {merges}; {again}."
+    if refused:
+        names = ", ".join(dict.fromkeys(f"{r.branch} ({r.reason})" for r in refused))
+        return (
+            f"{remote} refused {names}; its reason is the `remote:` part of the message. Do "
+            f"what it asks (or settle it with the remote's administrators), {again}."
+        )
+    return f"Fix the cause (network, credentials, the remote's message), {again}."
 
 
 def run_push_delete(git: Git, journal: Journal, step: Step) -> Outcome:

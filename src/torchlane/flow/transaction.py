@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from torchlane.flow.journal import (
     save_journal,
 )
 from torchlane.flow.steps import EXECUTORS, PUSH_KINDS, Stopped, mark_done
-from torchlane.git import Git
+from torchlane.git import Git, GitError
 
 
 @dataclass
@@ -35,6 +36,13 @@ class AbortResult:
     restored_refs: list[str] = field(default_factory=list)
     head: str = ""
     rescued: dict[str, str] = field(default_factory=dict)  # ref -> backup ref of work kept
+    saved: str | None = None  # the ref holding uncommitted work made during the pause
+    kept: list[str] = field(default_factory=list)  # files still changed in the work tree
+
+    @property
+    def as_before(self) -> bool:
+        """Whether everything is exactly as before the operation (nothing kept or saved)."""
+        return not (self.rescued or self.saved or self.kept)
 
 
 def _conflict(journal: Journal, stopped: Stopped) -> ConflictReport:
@@ -79,6 +87,10 @@ def drive(git: Git, journal: Journal) -> ConflictReport | None:
             raise
         if stopped is not None:
             step.state = CONFLICT
+            try:
+                journal.paused_tree = worktree_tree(git) or ""
+            except GitError:  # then --abort saves every change it finds, which is safe
+                journal.paused_tree = ""
             save_journal(git, journal)
             return _conflict(journal, stopped)
         mark_done(step)
@@ -146,6 +158,63 @@ def _made_by_step(git: Git, journal: Journal, ref: str, value: str) -> bool:
     return False
 
 
+def worktree_tree(git: Git) -> str | None:
+    """The tracked content of the work tree as a tree object (conflict markers and all), or
+    None when it matches HEAD. Built in a scratch index: the real one (with its conflict
+    stages) is left alone."""
+    changed = [p for p in git.run("diff", "--name-only", "-z", "HEAD").stdout.split("\0") if p]
+    if not changed:
+        return None
+    with tempfile.TemporaryDirectory(prefix="torchlane-index-") as scratch:
+        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        git.run("read-tree", "HEAD", env=env)
+        git.run(
+            "--literal-pathspecs", "add", "--all", "--pathspec-from-file=-",
+            "--pathspec-file-nul", input="\0".join(changed), env=env,
+        )  # fmt: skip
+        return git.run("write-tree", env=env).stdout.strip()
+
+
+def _save_work(git: Git, operation: str, tree: str) -> str:
+    """Keep the uncommitted work the user did during the pause as a commit on a named ref."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    message = f"Uncommitted work saved by `torchlane {operation} --abort`"
+    commit = git.out("commit-tree", tree, "-p", "HEAD", "-m", message)
+    ref = f"refs/torchlane/saved/{operation}/{stamp}"
+    git.set_ref(ref, commit)
+    return ref
+
+
+def _undo_git_operation(git: Git, result: AbortResult, tree: str | None) -> None:
+    """End the merge or rebase git has in progress, keeping unrelated edits as git does."""
+    in_progress = git_operation_in_progress(git)
+    if in_progress == "merge" and not git.succeeds("merge", "--abort"):
+        if not git.succeeds("reset", "--quiet", "--merge"):
+            _reset_hard(git, result, tree)
+    elif in_progress == "rebase" and not git.succeeds("rebase", "--abort"):
+        git.run("rebase", "--quit")
+
+
+def _reset_hard(git: Git, result: AbortResult, tree: str | None) -> None:
+    """The last resort, only once whatever it would destroy has been saved."""
+    if result.saved is None and (tree := worktree_tree(git)) is not None:
+        result.saved = _save_work(git, result.operation, tree)
+    git.run("reset", "--quiet", "--hard", "HEAD")
+
+
+def _reapply_pause_edits(git: Git, paused_tree: str, saved: str) -> None:
+    """Put back, file by file, the edits made during the pause that the undo discarded
+    (`git rebase --abort` resets the work tree) and that still apply to the restored files.
+    Edits to conflicted files rarely do (they were made on top of conflict markers); those
+    stay in the saved commit only."""
+    dirty = set(git.dirty_paths())
+    changed = git.run("diff", "--name-only", "-z", paused_tree, saved).stdout.split("\0")
+    for path in (p for p in changed if p and p not in dirty):
+        patch = git.run("diff", "--binary", paused_tree, saved, "--", f":(literal){path}").stdout
+        if patch and git.run("apply", "--check", input=patch, check=False).ok:
+            git.run("apply", input=patch)
+
+
 def abort(git: Git, operation: str) -> AbortResult:
     journal = _own_journal(git, operation)
     pushed = [s.describe() for s in journal.steps if s.kind in PUSH_KINDS and s.state == DONE]
@@ -154,12 +223,16 @@ def abort(git: Git, operation: str) -> AbortResult:
             f"Cannot abort: the remote already received part of the result ({'; '.join(pushed)}).",
             f"Complete the operation with `torchlane {operation} --continue`.",
         )
-    in_progress = git_operation_in_progress(git)
-    if in_progress == "merge" and not git.succeeds("merge", "--abort"):
-        git.run("reset", "--quiet", "--merge")
-    elif in_progress == "rebase" and not git.succeeds("rebase", "--abort"):
-        git.run("rebase", "--quit")
     result = AbortResult(operation, str(journal.arguments.get("branch", "")), head=journal.head)
+    # Files touched or copied since the pause have stale stat data in the index; without a
+    # refresh git takes them for modified ("Entry '…' not uptodate. Cannot merge.").
+    git.run("update-index", "-q", "--refresh", check=False)
+    tree = worktree_tree(git)
+    if tree is not None and tree != journal.paused_tree:
+        result.saved = _save_work(git, operation, tree)
+    _undo_git_operation(git, result, tree)
+    left_at = git.rev("HEAD")
+    edited = bool(git.dirty_paths())
     updates: list[tuple[str, str | None, str | None]] = []
     for ref, old in journal.refs.items():
         current = git.ref_value(ref)
@@ -183,6 +256,13 @@ def abort(git: Git, operation: str) -> AbortResult:
     else:
         git.run("update-ref", "--no-deref", "HEAD", journal.head)
     # The tree was clean when the operation started; untracked files are left alone by reset.
-    git.run("reset", "--quiet", "--hard", "HEAD")
+    # Edits still in the work tree are carried to the restored HEAD as `git checkout` would.
+    if not edited:
+        git.run("reset", "--quiet", "--hard", "HEAD")
+    elif left_at is None or not git.succeeds("read-tree", "-m", "-u", left_at, "HEAD"):
+        _reset_hard(git, result, tree)
+    if result.saved and journal.paused_tree:
+        _reapply_pause_edits(git, journal.paused_tree, result.saved)
+    result.kept = git.dirty_paths()
     remove_journal(git)
     return result

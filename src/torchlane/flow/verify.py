@@ -22,6 +22,7 @@ from torchlane.naming import (
     is_long_lived,
     parse_version,
 )
+from torchlane.naming_rules import typed_name
 from torchlane.project import Project
 
 _FIELD = "\x1f"
@@ -236,7 +237,7 @@ def verify_repository(ctx: Project) -> VerifyReport:
             violations.append(Violation(
                 rule="branch-name",
                 message=f"Branch '{name}' breaks the naming conventions: {'; '.join(verdict.problems)}.",
-                hint=f"Rename it: `git branch -m {name} {verdict.suggestion}`.",
+                hint=f"Rename it: `git branch -m {typed_name(name)} {verdict.suggestion}`.",
                 branch=name,
             ))  # fmt: skip
     return VerifyReport(

@@ -8,6 +8,7 @@ with whichever of them the installed torchlane has; a missing one is reported an
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 
 from torchlane import proc
@@ -35,6 +36,9 @@ def run_torchlane(args: list[str]) -> int | None:
     return result.returncode
 
 
+_LISTED = 20  # notebooks named one by one; beyond that, a count
+
+
 def check_staged_notebooks(git: Git, paths: list[str], settings: dict[str, object]) -> list[str]:
     """What is wrong with the notebooks as staged (the blobs in the index, which the notebook
     filter has already stripped), never the work-tree files (which keep their outputs)."""
@@ -58,21 +62,23 @@ def check_staged_notebooks(git: Git, paths: list[str], settings: dict[str, objec
     if not unstripped:
         return problems
     filtered = filtered_paths(git, unstripped)
-    for path in unstripped:
+    for path in unstripped[:_LISTED]:
         problems.append(f"{path}: staged with outputs or execution counts")
+    if len(unstripped) > _LISTED:
+        problems.append(f"… and {len(unstripped) - _LISTED} more notebooks staged the same way")
+    # A pathspec rather than thousands of names: that command line must fit (E2BIG).
+    named = shlex.join(unstripped) if len(unstripped) <= _LISTED else "'*.ipynb'"
     if filtered == set(unstripped):
         problems.append(
             "  hint: the notebook filter is installed but these were staged with other options "
-            "(or before it was installed): `git add --renormalize -- "
-            + " ".join(unstripped)
-            + "` stages them stripped and your files keep their outputs. After changing "
+            f"(or before it was installed): `git add --renormalize -- {named}` stages them "
+            "stripped and your files keep their outputs. After changing "
             "[tool.torchlane.notebooks], run `torchlane nb install-filter` again."
         )
     else:
         problems.append(
-            "  hint: `torchlane nb install-filter`, then `git add --renormalize -- "
-            + " ".join(unstripped)
-            + "`, commits them stripped and keeps the outputs in your files; "
+            f"  hint: `torchlane nb install-filter`, then `git add --renormalize -- {named}`, "
+            "commits them stripped and keeps the outputs in your files; "
             "`torchlane nb strip PATH` instead removes the outputs from the files too."
         )
     return problems

@@ -13,7 +13,7 @@ import sys
 
 from torchlane.config.snapshot import load_snapshot
 from torchlane.hooks.chain import run_chained, split_hook_argument
-from torchlane.naming_rules import NamingRules, name_problems, suggest
+from torchlane.naming_rules import NamingRules, name_problems, suggest, typed_name
 
 ZERO = "0" * 40
 HEADS = "refs/heads/"
@@ -92,7 +92,7 @@ def ref_problems(
             listed = "".join(f"\n  - {p}" for p in found)
             problems.append(
                 f"The branch name '{branch}' breaks the naming conventions:{listed}\n"
-                f"  hint: rename it, e.g. `git branch -m {branch} {suggest(branch, naming)}`, "
+                f"  hint: rename it, e.g. `git branch -m {typed_name(branch)} {suggest(branch, naming)}`, "
                 f"then push again."
             )
     return problems, notes

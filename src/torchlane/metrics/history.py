@@ -74,7 +74,8 @@ class ShowResult:
 
 
 def show(git: Git, rev: str, notes_ref: str) -> ShowResult:
-    read = read_records(git, rev, notes_ref)
+    # Only metrics are shown: per-example data (megabytes once decoded) stays packed.
+    read = read_records(git, rev, notes_ref, per_example=False)
     commit = git.rev(rev) or rev
     return ShowResult(commit, read.records, read.problems)
 
@@ -103,7 +104,7 @@ def log(
     if ctx.git.rev(tip_ref) is None:
         raise TorchlaneError(f"'{tip_ref}' is not a commit in this repository.")
     line = first_parent_line(ctx.git, tip_ref)
-    found = read_many(ctx.git, (c.commit for c in line), notes_ref)
+    found = read_many(ctx.git, (c.commit for c in line), notes_ref, per_example=False)
     entries: list[LogEntry] = []
     problems: list[NoteProblem] = []
     for item in line:

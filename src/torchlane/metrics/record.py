@@ -9,11 +9,12 @@ float32 for scores) so a 10,000-example record stays a few kilobytes.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import math
 import struct
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from torchlane.metrics.signing import Signature, signature_of
@@ -21,6 +22,8 @@ from torchlane.metrics.signing import Signature, signature_of
 SCHEMA_VERSION = 1
 
 PerExampleKind = Literal["correct", "score"]
+# Per-example results torchlane reads from one record (a large evaluation set has a few million).
+MAX_PER_EXAMPLE = 10_000_000
 
 
 def encode_number(value: float) -> float | str:
@@ -78,12 +81,24 @@ class PerExample:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PerExample:
         count = int(data["count"])
+        if not 0 <= count <= MAX_PER_EXAMPLE:
+            raise ValueError(
+                f"per-example data claims {count} values; torchlane reads 0 to {MAX_PER_EXAMPLE}"
+            )
         raw = base64.b64decode(data["data"], validate=True)
         values: tuple[float, ...]
         if data["encoding"] == "bits-b64":
+            if len(raw) != (count + 7) // 8:
+                raise ValueError(f"per-example data holds {len(raw)} bytes, not {count} bits")
             values = tuple(float((raw[i // 8] >> (i % 8)) & 1) for i in range(count))
         elif data["encoding"] == "f32-zlib-b64":
-            values = struct.unpack(f"<{count}f", zlib.decompress(raw))
+            # Never inflate more than `count` values: zeros compress 1000:1, so an unchecked
+            # 200 KB note can expand to 200 MB (and 50 million Python floats).
+            inflater = zlib.decompressobj()
+            unpacked = inflater.decompress(raw, 4 * count + 1)
+            if len(unpacked) != 4 * count or not inflater.eof:
+                raise ValueError(f"per-example data does not hold exactly {count} values")
+            values = struct.unpack(f"<{count}f", unpacked)
         else:
             raise ValueError(f"unknown per-example encoding {data['encoding']!r}")
         kind = data["kind"]
@@ -121,28 +136,40 @@ class EvaluationRecord:
     schema: int = SCHEMA_VERSION
     # Who vouches for the record (metrics/signing.py); None: unsigned. Written only when set.
     signature: Signature | None = None
+    # The per-example data as stored, when it was read without decoding it (views that only
+    # show metrics): written back as it came.
+    per_example_packed: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        del data["signature"]
-        if self.signature is not None:
-            data["signature"] = self.signature.to_json()
-        data["metrics"] = {k: encode_number(v) for k, v in self.metrics.items()}
-        data["per_example"] = self.per_example.to_json() if self.per_example else None
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "per_example_packed":
+                continue
+            if f.name == "signature":
+                if self.signature is not None:
+                    data["signature"] = self.signature.to_json()
+            elif f.name == "per_example":  # not asdict: it would copy every value once more
+                packed = self.per_example.to_json() if self.per_example else None
+                data["per_example"] = packed or self.per_example_packed
+            elif f.name == "metrics":
+                data["metrics"] = {k: encode_number(v) for k, v in self.metrics.items()}
+            else:
+                data[f.name] = copy.deepcopy(getattr(self, f.name))
         return data
 
     def to_line(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> EvaluationRecord:
+    def from_json(cls, data: dict[str, Any], *, per_example: bool = True) -> EvaluationRecord:
+        """`per_example=False` keeps the per-example data packed, unchecked and undecoded."""
         if not isinstance(data, dict) or "commit" not in data or "metrics" not in data:
             raise ValueError("not an evaluation record (no commit or metrics)")
         if int(data.get("schema", 1)) > SCHEMA_VERSION:
             raise ValueError(
                 f"record schema {data['schema']} is newer than this torchlane understands"
             )
-        per_example = data.get("per_example")
+        packed = data.get("per_example")
         return cls(
             commit=str(data["commit"]),
             metrics={str(k): decode_number(v) for k, v in dict(data["metrics"]).items()},
@@ -155,11 +182,12 @@ class EvaluationRecord:
             branch=data.get("branch"),
             created_at=str(data.get("created_at", "")),
             torchlane_version=str(data.get("torchlane_version", "")),
-            per_example=PerExample.from_json(per_example) if per_example else None,
+            per_example=PerExample.from_json(packed) if packed and per_example else None,
             extra=dict(data.get("extra") or {}),
             signature=signature_of(data),
+            per_example_packed=None if per_example or not packed else dict(packed),
         )
 
     @classmethod
-    def from_line(cls, line: str) -> EvaluationRecord:
-        return cls.from_json(json.loads(line))
+    def from_line(cls, line: str, *, per_example: bool = True) -> EvaluationRecord:
+        return cls.from_json(json.loads(line), per_example=per_example)

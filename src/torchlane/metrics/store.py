@@ -56,14 +56,15 @@ class ReadResult:
     problems: list[NoteProblem] = field(default_factory=list)
 
 
-def parse_note(commit: str, text: str) -> ReadResult:
+def parse_note(commit: str, text: str, *, per_example: bool = True) -> ReadResult:
+    """The records of one note; `per_example=False` leaves their per-example data packed."""
     records: list[EvaluationRecord] = []
     problems: list[NoteProblem] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            record = EvaluationRecord.from_line(line)
+            record = EvaluationRecord.from_line(line, per_example=per_example)
         except _DECODE_ERRORS as exc:
             problems.append(NoteProblem(commit, number, f"{type(exc).__name__}: {exc}"))
             continue
@@ -89,7 +90,9 @@ def append_record(git: Git, record: EvaluationRecord, notes_ref: str = DEFAULT_N
     append_note_line(git, notes_ref, commit, line, what="metrics")
 
 
-def read_records(git: Git, rev: str, notes_ref: str = DEFAULT_NOTES_REF) -> ReadResult:
+def read_records(
+    git: Git, rev: str, notes_ref: str = DEFAULT_NOTES_REF, *, per_example: bool = True
+) -> ReadResult:
     """Every record attached to `rev`, in note order. Unreadable lines are reported, not fatal."""
     commit = git.rev(rev)
     if commit is None:
@@ -97,7 +100,8 @@ def read_records(git: Git, rev: str, notes_ref: str = DEFAULT_NOTES_REF) -> Read
             f"'{rev}' is not a commit in this repository.",
             "Give a commit, branch or tag; in a shallow CI clone fetch more history first.",
         )
-    return parse_note(commit, note_text(git, full_notes_ref(notes_ref), commit))
+    text = note_text(git, full_notes_ref(notes_ref), commit)
+    return parse_note(commit, text, per_example=per_example)
 
 
 def commits_with_records(git: Git, notes_ref: str = DEFAULT_NOTES_REF) -> set[str]:
@@ -134,10 +138,14 @@ def note_texts(
 
 
 def read_many(
-    git: Git, commits: Iterable[str], notes_ref: str = DEFAULT_NOTES_REF
+    git: Git,
+    commits: Iterable[str],
+    notes_ref: str = DEFAULT_NOTES_REF,
+    *,
+    per_example: bool = True,
 ) -> dict[str, ReadResult]:
     """Records of many commits with one git process (history views read hundreds)."""
     return {
-        commit: parse_note(commit, text)
+        commit: parse_note(commit, text, per_example=per_example)
         for commit, text in note_texts(git, commits, notes_ref).items()
     }

@@ -173,7 +173,9 @@ def filtered_paths(git: Git, paths: list[str]) -> set[str]:
     is configured and the attributes route them to it."""
     if not paths or not git.run("config", "--get", f"filter.{DRIVER}.process", check=False).ok:
         return set()
-    out = git.run("check-attr", "-z", "filter", "--", *paths, check=False).stdout
+    # On stdin, not argv: thousands of staged notebooks exceed the argument list limit.
+    listed = "".join(f"{path}\0" for path in paths)
+    out = git.run("check-attr", "--stdin", "-z", "filter", input=listed, check=False).stdout
     fields = out.split("\0")
     return {fields[i] for i in range(0, len(fields) - 2, 3) if fields[i + 2] == DRIVER}
 

@@ -13,6 +13,7 @@ from torchlane.gate.rules import GateDecision, MetricVerdict
 from torchlane.metrics.history import pick_record
 from torchlane.metrics.store import read_records
 from torchlane.project import Project
+from torchlane.render import markdown_text
 
 MARKER = "<!-- torchlane-report -->"
 _ENV_KEYS = ("python", "torch", "cuda", "cudnn", "device", "platform")
@@ -55,7 +56,18 @@ def build_report(
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_text(text)
+
+
+def _said(text: str) -> str:
+    """torchlane's own sentences, which quote commands in backticks and user text in quotes."""
+    return markdown_text(text, code_spans=True)
+
+
+def _url(location: str) -> str:
+    return "".join(
+        {" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E"}.get(c, c) for c in location
+    )
 
 
 def _num(value: float | None) -> str:
@@ -92,9 +104,9 @@ def to_markdown(report: Report) -> str:
     if d.outcome not in ("pass", "fail"):
         lines.append(f"\n**Outcome: {d.outcome}.**")
     for message in d.messages:
-        lines.append(f"\n> {_cell(message)}")
+        lines.append(f"\n> {_said(message)}")
     if d.hint:
-        lines.append(f"\n> hint: {_cell(d.hint)}")
+        lines.append(f"\n> hint: {_said(d.hint)}")
     if d.metrics:
         level = f"{d.confidence:.0%}"
         lines += [
@@ -111,7 +123,7 @@ def to_markdown(report: Report) -> str:
         lines += ["", "**Why**", ""]
         for v in d.metrics:
             p = "" if v.p_value is None else f", p = {v.p_value:.3g}"
-            lines.append(f"- **{_cell(v.metric)}** ({v.test}{p}): {_cell(v.reason)}")
+            lines.append(f"- **{_cell(v.metric)}** ({v.test}{p}): {_said(v.reason)}")
         lines += [
             "",
             f"A metric fails only when its drop beyond the tolerance is credible: with per-example "
@@ -133,7 +145,5 @@ def to_markdown(report: Report) -> str:
         lines += ["", "</details>"]
     if report.artifacts:
         lines += ["", "**Artifacts**", ""]
-        lines += [
-            f"- [{_cell(a.name)}]({a.location.replace(' ', '%20')})" for a in report.artifacts
-        ]
+        lines += [f"- [{_cell(a.name)}]({_url(a.location)})" for a in report.artifacts]
     return "\n".join(lines) + "\n"

@@ -13,12 +13,12 @@ from torchlane.errors import TorchlaneError
 from torchlane.metrics.record import EvaluationRecord
 
 
-def require(module: str, extra: str, what: str) -> ModuleType:
+def require(module: str, extra: str, what: str, purpose: str = "send metrics to it") -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         raise TorchlaneError(
-            f"{what} is not installed, so torchlane cannot send metrics to it.",
+            f"{what} is not installed, so torchlane cannot {purpose}.",
             f"pip install 'torchlane[{extra}]'",
         ) from exc
 

@@ -35,7 +35,7 @@ def export_scalars(git: Git, branches: list[str], notes_ref: str, out: Path) -> 
     counts: dict[str, int] = {}
     for branch in branches:
         line = list(reversed(first_parent_line(git, branch)))
-        found = read_many(git, (c.commit for c in line), notes_ref)
+        found = read_many(git, (c.commit for c in line), notes_ref, per_example=False)
         # Created at the first evaluation: a branch without any (main, until CI evaluates a
         # release there) gets no run, rather than an empty one TensorBoard lists all the same.
         writer: EventFileWriter | None = None
