@@ -23,8 +23,9 @@ from torchlane.naming_rules import ref_format_problem
 
 # Letters (any script), digits, '_', '.', '-', and '/' between components.
 _NAME_CHARS = re.compile(r"[\w./-]*")
-# A path inside the repository: the same, plus '+' and '@' (wheel and lock names use them).
-_PATH_CHARS = re.compile(r"[\w.+@/-]+")
+# A path inside the repository: the same, plus '+', '@' (wheel and lock names use them) and
+# spaces inside a component (the emitters quote every path).
+_PATH_CHARS = re.compile(r"[\w.+@/ -]+")
 # The OCI distribution reference grammar (distribution/reference), ASCII only.
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
@@ -114,11 +115,14 @@ def repository_path_problem(value: str) -> str | None:
     if not value:
         return "it is empty"
     if not _PATH_CHARS.fullmatch(value):
-        return "use letters, digits, '_', '.', '-', '+' and '@' between '/' only"
+        return "use letters, digits, spaces, '_', '.', '-', '+' and '@' between '/' only"
     if value.startswith(("/", "-")):
         return "it must be relative to the repository's root and not start with '-'"
-    if any(part in ("", ".", "..") for part in value.split("/")):
+    parts = value.split("/")
+    if any(part in ("", ".", "..") for part in parts):
         return "it must not contain '..', '.' or empty components"
+    if any(part != part.strip() for part in parts):
+        return "a component must not start or end with a space"
     return None
 
 
