@@ -152,7 +152,7 @@ def _by_context(
 def gitlab_pipeline(config: TorchlaneConfig) -> dict[str, Any]:
     p, develop, main = config.prefixes, config.branches.develop, config.branches.main
     topic = _regex((p.feature, p.bugfix, p.refactor))
-    tag = "/^" + re.escape(config.flow.version_tag_prefix) + r"\d/"
+    tag = "/^" + re.escape(config.flow.version_tag_prefix).replace("/", "\\/") + r"\d/"
     mr = '$CI_PIPELINE_SOURCE == "merge_request_event"'
     tag_rule = f"$CI_COMMIT_TAG =~ {tag}"
     report = f"{config.ci.artifacts}/report.md"

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 from torchlane.naming_rules import ref_format_problem
 
@@ -45,6 +46,16 @@ def _validator(check: Callable[[str], str]) -> AfterValidator:
     return AfterValidator(check)
 
 
+HINT_KEY = "torchlane_hint"
+
+
+def _refuse(message: str, hint: str) -> PydanticCustomError:
+    """A refusal whose message is one sentence and whose hint config.load shows as the hint."""
+    # The message is pydantic's template, formatted with the context: only `{torchlane_hint}`
+    # would be replaced, and it is not in the message.
+    return PydanticCustomError("torchlane_value", message, {HINT_KEY: hint})
+
+
 def _shown(value: str) -> str:
     return repr(value) if len(value) <= 80 else repr(value[:77] + "...")
 
@@ -64,7 +75,10 @@ def branch_name_problem(value: str) -> str | None:
 def check_branch(value: str) -> str:
     problem = branch_name_problem(value)
     if problem is not None:
-        raise ValueError(f"{_shown(value)} is not a usable branch name: {problem}, e.g. 'develop'")
+        raise _refuse(
+            f"{_shown(value)} is not a usable branch name: {problem}",
+            "Name it with letters, digits, '_', '.', '-' and '/', e.g. 'develop'.",
+        )
     return value
 
 
@@ -72,20 +86,21 @@ def check_branch_prefix(value: str) -> str:
     """`feature/`: a branch-name start ending with '/'."""
     problem = branch_name_problem(value + "x") if value.endswith("/") else None
     if not value.endswith("/") or not value.strip("/") or problem is not None:
-        raise ValueError(
-            f"{_shown(value)} is not a usable prefix: a prefix is a branch-name start ending with "
-            f"'/' (letters, digits, '_', '.', '-'), e.g. 'feature/'"
-            + (f"; {problem}" if problem else "")
+        raise _refuse(
+            f"{_shown(value)} is not a usable prefix: "
+            + (problem or "a prefix is a branch-name start ending with '/'"),
+            "Write it as letters, digits, '_', '.' or '-' ending with '/', e.g. 'feature/'.",
         )
     return value
 
 
 def check_tag_prefix(value: str) -> str:
     """`v` (or empty): what a release tag starts with before its version."""
-    if value and branch_name_problem(value + "1.0.0") is not None:
-        raise ValueError(
-            f"{_shown(value)} is not a usable tag prefix: letters, digits, '_', '.', '-' and '/' "
-            "that git accepts before a version, e.g. 'v' or 'release-'"
+    problem = branch_name_problem(value + "1.0.0") if value else None
+    if problem is not None:
+        raise _refuse(
+            f"{_shown(value)} is not a usable tag prefix: {problem}",
+            "Use letters, digits, '_', '.', '-' and '/', e.g. 'v' or 'release-'.",
         )
     return value
 
@@ -93,9 +108,9 @@ def check_tag_prefix(value: str) -> str:
 def check_remote(value: str) -> str:
     """A git remote's name, as `git remote add` accepts it, in a conservative alphabet."""
     if not _LABEL.fullmatch(value) or ref_format_problem(f"refs/remotes/{value}/x") is not None:
-        raise ValueError(
-            f"{_shown(value)} is not a usable remote name: letters, digits, '.', '_' and '-', "
-            "starting with a letter or digit, e.g. 'origin'"
+        raise _refuse(
+            f"{_shown(value)} is not a usable remote name",
+            "Use letters, digits, '.', '_' and '-', starting with a letter or digit, e.g. 'origin'.",
         )
     return value
 
@@ -103,10 +118,11 @@ def check_remote(value: str) -> str:
 def check_notes_ref(value: str) -> str:
     """A notes ref, full (refs/notes/x) or short (x, meaning refs/notes/x)."""
     full = value if value.startswith("refs/") else f"refs/notes/{value}"
-    if branch_name_problem(full) is not None:
-        raise ValueError(
-            f"{_shown(value)} is not a usable notes ref: a git ref name of letters, digits, '_', "
-            "'.', '-' and '/', e.g. 'refs/notes/torchlane'"
+    problem = branch_name_problem(full)
+    if problem is not None:
+        raise _refuse(
+            f"{_shown(value)} is not a usable notes ref: {problem}",
+            "Use a ref name of letters, digits, '_', '.', '-' and '/', e.g. 'refs/notes/torchlane'.",
         )
     return value
 
@@ -115,7 +131,9 @@ def repository_path_problem(value: str) -> str | None:
     if not value:
         return "it is empty"
     if not _PATH_CHARS.fullmatch(value):
-        return "use letters, digits, spaces, '_', '.', '-', '+' and '@' between '/' only"
+        return (
+            "it holds characters other than letters, digits, spaces, '_', '.', '-', '+', '@', '/'"
+        )
     if value.startswith(("/", "-")):
         return "it must be relative to the repository's root and not start with '-'"
     parts = value.split("/")
@@ -129,9 +147,9 @@ def repository_path_problem(value: str) -> str | None:
 def check_repository_path(value: str) -> str:
     problem = repository_path_problem(value)
     if problem is not None:
-        raise ValueError(
-            f"{_shown(value)} is not a path inside the repository: {problem}, "
-            "e.g. 'requirements.lock' or 'ci/artifacts'"
+        raise _refuse(
+            f"{_shown(value)} is not a path inside the repository: {problem}",
+            "Give a relative path such as 'requirements.lock' or 'ci/artifacts'.",
         )
     return value
 
@@ -143,9 +161,9 @@ def image_reference_problem(value: str, *, name_only: bool = False) -> str | Non
     if colon > slash:
         name, tag = name[:colon], name[colon + 1 :]
     if name_only and (at or tag):
-        return "give the image's name only (the tag comes from the release), e.g. 'ghcr.io/org/app'"
+        return "it has a tag or digest, which each release sets"
     if not _IMAGE_NAME.fullmatch(name) or len(name) > 255:
-        return "the name must be [registry/]lowercase/path, e.g. 'ghcr.io/org/app'"
+        return "the name is not [registry/]path in lowercase letters, digits, '.', '_' and '-'"
     if colon > slash and not _TAG.fullmatch(tag):
         return "a tag is letters, digits, '_', '.' and '-' (at most 128)"
     if at and not _DIGEST.fullmatch(digest):
@@ -156,9 +174,10 @@ def image_reference_problem(value: str, *, name_only: bool = False) -> str | Non
 def check_image_reference(value: str) -> str:
     problem = image_reference_problem(value)
     if problem is not None:
-        raise ValueError(
-            f"{_shown(value)} is not an image reference: {problem} "
-            "(e.g. 'python:3.12-slim' or 'ghcr.io/org/app:1.0')"
+        raise _refuse(
+            f"{_shown(value)} is not an image reference: {problem}",
+            "Write it as [registry/]name[:tag][@digest], e.g. 'python:3.12-slim' or "
+            "'ghcr.io/org/app:1.0'.",
         )
     return value
 
@@ -168,15 +187,18 @@ def check_image_name(value: str) -> str:
     as registries refuse them while repository paths may have them)."""
     problem = image_reference_problem(value.lower(), name_only=True)
     if problem is not None:
-        raise ValueError(f"{_shown(value)} is not an image name: {problem}")
+        raise _refuse(
+            f"{_shown(value)} is not an image name: {problem}",
+            "Give the name only, e.g. 'ghcr.io/org/app'.",
+        )
     return value
 
 
 def check_docker_size(value: str) -> str:
     if not _DOCKER_SIZE.fullmatch(value) or not any(c in "123456789" for c in value):
-        raise ValueError(
-            f"{_shown(value)} is not a size docker reads: a number and a unit b, k, m, g, t or p, "
-            "e.g. '8g' or '512m'"
+        raise _refuse(
+            f"{_shown(value)} is not a size docker reads",
+            "Write a number and a unit b, k, m, g, t or p, e.g. '8g' or '512m'.",
         )
     return value
 
@@ -184,18 +206,18 @@ def check_docker_size(value: str) -> str:
 def check_label(value: str) -> str:
     """A CI runner label or tag."""
     if not _LABEL.fullmatch(value) or len(value) > 255:
-        raise ValueError(
-            f"{_shown(value)} is not a usable runner label: letters, digits, '.', '_' and '-', "
-            "e.g. 'gpu' or 'self-hosted'"
+        raise _refuse(
+            f"{_shown(value)} is not a usable runner label",
+            "Use letters, digits, '.', '_' and '-', e.g. 'gpu' or 'self-hosted'.",
         )
     return value
 
 
 def check_url(value: str) -> str:
     if not _URL.fullmatch(value):
-        raise ValueError(
-            f"{_shown(value)} is not a plain URL: percent-encode spaces, quotes, '$', braces, "
-            "parentheses and backslashes"
+        raise _refuse(
+            f"{_shown(value)} is not a plain URL",
+            "Percent-encode spaces, quotes, '$', braces, parentheses and backslashes in it.",
         )
     return value
 
