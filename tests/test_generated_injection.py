@@ -19,7 +19,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import yaml
@@ -314,8 +314,9 @@ def render(config: TorchlaneConfig) -> dict[str, Any]:
         project="proj",
     )
     command = ("python", "train.py")
-    for kind in ("eval", "run"):
-        job = batch_job(config, target, kind, command=command, name="n", namespace=None)  # type: ignore[arg-type]
+    kinds: tuple[Literal["eval", "run"], ...] = ("eval", "run")
+    for kind in kinds:
+        job = batch_job(config, target, kind, command=command, name="n", namespace=None)
         files[kind] = yaml.safe_load(to_yaml(job))
     train = pytorch_job(config, target, command=command, name="n", namespace=None)
     files["train"] = yaml.safe_load(to_yaml(train))

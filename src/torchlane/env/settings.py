@@ -11,7 +11,9 @@ from torchlane.config.section import Section
 from torchlane.config.values import DockerSize, ImageReference, RepositoryPath
 
 _ACCELERATOR = re.compile(r"cpu|cuda\d+\.\d+|rocm\d+(\.\d+){1,2}")
-_RELEASE = re.compile(r"[0-9]+(\.[0-9]+){1,2}([a-z0-9.+]*)", re.ASCII)
+# A version-like word (env check names an unknown release with its line; this keeps out what
+# an image tag, a shell or a CI expression would act on).
+_RELEASE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}", re.ASCII)
 
 
 class EnvSpec(Section):
@@ -41,7 +43,10 @@ class EnvSpec(Section):
     def _release(cls, value: str | None) -> str | None:
         # It names the derived image's tag: a version, nothing a Dockerfile or shell acts on.
         if value is not None and not _RELEASE.fullmatch(value):
-            raise ValueError("write torch as an exact release, e.g. '2.13.0'")
+            raise ValueError(
+                "write torch as an exact release (letters, digits, '.', '+', '_', '-'), "
+                "e.g. '2.13.0'"
+            )
         return value
 
     @field_validator("accelerator")
