@@ -571,3 +571,26 @@ def test_unusual_names_give_gitlab_scripts_a_shell_parses() -> None:
         env = {"PATH": "/usr/bin:/bin", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": branch}
         ran = subprocess.run(["sh", "-c", release], env=env, capture_output=True, check=False)
         assert ran.returncode == code, branch
+
+
+@pytest.mark.slow
+def test_unusual_values_give_files_hadolint_and_the_schemas_accept(tmp_path: Path, cli) -> None:
+    from tests.env.test_generate import validate
+
+    subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.torchlane.env]\npython = "3.12"\ntorch = "2.13.0"\n'
+        'lock = "locks/ci lock+cpu.txt"\nshm_size = "1.5GiB"\nmemory = "16384m"\n'
+        'base_image = "registry.example.com:5000/ml/py@sha256:' + "a" * 64 + '"\n',
+        encoding="utf-8",
+    )
+    lock = tmp_path / "locks" / "ci lock+cpu.txt"
+    lock.parent.mkdir()
+    lock.write_text("six==1.17.0 \\\n    --hash=sha256:" + "a" * 64 + "\n", encoding="utf-8")
+    result = cli(["env", "generate", "-C", str(tmp_path)])
+    assert result.code == 0, result.err
+    validate(tmp_path)
+    dockerfile_text = (tmp_path / "Dockerfile").read_text(encoding="utf-8")
+    assert 'COPY ["locks/ci lock+cpu.txt", "/tmp/requirements.lock"]' in dockerfile_text
+    service = yaml.safe_load((tmp_path / "compose.yaml").read_text(encoding="utf-8"))
+    assert service["services"]["dev"]["shm_size"] == "1.5GiB"
