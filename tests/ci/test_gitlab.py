@@ -126,7 +126,7 @@ def test_image_names_are_lowercased(cli, project: Project) -> None:
     jobs = _jobs(
         _pipeline(cli, project, '\n[ci]\nregistry_image = "Registry.Example.com/ML/Vision"\n')
     )
-    assert 'IMAGE="registry.example.com/ml/vision"' in jobs["release-image"]["script"]
+    assert "IMAGE=registry.example.com/ml/vision" in jobs["release-image"]["script"]
 
 
 def test_the_registrys_image_path_is_lowercased_in_the_job(cli, project: Project) -> None:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.env.conftest import Repo
 
@@ -74,12 +75,14 @@ def test_generated_files_pass_their_validators_and_env_check(
     assert "--require-hashes -r /tmp/requirements.lock" in dockerfile
     assert "USER dev" in dockerfile
     assert "EXPOSE 8888 6006" in dockerfile
-    assert '"127.0.0.1:8888:8888"' in compose
-    assert "${JUPYTER_TOKEN:?set JUPYTER_TOKEN}" in compose
+    service = yaml.safe_load(compose)["services"]["dev"]
+    assert service["ports"] == ["127.0.0.1:8888:8888", "127.0.0.1:6006:6006"]
+    assert service["environment"] == {"JUPYTER_TOKEN": "${JUPYTER_TOKEN:?set JUPYTER_TOKEN}"}
     if declaration == CUDA:
         assert "FROM pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime" in dockerfile
-        assert "capabilities: [gpu]" in compose
-        assert 'memory: "16g"' in compose
+        resources = service["deploy"]["resources"]
+        assert resources["reservations"]["devices"][0]["capabilities"] == ["gpu"]
+        assert resources["limits"]["memory"] == "16g"
     else:
         assert "FROM python:3.12-slim" in dockerfile
         assert "driver: nvidia" not in compose

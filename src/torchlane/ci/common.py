@@ -117,7 +117,9 @@ def checks_steps(config: TorchlaneConfig) -> list[tuple[Context, tuple[EventKind
 
 def git_setup_commands(config: TorchlaneConfig, branch_expr: str | None) -> list[str]:
     """Full history and the metrics notes (shallow clones break comparisons), local base branches."""
-    develop, main, remote = config.branches.develop, config.branches.main, "origin"
+    # Every configured name is shell-quoted (they are validated at load too: config.values).
+    develop, main = shlex.quote(config.branches.develop), shlex.quote(config.branches.main)
+    remote = "origin"
     commands = [
         'git config --global --add safe.directory "$PWD"',
         f"git fetch --no-tags --prune {remote} '{NOTES_REFSPEC}' '+refs/tags/*:refs/tags/*' || true",

@@ -16,6 +16,7 @@ Security model (docs/ci.md, "GitHub"):
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 from torchlane.ci.actions import annotate_versions, uses
@@ -67,10 +68,19 @@ _AUTH_HEADER = (
 )
 
 
+def literal(text: str) -> str:
+    """A string literal of a GitHub expression (`'...'`, a quote doubled). Values also never hold
+    `${{`: they are validated at load (config.values), since GitHub evaluates it anywhere."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _git_setup(config: TorchlaneConfig) -> str:
     """Full history, tags, the metrics notes and local base branches; the branch under test."""
-    develop, main, remote = config.branches.develop, config.branches.main, config.flow.remote
-    heads = " ".join(f"'+refs/heads/{b}:refs/remotes/{remote}/{b}'" for b in (main, develop))
+    names = config.branches.develop, config.branches.main, config.flow.remote
+    heads = " ".join(
+        shlex.quote(f"+refs/heads/{b}:refs/remotes/{names[2]}/{b}") for b in names[1::-1]
+    )
+    develop, main, remote = (shlex.quote(name) for name in names)
     return (
         'git config --global --add safe.directory "$GITHUB_WORKSPACE"\n'
         + _AUTH_HEADER
@@ -78,7 +88,7 @@ def _git_setup(config: TorchlaneConfig) -> str:
         f"'{NOTES_REFSPEC}' '+refs/tags/*:refs/tags/*' {heads}\n"
         f"for b in {main} {develop}; do\n"
         f'  if git show-ref --verify --quiet "refs/remotes/{remote}/$b" && [ "$(git branch --show-current)" != "$b" ]; then\n'
-        f'    git branch --force "$b" "{remote}/$b"\n'
+        f'    git branch --force "$b" {remote}/"$b"\n'
         "  fi\n"
         "done\n"
         # A pull request's head or a pushed branch is checked out by name (the gate and the
@@ -184,7 +194,7 @@ class _Jobs:
             # Fork and Dependabot pull requests get a read-only token: no comment, and the job's
             # status stays the gate's verdict (continue-on-error: a refused comment is not red).
             "if": f"always() && !({FORK}) && github.actor != 'dependabot[bot]' "
-            f"&& hashFiles('{report}') != ''",
+            f"&& hashFiles({literal(report)}) != ''",
             "continue-on-error": True,
             "uses": uses("actions/github-script"),
             "env": {"REPORT": report},
@@ -212,11 +222,11 @@ class _Jobs:
             if self.image:
                 job["container"] = {"image": self.image, "options": options}
             return job
-        job["runs-on"] = f"${{{{ ({FORK}) && '{HOSTED_RUNNER}' || fromJSON('{labels}') }}}}"
+        job["runs-on"] = f"${{{{ ({FORK}) && '{HOSTED_RUNNER}' || fromJSON({literal(labels)}) }}}}"
         if self.image:
             # An empty image runs the job on the runner itself: the fork's refusal needs none.
             job["container"] = {
-                "image": f"${{{{ !({FORK}) && '{self.image}' || '' }}}}",
+                "image": f"${{{{ !({FORK}) && {literal(self.image)} || '' }}}}",
                 "options": options,
             }
         return job
@@ -267,14 +277,20 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
     signing_secret = {KEY_VARIABLE: f"${{{{ secrets.{KEY_VARIABLE} }}}}"}
     in_records_environment = {"environment": records_environment} if records_environment else {}
     is_tag = "startsWith(github.ref, 'refs/tags/')"
-    topic_refs = " || ".join(f"startsWith(github.ref, 'refs/heads/{x}')" for x in topic_prefixes)
+    base_is_develop, base_is_main = (f"github.base_ref == {literal(b)}" for b in (develop, main))
+    ref_is_develop, ref_is_main = (
+        f"github.ref == {literal('refs/heads/' + b)}" for b in (develop, main)
+    )
+    topic_refs = " || ".join(
+        f"startsWith(github.ref, {literal('refs/heads/' + x)})" for x in topic_prefixes
+    )
     # When each kind of event runs; events.BRANCH_MODEL says which jobs and stages it has.
     when: dict[EventKind, str] = {
         "push-topic": f"(github.event_name == 'push' && ({topic_refs}))",
-        "merge-request-develop": f"(github.event_name == 'pull_request' && github.base_ref == '{develop}')",
-        "push-develop": f"(github.event_name == 'push' && github.ref == 'refs/heads/{develop}')",
-        "merge-request-main": f"(github.event_name == 'pull_request' && github.base_ref == '{main}')",
-        "push-main": f"(github.event_name == 'push' && github.ref == 'refs/heads/{main}')",
+        "merge-request-develop": f"(github.event_name == 'pull_request' && {base_is_develop})",
+        "push-develop": f"(github.event_name == 'push' && {ref_is_develop})",
+        "merge-request-main": f"(github.event_name == 'pull_request' && {base_is_main})",
+        "push-main": f"(github.event_name == 'push' && {ref_is_main})",
         "tag": f"(github.event_name == 'push' && {is_tag})",
     }
     # A pull request whose checks a push run of its source branch already has (events.
@@ -283,7 +299,9 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
     pushed_heads: dict[EventKind, tuple[str, ...]] = {"push-topic": topic_prefixes}
     checks_when = dict(when)
     for kind, pushed in CHECKS_FROM_PUSH.items():
-        heads = " || ".join(f"startsWith(github.head_ref, '{x}')" for x in pushed_heads[pushed])
+        heads = " || ".join(
+            f"startsWith(github.head_ref, {literal(x)})" for x in pushed_heads[pushed]
+        )
         checks_when[kind] = f"({when[kind]} && (({FORK}) || !({heads})))"
 
     # push-main and tag have jobs of their own (verify, baseline): the checks job serves the rest.
@@ -328,7 +346,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
             if "merge-request-develop" in checks_kinds
             else ""
         )
-        + f"github.event_name == 'pull_request' && github.base_ref == '{develop}'",
+        + f"github.event_name == 'pull_request' && {base_is_develop}",
         **jobs.gpu(pull_request=True),
         "permissions": {"contents": "read", "pull-requests": "write"},
         "env": pr_env,
@@ -357,7 +375,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
     record = {
         "name": "record metrics on develop",
         **after_checks("push-develop"),
-        "if": f"github.event_name == 'push' && github.ref == 'refs/heads/{develop}'",
+        "if": f"github.event_name == 'push' && {ref_is_develop}",
         **jobs.gpu(pull_request=False),
         **in_records_environment,
         "permissions": {"contents": "write"},
@@ -369,11 +387,13 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
         ],
     }
     release_prefixes = (p.release, p.hotfix)
-    only_release = " || ".join(f"startsWith(github.head_ref, '{x}')" for x in release_prefixes)
+    only_release = " || ".join(
+        f"startsWith(github.head_ref, {literal(x)})" for x in release_prefixes
+    )
     release_command = _kind_command(config, "merge-request-main", "release")
     release = {
         "name": "release checks",
-        "if": f"github.event_name == 'pull_request' && github.base_ref == '{main}'",
+        "if": f"github.event_name == 'pull_request' && {base_is_main}",
         **jobs.gpu(pull_request=True),
         "permissions": {"contents": "read", "pull-requests": "write"},
         "env": pr_env,
@@ -381,8 +401,11 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
             {
                 "name": f"Only release and hotfix branches merge into {main}",
                 "if": f"!({only_release})",
-                "run": f'echo "::error::{main} only takes {p.release}* and {p.hotfix}* branches, '
-                'not $TORCHLANE_BRANCH"\nexit 1',
+                "run": "echo "
+                + shlex.quote(
+                    f"::error::{main} only takes {p.release}* and {p.hotfix}* branches, not "
+                )
+                + '"$TORCHLANE_BRANCH"\nexit 1',
             },
             *jobs.fork_refusal(),
             *jobs.prepare(),
@@ -398,7 +421,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
     main_record = _kind_command(config, "push-main", "record")
     verify = {
         "name": f"verify {main}",
-        "if": f"github.event_name == 'push' && github.ref == 'refs/heads/{main}'",
+        "if": f"github.event_name == 'push' && {ref_is_main}",
         **jobs.gpu(pull_request=False),
         **in_records_environment,
         "permissions": {"contents": "write"},
@@ -469,9 +492,7 @@ def github_workflow(config: TorchlaneConfig) -> dict[str, Any]:
             },
         ],
     }
-    protected = (
-        f"github.ref == 'refs/heads/{develop}' || github.ref == 'refs/heads/{main}' || {is_tag}"
-    )
+    protected = f"{ref_is_develop} || {ref_is_main} || {is_tag}"
     return {
         "name": "torchlane",
         "on": {

@@ -38,6 +38,15 @@ BRANCH_EXPR = "${CI_MERGE_REQUEST_SOURCE_BRANCH_NAME:-${CI_COMMIT_BRANCH:-}}"
 SWITCH_TO_BRANCH = f'if [ -n "{BRANCH_EXPR}" ]; then git switch --force-create "{BRANCH_EXPR}"; fi'
 
 
+def literal(text: str) -> str:
+    """A string literal of a GitLab `rules: if:` expression, which has no escapes: the quote the
+    text does not hold (names are validated at load, config.values, and hold neither)."""
+    for quote in "\"'":
+        if quote not in text and "\n" not in text:
+            return f"{quote}{text}{quote}"
+    raise ValueError(f"{text!r} cannot be written as a GitLab expression's string")
+
+
 def _regex(prefixes: tuple[str, ...]) -> str:
     return "/^(" + "|".join(re.escape(p) for p in prefixes).replace("/", "\\/") + ")/"
 
@@ -101,7 +110,7 @@ def _image_job(config: TorchlaneConfig, tag_rule: str) -> dict[str, Any]:
     image = (config.ci.registry_image or "").lower()
     # $CI_REGISTRY_IMAGE keeps the project path's capitals; image names must be lowercase.
     name = (
-        f'IMAGE="{image}"'
+        f"IMAGE={shlex.quote(image)}"
         if image
         else "IMAGE=\"$(printf '%s' \"$CI_REGISTRY_IMAGE\" | tr '[:upper:]' '[:lower:]')\""
     )
@@ -143,17 +152,18 @@ def _by_context(
 def gitlab_pipeline(config: TorchlaneConfig) -> dict[str, Any]:
     p, develop, main = config.prefixes, config.branches.develop, config.branches.main
     topic = _regex((p.feature, p.bugfix, p.refactor))
-    tag = "/^" + re.escape(config.flow.version_tag_prefix) + r"\d/"
+    tag = "/^" + re.escape(config.flow.version_tag_prefix).replace("/", "\\/") + r"\d/"
     mr = '$CI_PIPELINE_SOURCE == "merge_request_event"'
     tag_rule = f"$CI_COMMIT_TAG =~ {tag}"
     report = f"{config.ci.artifacts}/report.md"
+    develop, main = literal(develop), literal(main)
     # When each kind of event runs (events.BRANCH_MODEL says which jobs it has).
     when: dict[EventKind, str] = {
         "push-topic": f"$CI_COMMIT_BRANCH =~ {topic}",
-        "merge-request-develop": f'{mr} && $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == "{develop}"',
-        "push-develop": f'$CI_COMMIT_BRANCH == "{develop}" && $CI_PIPELINE_SOURCE == "push"',
-        "merge-request-main": f'{mr} && $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == "{main}"',
-        "push-main": f'$CI_COMMIT_BRANCH == "{main}" && $CI_PIPELINE_SOURCE == "push"',
+        "merge-request-develop": f"{mr} && $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == {develop}",
+        "push-develop": f'$CI_COMMIT_BRANCH == {develop} && $CI_PIPELINE_SOURCE == "push"',
+        "merge-request-main": f"{mr} && $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == {main}",
+        "push-main": f'$CI_COMMIT_BRANCH == {main} && $CI_PIPELINE_SOURCE == "push"',
         "tag": tag_rule,
     }
     gate_command = job_command(config, "gate", "topic")
@@ -171,8 +181,8 @@ def gitlab_pipeline(config: TorchlaneConfig) -> dict[str, Any]:
                 {"if": mr},
                 # Recording pipelines are never cancelled: every commit keeps its metrics.
                 {"if": tag_rule, **never_cancel},
-                {"if": f'$CI_COMMIT_BRANCH == "{develop}"', **never_cancel},
-                {"if": f'$CI_COMMIT_BRANCH == "{main}"', **never_cancel},
+                {"if": f"$CI_COMMIT_BRANCH == {develop}", **never_cancel},
+                {"if": f"$CI_COMMIT_BRANCH == {main}", **never_cancel},
                 # A branch with an open merge request runs the merge-request pipeline only.
                 {"if": f"$CI_COMMIT_BRANCH =~ {topic} && $CI_OPEN_MERGE_REQUESTS == null"},
             ],
@@ -226,8 +236,12 @@ def gitlab_pipeline(config: TorchlaneConfig) -> dict[str, Any]:
             **_job(
                 config,
                 [
-                    f'case "$CI_MERGE_REQUEST_SOURCE_BRANCH_NAME" in {p.release}*|{p.hotfix}*) ;; '
-                    f'*) echo "{main} only takes {p.release}* and {p.hotfix}* branches"; exit 1 ;; esac',
+                    'case "$CI_MERGE_REQUEST_SOURCE_BRANCH_NAME" in '
+                    f"{shlex.quote(p.release)}*|{shlex.quote(p.hotfix)}*) ;; *) echo "
+                    + shlex.quote(
+                        f"{config.branches.main} only takes {p.release}* and {p.hotfix}* branches"
+                    )
+                    + "; exit 1 ;; esac",
                     release_command,
                 ],
                 [{"if": when["merge-request-main"]}],

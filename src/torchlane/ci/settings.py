@@ -8,6 +8,15 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from torchlane.config.section import Section
+from torchlane.config.values import (
+    ImageName,
+    ImageReference,
+    PlainUrl,
+    RepositoryPath,
+    RunnerLabel,
+)
+
+_STAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 # Where a stage runs: topic = push to feature/bugfix/refactor (and pull requests into develop),
 # develop = push to develop, release = release/hotfix branches and pull requests into main.
@@ -33,13 +42,13 @@ class StageSettings(Section):
 
 
 class CiSettings(Section):
-    artifacts: str = "ci-artifacts"
+    artifacts: RepositoryPath = "ci-artifacts"
     jobs: int = Field(default=0, ge=0, description="parallel stages; 0 = one per CPU")
     stages: dict[str, StageSettings] = Field(default_factory=dict)
     # CI platforms
     # Runners of the evaluation jobs; empty: ubuntu-latest, refused when the accelerator is CUDA.
-    gpu_runner_labels: tuple[str, ...] = ()
-    gitlab_gpu_tags: tuple[str, ...] = ()
+    gpu_runner_labels: tuple[RunnerLabel, ...] = ()
+    gitlab_gpu_tags: tuple[RunnerLabel, ...] = ()
     # CI_JOB_TOKEN can neither push the metrics notes nor write merge-request notes.
     gitlab_token_variable: str = Field(
         default="TORCHLANE_GITLAB_TOKEN",
@@ -47,10 +56,10 @@ class CiSettings(Section):
         description="GitLab CI/CD variable holding a project access token (write_repository, "
         "api) that pushes the metrics notes and posts the merge-request report",
     )
-    image: str | None = Field(
+    image: ImageReference | None = Field(
         default=None, description="CI image; default: derived from [tool.torchlane.env]"
     )
-    registry_image: str | None = Field(
+    registry_image: ImageName | None = Field(
         default=None,
         description="where tagged releases push their image; default ghcr.io/OWNER/REPO",
     )
@@ -69,11 +78,23 @@ class CiSettings(Section):
         default=("dev",),
         description="extras of the project CI installs (pip install -e '.[dev]'): its stages' tools",
     )
-    torchlane_source: str | None = Field(
+    torchlane_source: PlainUrl | None = Field(
         default=None,
         description="where jobs get torchlane at the generating version: an index URL, a wheel "
         "URL or a git+ URL; default: the project's lock or extras must pin it",
     )
+
+    @field_validator("stages")
+    @classmethod
+    def _stage_names(cls, value: dict[str, StageSettings]) -> dict[str, StageSettings]:
+        # Stage names reach CI files (`--stage NAME`, step names), where GitHub evaluates `${{ }}`.
+        for name in value:
+            if not _STAGE.fullmatch(name):
+                raise ValueError(
+                    f"{name!r} is not a usable stage name: letters, digits, '_' and '-', starting "
+                    "with a letter or digit, e.g. 'typecheck'"
+                )
+        return value
 
     @field_validator("install_extras")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -106,7 +107,9 @@ def _job_script(config: TorchlaneConfig, kind: Kind) -> list[str]:
         script.append('status=0; python -m torchlane run -- "$@" || status=$?')
         if push:
             notes = config.repro.notes_ref
-            script.append(f"python -m torchlane metrics push --notes-ref {notes} || {warn}")
+            script.append(
+                f"python -m torchlane metrics push --notes-ref {shlex.quote(notes)} || {warn}"
+            )
         script.append('exit "$status"')
     return script
 

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from torchlane.config.section import Section
+from torchlane.config.values import ImageReference
 
 # The Kubernetes resource.Quantity grammar (as in the API's OpenAPI pattern), without a sign:
 # a resource amount in a configuration is never negative.
@@ -69,6 +70,8 @@ def local_url(url: str) -> bool:
 
 
 def _reachable(url: str | None) -> str | None:
+    if url is not None and (not url or any(ch.isspace() or not ch.isprintable() for ch in url)):
+        raise ValueError(f"{url!r} is not a URL: it is empty or holds spaces or control characters")
     if url is not None and local_url(url):
         raise ValueError(
             f"{url!r} is a path on this machine, which a cluster cannot clone; use the URL the "
@@ -220,8 +223,10 @@ class ClusterConfig(Section):
     namespace: DnsLabel | None = Field(
         default=None, description="default: the namespace of kubectl's current context"
     )
-    image: str | None = Field(default=None, description="default: the CI image from [env]")
-    checkout_image: str | None = Field(
+    image: ImageReference | None = Field(
+        default=None, description="default: the CI image from [env]"
+    )
+    checkout_image: ImageReference | None = Field(
         default=None, description="image of the clone step; default: the job's image"
     )
     repository: Annotated[str | None, AfterValidator(_reachable)] = Field(

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from torchlane.config.settings import TorchlaneConfig
 from torchlane.config.source import find_config_source
+from torchlane.config.values import HINT_KEY
 from torchlane.errors import TorchlaneError
 
 
@@ -36,7 +37,10 @@ def _describe_error(path: Path, table: str, error: Any) -> str:
     if error["type"] == "extra_forbidden":
         return f"{path.name}: {where}: unknown key"
     given = error.get("input")
-    shown = "" if isinstance(given, dict) else f" (got {given!r})"
+    # config.values' refusals already show the value.
+    shown = (
+        "" if isinstance(given, dict) or error["type"] == "torchlane_value" else f" (got {given!r})"
+    )
     return f"{path.name}: {where}: {error['msg']}{shown}"
 
 
@@ -68,7 +72,8 @@ def parse_config(raw: dict[str, Any], path: Path, table: str) -> TorchlaneConfig
         hint = (
             f"Allowed keys here: {', '.join(allowed)}."
             if allowed
-            else "See the configuration reference in torchlane's README."
+            else str((first.get("ctx") or {}).get(HINT_KEY, ""))
+            or "See the configuration reference in torchlane's README."
         )
         if len(exc.errors()) > 1:
             hint += f" ({len(exc.errors()) - 1} more problem(s) after this one.)"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from torchlane.config.section import Section
+from torchlane.config.values import BranchName, RemoteName, TagPrefix, check_branch_prefix
 
 DEFAULT_VAGUE_WORDS = (
     "update", "updates", "fix", "fixes", "misc", "test", "tests", "tmp", "temp", "wip", "stuff",
@@ -14,8 +15,8 @@ DEFAULT_VAGUE_WORDS = (
 
 
 class BranchesConfig(Section):
-    main: str = "main"
-    develop: str = "develop"
+    main: BranchName = "main"
+    develop: BranchName = "develop"
 
 
 class PrefixesConfig(Section):
@@ -28,9 +29,7 @@ class PrefixesConfig(Section):
     @field_validator("*")
     @classmethod
     def _ends_with_slash(cls, value: str) -> str:
-        if not value.endswith("/") or value.strip("/") == "" or " " in value:
-            raise ValueError("a prefix is a non-empty word ending with '/', e.g. 'feature/'")
-        return value
+        return check_branch_prefix(value)
 
     def of(self, branch_type: str) -> str:
         """The prefix of a branch type given by name ('feature', 'release', ...)."""
@@ -45,10 +44,10 @@ class NamingConfig(Section):
 
 
 class FlowConfig(Section):
-    version_tag_prefix: str = "v"
+    version_tag_prefix: TagPrefix = "v"
     allow_parallel_releases: bool = False
     stale_after_days: int = Field(default=14, ge=1)
     long_lived_after_days: int = Field(default=7, ge=1)
-    remote: str = "origin"
+    remote: RemoteName = "origin"
     # The commit of the main branch when torchlane was adopted; `verify` checks history after it.
     adopted_at: str | None = None

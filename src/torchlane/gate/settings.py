@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from torchlane.config.section import Section
+from torchlane.config.values import RepositoryPath
 
 Direction = Literal["higher", "lower"]  # which way is better
 # Whether the gate trusts only records CI signed (gate/trust.py): "in-ci" when running in CI and
@@ -57,5 +58,5 @@ class GateConfig(Section):
     require_signed: RequireSigned = "in-ci"
     # Who may sign records (`principal namespaces="torchlane-metrics" ssh-ed25519 AAAA...`), a
     # path in the repository; the gate reads the file as committed on develop.
-    allowed_signers: str = ".torchlane/allowed_signers"
+    allowed_signers: RepositoryPath = ".torchlane/allowed_signers"
     metrics: dict[str, MetricRule] = Field(default_factory=dict)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from pydantic import field_validator
 
 from torchlane.config.section import Section
+from torchlane.config.values import NotesRef, RemoteName
 from torchlane.notes import notes_ref_problem
 
 
 class MetricsConfig(Section):
     # Notes ref holding the records; short names mean refs/notes/<name>. Only refs/notes/ is
     # accepted: anything else would get notes commits written onto it (a branch, a tag).
-    notes_ref: str = "refs/notes/torchlane"
-    remote: str = "origin"
+    notes_ref: NotesRef = "refs/notes/torchlane"
+    remote: RemoteName = "origin"
 
     @field_validator("notes_ref")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from torchlane.config.section import Section
+from torchlane.config.values import NotesRef
 from torchlane.notes import notes_ref_problem
 
 DEFAULT_CONFIG_FILES = (
@@ -22,7 +23,7 @@ class ReproConfig(Section):
     data: tuple[str, ...] = Field(
         default=(), description="data files or directories whose content a run depends on"
     )
-    notes_ref: str = "refs/notes/torchlane-runs"  # under refs/notes/ only (notes_ref_problem)
+    notes_ref: NotesRef = "refs/notes/torchlane-runs"  # under refs/notes/ only (notes_ref_problem)
     output_dir: str = Field(default="outputs", description="used when `run` gets no --output")
     deterministic: bool = Field(
         default=True, description="runs want deterministic algorithms (CUBLAS_WORKSPACE_CONFIG)"

@@ -18,6 +18,7 @@ _MEMORY = re.compile(r"\s*(\d+)\s*([kmgt])(?:i?b)?\s*", re.IGNORECASE | re.ASCII
 _UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 # Unix user names, which are also compose service names and environment-variable suffixes.
 _NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+_HOST_PATH = re.compile(r"/[\w.+@/-]*")
 
 GpuIndex = Annotated[int, Field(ge=0, le=1023)]
 # Device indices as NVML (nvidia-smi, docker's device_ids) numbers them, or a count that
@@ -70,6 +71,28 @@ class MemberSettings(Section):
     @classmethod
     def _size(cls, value: str) -> str:
         return _normalized_memory(value)
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a Unix user name: lowercase letters, digits, '_' and '-', "
+                "starting with a letter or '_'"
+            )
+        return value
+
+    @field_validator("workdir")
+    @classmethod
+    def _workdir(cls, value: str | None) -> str | None:
+        # The host side of a compose volume (`HOST:/workspace`): ':' would add a mode or a
+        # second path, '$' is compose's interpolation.
+        if value is not None and not _HOST_PATH.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a usable host directory: an absolute path of letters, digits, "
+                "'_', '.', '-', '+', '@' and '/', e.g. '/data/alice/project'"
+            )
+        return value
 
 
 class GroupSettings(Section):

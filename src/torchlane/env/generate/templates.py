@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from torchlane.team.quotas import Seat
@@ -33,11 +33,26 @@ class Plan:
     project: str
 
 
+def _word(text: str) -> str:
+    """A value that stands as one word of a Dockerfile instruction (the base image): validated at
+    load (config.values), refused here too, so no configuration can start another instruction."""
+    if not text or any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise ValueError(f"{text!r} cannot stand as one word of a Dockerfile instruction")
+    return text
+
+
+def _compose_text(text: str) -> str:
+    """A literal string for compose, which interpolates `$VAR` in every value: `$` is `$$`."""
+    return text.replace("$", "$$")
+
+
 def dockerfile(plan: Plan) -> str:
     hashes = " --require-hashes" if plan.require_hashes else ""
+    # COPY in its JSON form: the lock's path is one JSON string, whatever it holds.
+    copy_lock = json.dumps([plan.lock, "/tmp/requirements.lock"])
     return f"""\
 # From [tool.torchlane.env]: change the declaration and run `torchlane env generate`.
-FROM {plan.base_image}
+FROM {_word(plan.base_image)}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \\
     PYTHONUNBUFFERED=1 \\
@@ -50,7 +65,7 @@ RUN useradd --create-home --no-log-init --shell /bin/bash {USER} \\
 WORKDIR {WORKDIR}
 
 # The lock pins every package (with hashes): the image is the environment the team tested.
-COPY {plan.lock} /tmp/requirements.lock
+COPY {copy_lock}
 RUN pip install --no-cache-dir{hashes} -r /tmp/requirements.lock
 
 COPY --chown={USER}:{USER} . {WORKDIR}
@@ -84,39 +99,43 @@ mlruns
 """
 
 
-def compose(plan: Plan) -> str:
-    gpu = ""
-    if plan.cuda:
-        gpu = """\
-        reservations:
-          devices:
-            - driver: nvidia
-              count: all
-              capabilities: [gpu]
-"""
-    return f"""\
+_COMPOSE_HEADER = """\
 # From [tool.torchlane.env]: change the declaration and run `torchlane env generate`.
 # Ports are bound to 127.0.0.1; the Jupyter token comes from your environment, never from a file:
 #   JUPYTER_TOKEN=$(python -c 'import secrets; print(secrets.token_hex(16))') docker compose up -d
-services:
-  {SERVICE}:
-    build:
-      context: .
-      dockerfile: Dockerfile
-    command: ["sleep", "infinity"]
-    shm_size: "{plan.shm_size}"
-    ports:
-      - "127.0.0.1:{plan.jupyter_port}:{plan.jupyter_port}"
-      - "127.0.0.1:{plan.tensorboard_port}:{plan.tensorboard_port}"
-    environment:
-      JUPYTER_TOKEN: "${{JUPYTER_TOKEN:?set JUPYTER_TOKEN}}"
-    volumes:
-      - .:{WORKDIR}
-    deploy:
-      resources:
-        limits:
-          memory: "{plan.memory}"
-{gpu}"""
+"""
+
+
+def _gpu_reservation(device_ids: tuple[int, ...] | None) -> dict[str, Any]:
+    device: dict[str, Any] = {"driver": "nvidia"}
+    if device_ids is None:
+        device["count"] = "all"
+    else:
+        device["device_ids"] = [str(i) for i in device_ids]
+    device["capabilities"] = ["gpu"]
+    return {"devices": [device]}
+
+
+def compose(plan: Plan) -> str:
+    """compose.yaml, built as data and written by the YAML serializer: no value can add a key."""
+    from torchlane.yamlout import dump
+
+    resources: dict[str, Any] = {"limits": {"memory": _compose_text(plan.memory)}}
+    if plan.cuda:
+        resources["reservations"] = _gpu_reservation(None)
+    service = {
+        "build": {"context": ".", "dockerfile": "Dockerfile"},
+        "command": ["sleep", "infinity"],
+        "shm_size": _compose_text(plan.shm_size),
+        "ports": [
+            f"127.0.0.1:{plan.jupyter_port}:{plan.jupyter_port}",
+            f"127.0.0.1:{plan.tensorboard_port}:{plan.tensorboard_port}",
+        ],
+        "environment": {"JUPYTER_TOKEN": "${JUPYTER_TOKEN:?set JUPYTER_TOKEN}"},
+        "volumes": [f".:{WORKDIR}"],
+        "deploy": {"resources": resources},
+    }
+    return _COMPOSE_HEADER + dump({"services": {SERVICE: service}})
 
 
 def devcontainer(plan: Plan) -> str:
@@ -143,52 +162,48 @@ def shared_compose(plan: Plan, seat: Seat) -> str:
     A file per member, not one service per member in one file: compose interpolates the whole
     file before choosing services, so `${JUPYTER_TOKEN_BOB:?}` would stop Alice from starting
     hers; and each member gets their own compose project to start, stop and rebuild alone."""
+    from torchlane.yamlout import dump
+
     project = re.sub(r"[^a-z0-9_-]", "-", plan.project.lower()).lstrip("-_") or "project"
     workdir = seat.workdir or f"/home/{seat.user}/{plan.project}"
-    gpu = ""
+    resources: dict[str, Any] = {
+        "limits": {"memory": _compose_text(seat.memory), "cpus": f"{seat.cpus:g}"}
+    }
     if seat.gpus:
-        ids = ", ".join(f'"{i}"' for i in seat.gpus)
-        gpu = f"""\
-        reservations:
-          devices:
-            - driver: nvidia
-              device_ids: [{ids}]
-              capabilities: [gpu]
-"""
-    run_as = ""
+        resources["reservations"] = _gpu_reservation(seat.gpus)
+    service: dict[str, Any] = {
+        "build": {"context": "..", "dockerfile": "Dockerfile"},
+        "command": ["sleep", "infinity"],
+    }
     if seat.run_as:
-        run_as = f'    user: "{seat.run_as}"\n'
+        service["user"] = seat.run_as
+    service |= {
+        "labels": {
+            "org.torchlane.member": _compose_text(seat.member),
+            "org.torchlane.quota": _compose_text(seat.quota),
+        },
+        "shm_size": _compose_text(seat.shm_size),
+        "ports": [
+            f"127.0.0.1:{seat.jupyter_port}:{plan.jupyter_port}",
+            f"127.0.0.1:{seat.tensorboard_port}:{plan.tensorboard_port}",
+        ],
+        "environment": {
+            "JUPYTER_TOKEN": f"${{{seat.token_variable}:?set {seat.token_variable}}}",
+            "HOME": WORKDIR,
+        },
+        # The long form: a ':' in the host path cannot add a mode or a second mount.
+        "volumes": [{"type": "bind", "source": _compose_text(workdir), "target": WORKDIR}],
+        "deploy": {"resources": resources},
+    }
     quota = "own quota" if seat.quota == seat.member else f"group {seat.quota}'s quota, shared"
-    return f"""\
+    header = f"""\
 # {seat.member} on the shared GPU server ({quota}), from [tool.torchlane.team].
 # Start it from the repository root with the token in your environment, never in a file:
 #   {seat.token_variable}=$(python -c 'import secrets; print(secrets.token_hex(16))') \\
 #     docker compose -f {SHARED_DIR}/compose.{seat.member}.yaml up -d
-name: "{project}-{seat.member.replace("_", "-")}"
-services:
-  {seat.member}:
-    build:
-      context: ..
-      dockerfile: Dockerfile
-    command: ["sleep", "infinity"]
-{run_as}    labels:
-      org.torchlane.member: "{seat.member}"
-      org.torchlane.quota: "{seat.quota}"
-    shm_size: "{seat.shm_size}"
-    ports:
-      - "127.0.0.1:{seat.jupyter_port}:{plan.jupyter_port}"
-      - "127.0.0.1:{seat.tensorboard_port}:{plan.tensorboard_port}"
-    environment:
-      JUPYTER_TOKEN: "${{{seat.token_variable}:?set {seat.token_variable}}}"
-      HOME: "{WORKDIR}"
-    volumes:
-      - "{workdir}:{WORKDIR}"
-    deploy:
-      resources:
-        limits:
-          memory: "{seat.memory}"
-          cpus: "{seat.cpus:g}"
-{gpu}"""
+"""
+    name = f"{project}-{seat.member.replace('_', '-')}"
+    return header + dump({"name": name, "services": {seat.member: service}})
 
 
 # path -> (template, line-comment syntax). devcontainer.json is JSONC: VS Code and the
