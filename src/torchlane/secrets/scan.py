@@ -11,12 +11,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from torchlane.secrets.assignments import assignments, secret_name
 from torchlane.secrets.rules import (
     ALLOW_PRAGMA,
+    GENERIC_RULE,
     RULES,
+    WANDB_RULE,
+    WANDB_VALUE,
     Rule,
     generic_value_is_secret,
     is_placeholder,
+    wandb_name,
 )
 
 
@@ -47,7 +52,8 @@ class Finding:
     rule: str
     description: str
     path: str
-    line: int  # in the file; for notebooks, in the cell's source or output text
+    line: int  # of the secret itself; for notebooks, in the cell's source or output text
+    column: int  # of the secret's first character, counting from 1
     preview: str  # the first characters of the secret and an ellipsis
     sha256: str  # of the secret: what a baseline stores
     cell: int | None = None  # notebooks: the cell's number, counting from 1
@@ -56,9 +62,9 @@ class Finding:
 
     @property
     def location(self) -> str:
-        where = f"{self.path}:{self.line}"
+        where = f"{self.path}:{self.line}:{self.column}"
         if self.cell is not None:
-            where = f"{self.path}: cell {self.cell} {self.part}, line {self.line}"
+            where = f"{self.path}: cell {self.cell} {self.part}, line {self.line}:{self.column}"
         return f"{self.commit[:12]} {where}" if self.commit else where
 
 
@@ -76,8 +82,25 @@ def fingerprint(secret: str) -> str:
 class _Hit:
     rule: Rule
     secret: str
-    start: int
-    end: int
+    start: int  # the secret's offset in the text
+
+    @property
+    def end(self) -> int:
+        return self.start + max(len(self.secret), 1)
+
+
+def _assignment_hits(text: str, settings: ScanSettings) -> Iterable[_Hit]:
+    """Values assigned to secret-looking names (the generic rule) or to W&B names."""
+    for found in assignments(text):
+        if wandb_name(found.name) and WANDB_VALUE.fullmatch(found.value):
+            yield _Hit(WANDB_RULE, found.value, found.start)
+        elif secret_name(found.name) and generic_value_is_secret(
+            found.value,
+            bare=not found.quoted,
+            entropy_threshold=settings.entropy_threshold,
+            min_length=settings.min_secret_length,
+        ):
+            yield _Hit(GENERIC_RULE, found.value, found.start)
 
 
 def _hits(text: str, settings: ScanSettings) -> list[_Hit]:
@@ -87,25 +110,32 @@ def _hits(text: str, settings: ScanSettings) -> list[_Hit]:
         if not any(keyword in lowered for keyword in rule.keywords):
             continue
         for match in rule.pattern.finditer(text):
-            secret = rule.value(match)
+            secret, start = rule.value(match)
             if not secret and not rule.empty_is_finding:
                 continue
             if secret and is_placeholder(secret):
                 continue
             if rule.generic and not generic_value_is_secret(
                 secret,
-                bare=match.group("secret") is None,
+                bare=False,
                 entropy_threshold=settings.entropy_threshold,
                 min_length=settings.min_secret_length,
             ):
                 continue
-            hits.append(_Hit(rule, secret, match.start(), match.end()))
-    # A specific rule explains a match better than the generic one: drop generic overlaps.
-    specific = [h for h in hits if not h.rule.generic]
-    return specific + [
+            hits.append(_Hit(rule, secret, start))
+    if any(keyword in lowered for keyword in GENERIC_RULE.keywords):
+        hits += _assignment_hits(text, settings)
+    # A specific rule explains a secret better than a generic one; the same secret found twice
+    # (the call and the assignment forms of W&B) is one finding.
+    specific: dict[int, _Hit] = {}
+    for hit in hits:
+        if not hit.rule.generic:
+            specific.setdefault(hit.start, hit)
+    return list(specific.values()) + [
         h
         for h in hits
-        if h.rule.generic and not any(h.start < s.end and s.start < h.end for s in specific)
+        if h.rule.generic
+        and not any(h.start < s.end and s.start < h.end for s in specific.values())
     ]
 
 
@@ -119,18 +149,21 @@ def scan_text(
     part: str | None = None,
     commit: str | None = None,
 ) -> list[Finding]:
-    """Findings in `text`; `line_numbers[i]` is the real number of the text's line i+1."""
+    """Findings in `text`, each on the line and column of the secret itself;
+    `line_numbers[i]` is the real number of the text's line i+1."""
     hits = _hits(text, settings)
     if not hits:
         return []
-    lines = text.split("\n")
     starts = [0]
-    for line in lines[:-1]:
-        starts.append(starts[-1] + len(line) + 1)
+    position = text.find("\n")
+    while position >= 0:
+        starts.append(position + 1)
+        position = text.find("\n", position + 1)
     findings: list[Finding] = []
     for hit in sorted(hits, key=lambda h: h.start):
         index = bisect.bisect_right(starts, hit.start) - 1
-        if ALLOW_PRAGMA in lines[index]:
+        line_end = starts[index + 1] - 1 if index + 1 < len(starts) else len(text)
+        if ALLOW_PRAGMA in text[starts[index] : line_end]:
             continue
         number = line_numbers[index] if line_numbers is not None else index + 1
         findings.append(
@@ -139,6 +172,7 @@ def scan_text(
                 description=hit.rule.description,
                 path=path,
                 line=number,
+                column=hit.start - starts[index] + 1,
                 preview=redact(hit.secret),
                 sha256=fingerprint(hit.secret),
                 cell=cell,
