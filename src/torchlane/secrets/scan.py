@@ -228,17 +228,80 @@ def scan_notebook(
     return findings
 
 
-def is_binary(data: bytes) -> bool:
-    return b"\0" in data[:8192]
+@dataclass(frozen=True, kw_only=True)
+class Skipped:
+    """A file the scan did not read, and why: "binary", "too large", "excluded", "unreadable"."""
+
+    path: str
+    reason: str
+    commit: str | None = None
+
+
+# Byte order marks, longest first (UTF-32-LE's starts with UTF-16-LE's).
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+# Bytes that occur in text: printable ASCII, the whitespace controls, escape, and every byte of
+# a UTF-8 multi-byte sequence. Random or packed data has about 10% of the others.
+_TEXT_BYTES = bytes([7, 8, 9, 10, 11, 12, 13, 27, *range(0x20, 0x7F), *range(0x80, 0x100)])
+_SAMPLE = 8192
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16 without a byte order mark, told by its pattern of NULs: ASCII text in UTF-16-LE has
+    a NUL in every odd byte and none in the even ones (BE the other way round)."""
+    even, odd = sample[0::2], sample[1::2]
+    if len(odd) < 2:
+        return None
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) <= 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) <= 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def decode_text(data: bytes) -> str | None:
+    """The text in `data`, or None when it is binary. UTF-8 (with or without a BOM), UTF-16 and
+    UTF-32 told by their BOM, BOM-less UTF-16 of mostly ASCII text, and text that contains NUL
+    bytes (each NUL becomes a space, so lines and columns stay where they were)."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(codec, errors="replace")
+    if b"\0" not in data:
+        return data.decode("utf-8", errors="replace")
+    guessed = _utf16_without_bom(data[:_SAMPLE])
+    if guessed is not None:
+        try:
+            return data.decode(guessed)
+        except UnicodeDecodeError:
+            pass
+    rest = data.replace(b"\0", b"")
+    if not rest or len(rest.translate(None, _TEXT_BYTES)) > 0.01 * len(rest):
+        return None
+    return data.replace(b"\0", b" ").decode("utf-8", errors="replace")
+
+
+def skip_reason(path: str, size: int, settings: ScanSettings) -> str | None:
+    """Why a file of `size` bytes is not read at all (before its content is)."""
+    if settings.excludes(path):
+        return "excluded"
+    if size > settings.max_file_bytes:
+        return "too large"
+    return None
 
 
 def scan_content(
     path: str, data: bytes, settings: ScanSettings, commit: str | None = None
-) -> list[Finding] | None:
-    """Findings in one file's bytes, or None when it is skipped (binary, too large, excluded)."""
-    if settings.excludes(path) or len(data) > settings.max_file_bytes or is_binary(data):
-        return None
-    text = data.decode("utf-8", errors="replace")
+) -> list[Finding] | Skipped:
+    """Findings in one file's bytes, or why it is skipped (binary, too large, excluded)."""
+    reason = skip_reason(path, len(data), settings)
+    text = decode_text(data) if reason is None else None
+    if text is None:
+        return Skipped(path=path, reason=reason or "binary", commit=commit)
     if path.endswith(".ipynb"):
         return scan_notebook(text, path, settings, commit)
     return scan_text(text, path, settings, commit=commit)

@@ -9,10 +9,21 @@ from pathlib import Path
 
 from torchlane.errors import TorchlaneError
 from torchlane.git import Git
-from torchlane.secrets.scan import Finding, ScanSettings, scan_content, scan_text
+from torchlane.secrets.scan import (
+    Finding,
+    ScanSettings,
+    Skipped,
+    scan_content,
+    scan_text,
+    skip_reason,
+)
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 COMMIT_MARK = b"\0commit "
+_NO_BLOB = re.compile(rb"^0+$")
+# Blob contents are read in batches of about this many bytes, so that a commit of thousands of
+# files (or a history of large ones) never sits in memory at once.
+BATCH_BYTES = 32 * 1024 * 1024
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
@@ -26,25 +37,28 @@ def repo_files(git: Git, paths: Iterable[str] = ()) -> list[str]:
 
 def scan_files(
     root: Path, relpaths: Iterable[str], settings: ScanSettings
-) -> tuple[list[Finding], int]:
-    """Scan files on disk; returns the findings and how many files were read."""
+) -> tuple[list[Finding], int, list[Skipped]]:
+    """Scan files on disk; returns the findings, how many files were read, and those skipped."""
     findings: list[Finding] = []
+    skipped: list[Skipped] = []
     scanned = 0
     for rel in relpaths:
         path = root / rel
         try:
             if path.is_symlink() or not path.is_file():
-                continue
-            if path.stat().st_size > settings.max_file_bytes:
-                continue
-            data = path.read_bytes()
-        except OSError:
+                continue  # a link's target is scanned where it lives in the repository
+            reason = skip_reason(rel, path.stat().st_size, settings)
+            data = b"" if reason else path.read_bytes()
+        except OSError as error:
+            skipped.append(Skipped(path=rel, reason=f"unreadable: {error.strerror}"))
             continue
-        found = scan_content(rel, data, settings)
-        if found is not None:
-            scanned += 1
-            findings += found
-    return findings, scanned
+        found = Skipped(path=rel, reason=reason) if reason else scan_content(rel, data, settings)
+        if isinstance(found, Skipped):
+            skipped.append(found)
+            continue
+        scanned += 1
+        findings += found
+    return findings, scanned, skipped
 
 
 def staged_paths(git: Git) -> list[str]:
@@ -53,36 +67,82 @@ def staged_paths(git: Git) -> list[str]:
     return [p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p]
 
 
-def index_blobs(git: Git, paths: list[str]) -> Iterator[tuple[str, bytes]]:
-    """The staged content of `paths`: one `git cat-file --batch` for all of them rather than a
-    `git show :path` process per file."""
-    if not paths:
-        return
-    request = "".join(f":{p}\n" for p in paths).encode("utf-8", "surrogateescape")
-    out = git.run_bytes("cat-file", "--batch", input=request)
-    offset = 0
-    for path in paths:
-        header_end = out.index(b"\n", offset)
-        header = out[offset:header_end].split()
-        offset = header_end + 1
-        if header[-1] == b"missing":
+def _object_sizes(git: Git, names: list[bytes]) -> list[tuple[bytes, int] | None]:
+    """`cat-file --batch-check` for `names`: (object id, size) of each blob, None otherwise."""
+    out = git.run_bytes("cat-file", "--batch-check", input=b"".join(n + b"\n" for n in names))
+    sizes: list[tuple[bytes, int] | None] = []
+    for line in out.splitlines():
+        fields = line.split()
+        is_blob = len(fields) == 3 and fields[1] == b"blob"
+        sizes.append((fields[0], int(fields[2])) if is_blob else None)
+    return sizes
+
+
+def _blob_batches(
+    git: Git, names: list[bytes], max_bytes: int | None
+) -> Iterator[tuple[int, bytes | None]]:
+    """(index into `names`, content) for each blob among `names`, read with `cat-file --batch`
+    in batches of about BATCH_BYTES; content None for a blob over `max_bytes` (never read)."""
+    batch: list[tuple[int, bytes, int]] = []
+    total = 0
+
+    def flush() -> Iterator[tuple[int, bytes | None]]:
+        request = b"".join(oid + b"\n" for _, oid, _ in batch)
+        out = git.run_bytes("cat-file", "--batch", input=request)
+        offset = 0
+        for index, _, size in batch:
+            offset = out.index(b"\n", offset) + 1
+            yield index, out[offset : offset + size]
+            offset += size + 1
+
+    for index, found in enumerate(_object_sizes(git, names) if names else []):
+        if found is None:
             continue
-        size = int(header[2])
-        content = out[offset : offset + size]
-        offset += size + 1
-        if header[1] == b"blob":
-            yield path, content
+        oid, size = found
+        if max_bytes is not None and size > max_bytes:
+            yield index, None
+            continue
+        batch.append((index, oid, size))
+        total += size
+        if total >= BATCH_BYTES:
+            yield from flush()
+            batch, total = [], 0
+    if batch:
+        yield from flush()
 
 
-def scan_staged(git: Git, settings: ScanSettings) -> tuple[list[Finding], int]:
+def index_blobs(
+    git: Git, paths: list[str], max_bytes: int | None = None
+) -> Iterator[tuple[str, bytes | None]]:
+    """The staged content of `paths` (None for one over `max_bytes`): `git cat-file` in batches
+    rather than a `git show :path` process per file, or one reply holding every file."""
+    names = [f":{p}".encode("utf-8", "surrogateescape") for p in paths]
+    for index, content in _blob_batches(git, names, max_bytes):
+        yield paths[index], content
+
+
+def scan_staged(git: Git, settings: ScanSettings) -> tuple[list[Finding], int, list[Skipped]]:
     findings: list[Finding] = []
+    skipped: list[Skipped] = []
     scanned = 0
-    for path, content in index_blobs(git, staged_paths(git)):
-        found = scan_content(path, content, settings)
-        if found is not None:
-            scanned += 1
-            findings += found
-    return findings, scanned
+    wanted = []
+    for path in staged_paths(git):
+        if settings.excludes(path):
+            skipped.append(Skipped(path=path, reason="excluded"))
+        else:
+            wanted.append(path)
+    for path, content in index_blobs(git, wanted, settings.max_file_bytes):
+        found = (
+            Skipped(path=path, reason="too large")
+            if content is None
+            else scan_content(path, content, settings)
+        )
+        if isinstance(found, Skipped):
+            skipped.append(found)
+            continue
+        scanned += 1
+        findings += found
+    return findings, scanned, skipped
 
 
 def _notebook_line(line: str) -> str:
@@ -118,16 +178,57 @@ def _path_of(header: bytes) -> str | None:
     return raw[2:] if raw.startswith("b/") else raw
 
 
-def scan_log(git: Git, revisions: list[str], settings: ScanSettings) -> tuple[list[Finding], int]:
+def _binary_path(line: bytes) -> str | None:
+    """The new path in git's `Binary files a/x and b/x differ` (None for a deletion)."""
+    body = line.rstrip(b"\n").removeprefix(b"Binary files ").removesuffix(b" differ")
+    head, sep, tail = body.rpartition(b" and ")
+    return _path_of(b"+++ " + tail) if sep and head else None
+
+
+def _scan_binary_diffs(
+    git: Git, pending: list[tuple[str, str, bytes]], settings: ScanSettings
+) -> tuple[list[Finding], list[Skipped]]:
+    """Files git shows as `Binary files ... differ` (UTF-16 text, text with NUL bytes, real
+    binaries): their new content is scanned whole, in the commit that wrote it."""
+    skipped: list[Skipped] = []
+    wanted = []
+    for commit, path, oid in pending:
+        if settings.excludes(path):
+            skipped.append(Skipped(path=path, reason="excluded", commit=commit))
+        else:
+            wanted.append((commit, path, oid))
+    # Each version of such a file is read whole, so a secret that stays in it is found in every
+    # commit that changed the file: keep the oldest (git log lists the newest first).
+    first: dict[tuple[str, str, str], Finding] = {}
+    for index, content in _blob_batches(git, [o for _, _, o in wanted], settings.max_file_bytes):
+        commit, path, _ = wanted[index]
+        if content is None:
+            skipped.append(Skipped(path=path, reason="too large", commit=commit))
+            continue
+        found = scan_content(path, content, settings, commit)
+        if isinstance(found, Skipped):
+            skipped.append(found)
+        else:
+            first.update(((f.path, f.rule, f.sha256), f) for f in found)
+    return list(first.values()), skipped
+
+
+def scan_log(
+    git: Git, revisions: list[str], settings: ScanSettings
+) -> tuple[list[Finding], int, list[Skipped]]:
     """Scan the lines each commit in `git log <revisions>` added, streaming the patch so that a
-    long history never sits in memory. Returns the findings and the number of commits read."""
+    long history never sits in memory. Returns the findings, the number of commits read, and
+    the files skipped (binary ones are read whole: UTF-16 text is "binary" to git)."""
     args = ["-c", "core.quotepath=false", "log", "-p", "-U0", "--no-color", "--no-ext-diff"]
-    args += ["--no-textconv", "--no-renames", "--format=%x00commit %H", *revisions, "--"]
+    args += ["--no-textconv", "--no-renames", "--full-index", "--format=%x00commit %H"]
+    args += [*revisions, "--"]
     findings: list[Finding] = []
     commits = 0
     commit, path = "", None
     added: list[tuple[int, str]] = []
     number = 0
+    new_blob = b""
+    binaries: dict[bytes, tuple[str, str, bytes]] = {}  # one scan per blob, in its first commit
     for raw in git.stream(*args):
         if raw.startswith(COMMIT_MARK):
             findings += _scan_added(commit, path or "", added, settings)
@@ -144,9 +245,16 @@ def scan_log(git: Git, revisions: list[str], settings: ScanSettings) -> tuple[li
             number += 1
         elif raw.startswith(b"diff --git "):
             findings += _scan_added(commit, path or "", added, settings)
-            path, added = None, []
+            path, added, new_blob = None, [], b""
+        elif raw.startswith(b"index ") and path is None:
+            new_blob = raw.split()[1].partition(b"..")[2]
+        elif raw.startswith(b"Binary files ") and path is None:
+            binary_path = _binary_path(raw)
+            if binary_path is not None and new_blob and not _NO_BLOB.match(new_blob):
+                binaries.setdefault(new_blob, (commit, binary_path, new_blob))
     findings += _scan_added(commit, path or "", added, settings)
-    return findings, commits
+    found, skipped = _scan_binary_diffs(git, list(binaries.values()), settings)
+    return findings + found, commits, skipped
 
 
 def within(root: Path, paths: Iterable[str]) -> list[str]:
