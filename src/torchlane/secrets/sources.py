@@ -111,11 +111,17 @@ def _blob_batches(
         yield from flush()
 
 
-def index_blobs(
-    git: Git, paths: list[str], max_bytes: int | None = None
+def index_blobs(git: Git, paths: list[str]) -> Iterator[tuple[str, bytes]]:
+    """The staged content of `paths`: `git cat-file` in batches rather than a `git show :path`
+    process per file, or one reply holding every file at once."""
+    for path, content in _index_blobs_within(git, paths, None):
+        if content is not None:
+            yield path, content
+
+
+def _index_blobs_within(
+    git: Git, paths: list[str], max_bytes: int | None
 ) -> Iterator[tuple[str, bytes | None]]:
-    """The staged content of `paths` (None for one over `max_bytes`): `git cat-file` in batches
-    rather than a `git show :path` process per file, or one reply holding every file."""
     names = [f":{p}".encode("utf-8", "surrogateescape") for p in paths]
     for index, content in _blob_batches(git, names, max_bytes):
         yield paths[index], content
@@ -131,7 +137,7 @@ def scan_staged(git: Git, settings: ScanSettings) -> tuple[list[Finding], int, l
             skipped.append(Skipped(path=path, reason="excluded"))
         else:
             wanted.append(path)
-    for path, content in index_blobs(git, wanted, settings.max_file_bytes):
+    for path, content in _index_blobs_within(git, wanted, settings.max_file_bytes):
         found = (
             Skipped(path=path, reason="too large")
             if content is None
@@ -213,23 +219,20 @@ def _scan_binary_diffs(
     return list(first.values()), skipped
 
 
-def scan_log(
-    git: Git, revisions: list[str], settings: ScanSettings
-) -> tuple[list[Finding], int, list[Skipped]]:
-    """Scan the lines each commit in `git log <revisions>` added, streaming the patch so that a
-    long history never sits in memory. Returns the findings, the number of commits read, and
-    the files skipped (binary ones are read whole: UTF-16 text is "binary" to git)."""
-    args = ["-c", "core.quotepath=false", "log", "-p", "-U0", "--no-color", "--no-ext-diff"]
-    args += ["--no-textconv", "--no-renames", "--full-index", "--format=%x00commit %H"]
-    args += [*revisions, "--"]
+def _scan_patch_lines(
+    lines: Iterable[bytes], settings: ScanSettings
+) -> tuple[list[Finding], int, dict[bytes, tuple[str, str, bytes]]]:
+    """Scan the added lines of a patch (`git log -p` or `git diff` output) as they stream by.
+    Returns the findings, the number of commits seen, and the files shown as binary by new blob
+    id (with the first commit and path that showed each)."""
     findings: list[Finding] = []
     commits = 0
     commit, path = "", None
     added: list[tuple[int, str]] = []
     number = 0
     new_blob = b""
-    binaries: dict[bytes, tuple[str, str, bytes]] = {}  # one scan per blob, in its first commit
-    for raw in git.stream(*args):
+    binaries: dict[bytes, tuple[str, str, bytes]] = {}
+    for raw in lines:
         if raw.startswith(COMMIT_MARK):
             findings += _scan_added(commit, path or "", added, settings)
             commit, path, added = raw[len(COMMIT_MARK) :].strip().decode(), None, []
@@ -253,8 +256,27 @@ def scan_log(
             if binary_path is not None and new_blob and not _NO_BLOB.match(new_blob):
                 binaries.setdefault(new_blob, (commit, binary_path, new_blob))
     findings += _scan_added(commit, path or "", added, settings)
+    return findings, commits, binaries
+
+
+def scan_log(
+    git: Git, revisions: list[str], settings: ScanSettings
+) -> tuple[list[Finding], int, list[Skipped]]:
+    """Scan the lines each commit in `git log <revisions>` added, streaming the patch so that a
+    long history never sits in memory. Returns the findings, the number of commits read, and
+    the files skipped (binary ones are read whole: UTF-16 text is "binary" to git)."""
+    args = ["-c", "core.quotepath=false", "log", "-p", "-U0", "--no-color", "--no-ext-diff"]
+    args += ["--no-textconv", "--no-renames", "--full-index", "--format=%x00commit %H"]
+    args += [*revisions, "--"]
+    findings, commits, binaries = _scan_patch_lines(git.stream(*args), settings)
     found, skipped = _scan_binary_diffs(git, list(binaries.values()), settings)
     return findings + found, commits, skipped
+
+
+def scan_patch(patch: str, settings: ScanSettings) -> list[Finding]:
+    """Findings in the lines a patch (`git diff` output) adds, at their lines in the new files."""
+    lines = patch.encode("utf-8", "surrogateescape").splitlines(keepends=True)
+    return _scan_patch_lines(lines, settings)[0]
 
 
 def within(root: Path, paths: Iterable[str]) -> list[str]:
