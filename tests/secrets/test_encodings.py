@@ -162,3 +162,12 @@ def test_cli_lists_skipped_files_and_counts_commits_holding_secrets(repo: Git, c
     assert "skipped model.pt: binary" in verbose.out
     data = json.loads(cli(["secrets", "scan", "--json"], cwd=repo.cwd).out)
     assert data["skipped"] == [{"path": "model.pt", "reason": "binary", "commit": None}]
+
+
+def test_a_staged_blob_over_the_limit_is_skipped_whatever_the_work_tree_says(repo: Git) -> None:
+    (repo.cwd / "big.txt").write_text(f'api_token = "{GENERIC}"\n' + "#" * 5000, encoding="utf-8")
+    repo.run("add", "big.txt")
+    (repo.cwd / "big.txt").write_text("small now\n", encoding="utf-8")  # the hint is wrong
+    report = run_scan(repo, staged=True, settings=ScanSettings(max_file_bytes=4000))
+    assert report.findings == []
+    assert report.skipped == [Skipped(path="big.txt", reason="too large")]

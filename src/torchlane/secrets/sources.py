@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -78,37 +79,66 @@ def _object_sizes(git: Git, names: list[bytes]) -> list[tuple[bytes, int] | None
     return sizes
 
 
+def _read_batch(git: Git, names: list[bytes]) -> Iterator[tuple[int, int, bytes]]:
+    """(index into `names`, size, content) of each blob among `names`: one `cat-file --batch`."""
+    out = git.run_bytes("cat-file", "--batch", input=b"".join(n + b"\n" for n in names))
+    offset = 0
+    for index in range(len(names)):
+        header_end = out.index(b"\n", offset)
+        header = out[offset:header_end].split()
+        offset = header_end + 1
+        if header[-1] == b"missing" or len(header) != 3:
+            continue
+        size = int(header[2])
+        if header[1] == b"blob":
+            yield index, size, out[offset : offset + size]
+        offset += size + 1
+
+
 def _blob_batches(
-    git: Git, names: list[bytes], max_bytes: int | None
+    git: Git, names: list[bytes], max_bytes: int | None, size_hints: list[int | None]
 ) -> Iterator[tuple[int, bytes | None]]:
-    """(index into `names`, content) for each blob among `names`, read with `cat-file --batch`
-    in batches of about BATCH_BYTES; content None for a blob over `max_bytes` (never read)."""
-    batch: list[tuple[int, bytes, int]] = []
+    """(index into `names`, content) for each blob among `names`, content None for a blob over
+    `max_bytes`. Memory stays bounded: when `size_hints` (the work-tree sizes, for staged files)
+    say everything is small, one `cat-file --batch` reads it all, as a hook needs it to be fast;
+    otherwise `--batch-check` gives the real sizes first, a blob over `max_bytes` is never read,
+    and the rest are read in batches of about BATCH_BYTES."""
+    if not names:
+        return
+    hinted = [h for h in size_hints if h is not None]
+    limit = BATCH_BYTES if max_bytes is None else min(max_bytes, BATCH_BYTES)
+    if len(hinted) == len(names) and sum(hinted) <= BATCH_BYTES and max(hinted) <= limit:
+        for index, size, content in _read_batch(git, names):
+            yield index, (None if max_bytes is not None and size > max_bytes else content)
+        return
+    batch: list[tuple[int, bytes]] = []
     total = 0
-
-    def flush() -> Iterator[tuple[int, bytes | None]]:
-        request = b"".join(oid + b"\n" for _, oid, _ in batch)
-        out = git.run_bytes("cat-file", "--batch", input=request)
-        offset = 0
-        for index, _, size in batch:
-            offset = out.index(b"\n", offset) + 1
-            yield index, out[offset : offset + size]
-            offset += size + 1
-
-    for index, found in enumerate(_object_sizes(git, names) if names else []):
+    for index, found in enumerate(_object_sizes(git, names)):
         if found is None:
             continue
         oid, size = found
         if max_bytes is not None and size > max_bytes:
             yield index, None
             continue
-        batch.append((index, oid, size))
+        batch.append((index, oid))
         total += size
         if total >= BATCH_BYTES:
-            yield from flush()
+            for position, _, content in _read_batch(git, [oid for _, oid in batch]):
+                yield batch[position][0], content
             batch, total = [], 0
     if batch:
-        yield from flush()
+        for position, _, content in _read_batch(git, [oid for _, oid in batch]):
+            yield batch[position][0], content
+
+
+def _work_tree_sizes(git: Git, paths: list[str]) -> list[int | None]:
+    sizes: list[int | None] = []
+    for path in paths:
+        try:
+            sizes.append(os.stat(git.cwd / path).st_size)
+        except (OSError, ValueError):
+            sizes.append(None)
+    return sizes
 
 
 def index_blobs(git: Git, paths: list[str]) -> Iterator[tuple[str, bytes]]:
@@ -123,7 +153,7 @@ def _index_blobs_within(
     git: Git, paths: list[str], max_bytes: int | None
 ) -> Iterator[tuple[str, bytes | None]]:
     names = [f":{p}".encode("utf-8", "surrogateescape") for p in paths]
-    for index, content in _blob_batches(git, names, max_bytes):
+    for index, content in _blob_batches(git, names, max_bytes, _work_tree_sizes(git, paths)):
         yield paths[index], content
 
 
@@ -206,7 +236,8 @@ def _scan_binary_diffs(
     # Each version of such a file is read whole, so a secret that stays in it is found in every
     # commit that changed the file: keep the oldest (git log lists the newest first).
     first: dict[tuple[str, str, str], Finding] = {}
-    for index, content in _blob_batches(git, [o for _, _, o in wanted], settings.max_file_bytes):
+    oids = [oid for _, _, oid in wanted]
+    for index, content in _blob_batches(git, oids, settings.max_file_bytes, [None] * len(oids)):
         commit, path, _ = wanted[index]
         if content is None:
             skipped.append(Skipped(path=path, reason="too large", commit=commit))
