@@ -143,11 +143,25 @@ _VALUES = st.text(
 )
 
 
-@given(st.text(max_size=300))
+# Text made of the pieces the parser reacts to (names, operators, quotes, tags, newlines) and of
+# arbitrary characters between them.
+_PIECE_LIST = [
+    *("api_token", "Password", "$creds", "key", "<", ">", "</", "=", ":", ":=", "?=", ".="),
+    *("=>", ",", "(", ")", '"', "'", "`", "\\", "b", "f", "{", "\n", " ", "\t", GENERIC),
+]
+_PIECES = st.lists(st.sampled_from(_PIECE_LIST) | st.text(max_size=4), max_size=40).map("".join)
+
+
+@given(_PIECES)
 def test_any_text_parses_to_values_at_their_offsets(text: str) -> None:
     for item in assignments(text):
         assert text[item.start : item.start + len(item.value)] == item.value
         assert "\n" not in item.value
+        assert item.value  # an empty value is never reported
+    # And the scan over the same text never fails, and points into it.
+    for finding in scan_text(text, "x.txt", SETTINGS):
+        line = text.split("\n")[finding.line - 1]
+        assert 1 <= finding.column <= len(line)
 
 
 @given(_NAMES, _OPS, _VALUES, st.sampled_from(['"', "'", "`"]), st.text(max_size=40))

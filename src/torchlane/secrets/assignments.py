@@ -12,7 +12,8 @@ Recognised, with NAME any identifier (`api_token`, `mySecretString`, `$dbPasswor
   `os.environ.setdefault("HF_TOKEN", "...")`;
 - an XML element, its value on the same line or alone on the next: `<apiToken>...</apiToken>`.
 
-The value is a quoted string (single, double or back quotes, optionally prefixed b/u/r/f, its quotes
+Values are bounded (1,000 characters; a longer run is data, not a key), so that a long line of
+`token=token=...` costs linear time. The value is a quoted string (single, double or back quotes, optionally prefixed b/u/r/f, its quotes
 optionally backslash-escaped as inside a JSON string) or a bare word. Nothing crosses a line except
 the XML element's own layout, so a finding is always on the line of its value.
 
@@ -34,7 +35,9 @@ _KEYWORD = re.compile(r"(?i)token|secret|passw|pwd|pass|key|auth|cred")
 # `--password`). Bounded: a minified line is one long run of such characters.
 _IDENT_CHAR = r"[\w.\-$]"
 _IDENT_RIGHT = re.compile(rf"{_IDENT_CHAR}{{0,80}}")
-_IDENT_LEFT = re.compile(rf"{_IDENT_CHAR}{{0,80}}\Z")
+# Up to the last character that cannot be in a name (greedy `.*` then one step back: linear,
+# where searching for `[...]*\Z` would retry from every position of the window).
+_BEFORE_NAME = re.compile(r".*[^\w.\-$]", re.DOTALL)
 _MAX_NAME = 80
 
 _AFTER_NAME = re.compile(
@@ -44,8 +47,8 @@ _AFTER_NAME = re.compile(
         |[ \t]string)[ \t]*(?==[^=]))?          # Go: var token string = ...
     (?P<op>:{1,3}=|\?=|\.=|=>|=(?![=~])|:(?![:=])|,)
     [ \t]*
-    (?:(?P<prefix>[bBuUrRfF]{0,2})\\?(?P<q>["'`])(?P<quoted>[^\n]*?)\\?(?P=q)
-      |(?P<bare>[^\s"'`,;)\]}&<>\\]+))
+    (?:(?P<prefix>[bBuUrRfF]{0,2})\\?(?P<q>["'`])(?P<quoted>[^\n]{0,1000}?)\\?(?P=q)
+      |(?P<bare>[^\s"'`,;)\]}&<>\\]{1,1000}))
     (?P<tail>[ \t]*\))?
     """,
     re.VERBOSE,
@@ -56,6 +59,7 @@ _XML_AFTER = re.compile(
 )
 # `call(` right before a quoted name: setProperty("API_TOKEN", ...), environ.get("X", ...).
 _CALL_BEFORE = re.compile(r"[\w\]][ \t]*\([ \t]*\\?[\"'`]\Z")
+_BARE_CHAR = re.compile(r"[^\s\"'`,;)\]}&<>\\]")
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 # A word that makes a name secret on its own.
@@ -287,9 +291,10 @@ class Assignment:
 
 
 def _name_around(text: str, position: int) -> tuple[int, int]:
-    left = _IDENT_LEFT.search(text, max(0, position - _MAX_NAME), position)
+    window = max(0, position - _MAX_NAME)
+    before = _BEFORE_NAME.match(text, window, position)
     right = _IDENT_RIGHT.match(text, position)
-    start = left.start() if left else position
+    start = before.end() if before else window
     end = right.end() if right else position
     return start, end
 
@@ -329,5 +334,7 @@ def assignments(text: str) -> Iterator[Assignment]:
                 continue  # an f-string with fields: code, not a literal
             yield Assignment(name, quoted, match.start("quoted"), True, op)
         else:
+            if _BARE_CHAR.match(text, match.end("bare")):
+                continue  # over 1,000 characters: data, not a key (checked here: no backtracking)
             bare = match.group("bare").rstrip(":")
             yield Assignment(name, bare, match.start("bare"), False, op)
