@@ -92,6 +92,7 @@ def test_baseline_accepts_findings_by_hash_and_never_stores_the_secret(repo: Git
     accepted = tl("--json")
     assert accepted.code == 0
     assert json.loads(accepted.out)["baselined"] == 1
+    assert json.loads(accepted.out)["skipped"] == []  # the baseline is not a skipped file
     # The same secret in another file is a new finding.
     (repo.cwd / "b.py").write_text(f'token = "{GH}"\n', encoding="utf-8")
     again = tl("--json")

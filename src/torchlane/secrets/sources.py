@@ -45,6 +45,8 @@ def scan_files(
     scanned = 0
     for rel in relpaths:
         path = root / rel
+        if rel == settings.baseline:
+            continue  # hashes of accepted findings, by design: not a file to report as skipped
         try:
             if path.is_symlink() or not path.is_file():
                 continue  # a link's target is scanned where it lives in the repository
@@ -163,6 +165,8 @@ def scan_staged(git: Git, settings: ScanSettings) -> tuple[list[Finding], int, l
     scanned = 0
     wanted = []
     for path in staged_paths(git):
+        if path == settings.baseline:
+            continue
         if settings.excludes(path):
             skipped.append(Skipped(path=path, reason="excluded"))
         else:
@@ -229,6 +233,8 @@ def _scan_binary_diffs(
     skipped: list[Skipped] = []
     wanted = []
     for commit, path, oid in pending:
+        if path == settings.baseline:
+            continue
         if settings.excludes(path):
             skipped.append(Skipped(path=path, reason="excluded", commit=commit))
         else:
