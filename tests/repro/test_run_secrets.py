@@ -32,6 +32,7 @@ def note_text(git: Git) -> str:
     return git.run("log", "-p", NOTES).stdout if git.ref_value(NOTES) else ""
 
 
+@pytest.mark.slow  # the run imports torch for the environment fingerprint
 def test_a_secret_in_the_uncommitted_changes_refuses_the_run(cli, training_repo: Git) -> None:
     root = training_repo.cwd
     script = root / "plain.py"
