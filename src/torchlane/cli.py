@@ -18,6 +18,7 @@ import click
 
 from torchlane import __version__
 from torchlane.errors import EXIT_INTERRUPTED, EXIT_UNEXPECTED, EXIT_USAGE, TorchlaneError
+from torchlane.leanfs import private_dir, write_atomic
 
 # name -> ("module:attribute", one-line help). Order is the order of `torchlane --help`.
 # The help text lives here so that `--help` imports no command module.
@@ -75,17 +76,19 @@ def cli() -> None:
 
 
 def _crash_log(exc: BaseException) -> Path:
+    """Write the traceback to a file only the user can read (it holds argv, which may carry a
+    token), in a folder only the user can enter, whatever the umask."""
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    folder = Path(state) / "torchlane"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = Path(private_dir(Path(state) / "torchlane"))
     except OSError:
-        folder = Path(tempfile.gettempdir())
+        folder = Path(tempfile.mkdtemp(prefix="torchlane-crash-"))  # 0700 by construction
     path = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-    path.write_text(
+    write_atomic(
+        path,
         f"torchlane {__version__}\nargv: {sys.argv}\n\n"
         + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-        encoding="utf-8",
+        mode=0o600,
     )
     return path
 

@@ -49,6 +49,34 @@ def find_repo(start: str) -> tuple[str, str | None]:
         current = parent
 
 
+def private_dir(path: "str | os.PathLike[str]") -> str:
+    """Create the folder `path` (and its missing parents) for the user alone, whatever the umask:
+    every folder this creates gets mode 0o700 exactly. An existing `path` of the user's that
+    others may enter is tightened to 0o700; one owned by someone else raises PermissionError.
+    Returns the absolute path."""
+    target = os.path.abspath(os.fspath(path))
+    missing: list[str] = []
+    current = target
+    while not os.path.isdir(current):
+        missing.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            continue  # made by someone else meanwhile: judged below if it is the target
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask, chmod's is not
+    info = os.stat(target)
+    if info.st_uid != os.getuid():
+        raise PermissionError(f"{target} belongs to another user (uid {info.st_uid})")
+    if info.st_mode & 0o077:
+        os.chmod(target, 0o700)
+    return target
+
+
 def write_atomic(
     path: "str | os.PathLike[str]", content: "str | bytes", *, mode: "int | None" = None
 ) -> None:

@@ -44,7 +44,7 @@ def test_commit_with_a_staged_secret_is_blocked(hooked: Project) -> None:
     git.run("checkout", "--quiet", "-b", "feature/add-data-loader")
     blocked = commit(git, "train.py", f'login(token="{HF}")\n')
     assert blocked.returncode != 0
-    assert "train.py:1: Hugging Face access token (huggingface-token): hf_Q…" in blocked.stderr
+    assert "train.py:1:14: Hugging Face access token (huggingface-token): hf_Q…" in blocked.stderr
     assert HF not in blocked.stderr
     assert "commit refused (secrets)" in blocked.stderr
     assert commit(git, "train.py", "login()\n").ok
@@ -129,7 +129,7 @@ def test_outgoing_commits_with_secrets_are_refused(hooked: Project) -> None:
     sha = git.out("rev-parse", "HEAD")
     refused = push(git, "feature/tune-learning-rate")
     assert refused.returncode != 0
-    assert f"{sha[:12]} tune.py:1: Hugging Face access token" in refused.stderr
+    assert f"{sha[:12]} tune.py:1:7: Hugging Face access token" in refused.stderr
     assert not remote_has(hooked, "feature/tune-learning-rate")
 
 

@@ -31,7 +31,7 @@ def edit_manifest(root: Path, **changes: object) -> Path:
 
 def test_unknown_run_id(cli, training_repo: Git) -> None:
     record(cli, training_repo.cwd)
-    result = cli(["reproduce", "19990101-000000-abcdef"], cwd=training_repo.cwd)
+    result = cli(["reproduce", "--yes", "19990101-000000-abcdef"], cwd=training_repo.cwd)
     assert result.code == 1
     assert "No run '19990101-000000-abcdef' is recorded in refs/notes/torchlane-runs" in result.err
     assert "git fetch origin refs/notes/torchlane-runs:refs/notes/torchlane-runs" in result.err
@@ -57,7 +57,7 @@ def test_require_clean_refuses_a_dirty_worktree(cli, training_repo: Git) -> None
 def test_missing_commit(cli, training_repo: Git) -> None:
     record(cli, training_repo.cwd)
     edited = edit_manifest(training_repo.cwd, commit="a" * 40)
-    result = cli(["reproduce", str(edited)], cwd=training_repo.cwd)
+    result = cli(["reproduce", "--yes", str(edited)], cwd=training_repo.cwd)
     assert result.code == 1
     assert f"recorded at commit {'a' * 12}, which is not in this repository" in result.err
 
@@ -65,7 +65,7 @@ def test_missing_commit(cli, training_repo: Git) -> None:
 def test_tampered_patch_is_refused(cli, training_repo: Git) -> None:
     record(cli, training_repo.cwd)
     edited = edit_manifest(training_repo.cwd, patch="diff --git a/x b/x\n", patch_sha256="0" * 64)
-    result = cli(["reproduce", str(edited)], cwd=training_repo.cwd)
+    result = cli(["reproduce", "--yes", str(edited)], cwd=training_repo.cwd)
     assert result.code == 1
     assert "does not match its checksum" in result.err
 
@@ -74,11 +74,11 @@ def test_strict_refuses_another_environment(cli, training_repo: Git) -> None:
     manifest = record(cli, training_repo.cwd)
     environment = {**manifest["environment"], "torch": "1.13.1+cu117", "device": "Tesla V100"}
     edited = edit_manifest(training_repo.cwd, environment=environment)
-    strict = cli(["reproduce", str(edited), "--strict"], cwd=training_repo.cwd)
+    strict = cli(["reproduce", "--yes", str(edited), "--strict"], cwd=training_repo.cwd)
     assert strict.code == 1
     assert "torch 1.13.1+cu117 ->" in strict.err
     assert "device Tesla V100 -> cpu" in strict.err
-    lenient = cli(["reproduce", str(edited)], cwd=training_repo.cwd)
+    lenient = cli(["reproduce", "--yes", str(edited)], cwd=training_repo.cwd)
     assert lenient.code == 0
     assert "warning: torch was 1.13.1+cu117" in lenient.err
     assert "verdict: identical" in lenient.out
@@ -87,7 +87,7 @@ def test_strict_refuses_another_environment(cli, training_repo: Git) -> None:
 def test_unreadable_manifest_and_bad_output_dir(cli, training_repo: Git, tmp_path: Path) -> None:
     broken = training_repo.cwd / "broken.json"
     broken.write_text('{"run_id": "x"}', encoding="utf-8")
-    result = cli(["reproduce", str(broken)], cwd=training_repo.cwd)
+    result = cli(["reproduce", "--yes", str(broken)], cwd=training_repo.cwd)
     assert result.code == 1
     assert "is not a readable run manifest: missing field(s)" in result.err
     outside = cli(
@@ -99,7 +99,9 @@ def test_unreadable_manifest_and_bad_output_dir(cli, training_repo: Git, tmp_pat
 
 def test_keep_leaves_the_worktree_with_the_reproduced_outputs(cli, training_repo: Git) -> None:
     manifest = record(cli, training_repo.cwd)
-    result = cli(["reproduce", manifest["run_id"], "--keep", "--json"], cwd=training_repo.cwd)
+    result = cli(
+        ["reproduce", "--yes", manifest["run_id"], "--keep", "--json"], cwd=training_repo.cwd
+    )
     report = json.loads(result.out)
     tree = Path(report["worktree"])
     assert (tree / "outputs" / "out.txt").read_text() == "x"

@@ -39,7 +39,7 @@ def test_torch_training_reproduces_identically(cli, training_repo: Git) -> None:
     note = training_repo.out("notes", "--ref", "refs/notes/torchlane-runs", "show", "HEAD")
     assert json.loads(note)["run_id"] == manifest["run_id"]
 
-    result = cli(["reproduce", manifest["run_id"][:17], "--json"], cwd=root)
+    result = cli(["reproduce", "--yes", manifest["run_id"][:17], "--json"], cwd=root)
     report = json.loads(result.out)
     assert result.code == 0, result.err
     assert report["verdict"] == "identical"
@@ -70,13 +70,13 @@ def test_dirty_run_is_reproduced_from_its_patch_after_the_code_moved_on(
     training_repo.run("commit", "--quiet", "-am", "Tune the learning rate")
     script.write_text(script.read_text() + "\nprint('changed')\n", encoding="utf-8")
 
-    result = cli(["reproduce", str(root / "outputs" / MANIFEST_NAME)], cwd=root)
+    result = cli(["reproduce", "--yes", str(root / "outputs" / MANIFEST_NAME)], cwd=root)
     assert result.code == 0, result.err
     # metrics.json carries 1e-9 of reproduction noise; model.txt must match bit for bit.
     assert "verdict: within tolerance" in result.out
     assert "untracked file(s)" in result.err
     assert script.read_text().endswith("print('changed')\n")  # the checkout was not touched
-    strict = cli(["reproduce", manifest["run_id"], "--rtol", "0", "--atol", "0"], cwd=root)
+    strict = cli(["reproduce", "--yes", manifest["run_id"], "--rtol", "0", "--atol", "0"], cwd=root)
     assert strict.code == 1
     assert "verdict: different: outputs/metrics.json" in strict.out
 
@@ -86,7 +86,7 @@ def test_reproduce_detects_changed_data(cli, training_repo: Git) -> None:
     code, manifest = run_json(cli, root, "--seed", "9", "--", PY, "plain.py")
     assert code == 0
     (root / "data" / "scale.txt").write_text("4.0\n", encoding="utf-8")
-    result = cli(["reproduce", manifest["run_id"], "--json"], cwd=root)
+    result = cli(["reproduce", "--yes", manifest["run_id"], "--json"], cwd=root)
     report = json.loads(result.out)
     assert result.code == 1
     assert report["verdict"] == "different"

@@ -92,6 +92,7 @@ def test_baseline_accepts_findings_by_hash_and_never_stores_the_secret(repo: Git
     accepted = tl("--json")
     assert accepted.code == 0
     assert json.loads(accepted.out)["baselined"] == 1
+    assert json.loads(accepted.out)["skipped"] == []  # the baseline is not a skipped file
     # The same secret in another file is a new finding.
     (repo.cwd / "b.py").write_text(f'token = "{GH}"\n', encoding="utf-8")
     again = tl("--json")
@@ -104,7 +105,7 @@ def test_cli_reports_location_rule_and_redaction(repo: Git, tl: Cli) -> None:
     (repo.cwd / "src" / "keys.py").write_text(f'\nHF = "{HF}"\n', encoding="utf-8")
     result = tl("src")
     assert result.code == 1
-    assert "src/keys.py:2: Hugging Face access token (huggingface-token): hf_Q…" in result.out
+    assert "src/keys.py:2:7: Hugging Face access token (huggingface-token): hf_Q…" in result.out
     assert HF not in result.out + result.err
     assert "rotate" in result.err
     elsewhere = tl("-C", str(repo.cwd / "src"), "keys.py")  # relative to -C, like git

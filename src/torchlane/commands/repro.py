@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ import click
 
 from torchlane import render
 from torchlane.commands.options import json_option, with_project
+from torchlane.errors import TorchlaneError
 
 if TYPE_CHECKING:
     from torchlane.project import Project
@@ -33,6 +35,12 @@ if TYPE_CHECKING:
 @click.option(
     "--require-clean", is_flag=True, help="Refuse to run with uncommitted changes to tracked files."
 )
+@click.option(
+    "--allow-secrets",
+    is_flag=True,
+    help="Record secrets found in the command line, the uncommitted changes or JSON outputs "
+    "into the run note anyway (default: refuse the run, or keep those outputs out of the note).",
+)
 @with_project(keep_repo=True)
 @json_option
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
@@ -41,6 +49,7 @@ def run_command(
     seed: int | None,
     outputs: tuple[str, ...],
     require_clean: bool,
+    allow_secrets: bool,
     project: Project,
     repo: Path | None,
     as_json: bool,
@@ -57,8 +66,22 @@ def run_command(
         outputs=outputs,
         require_clean=require_clean,
         stdout=child_stdout(as_json),
+        allow_secrets=allow_secrets,
     )
     manifest = result.manifest
+    for name in result.withheld:
+        render.say(
+            f"warning: {name} holds a secret: it is not copied into the run note or the manifest "
+            "(its hash is, so `reproduce` still compares it). Rerun with --allow-secrets to "
+            "record it whole.",
+            stderr=True,
+        )
+    if result.recorded_secrets:
+        render.say(
+            "warning: recorded secret(s) into the run note (--allow-secrets): "
+            + ", ".join(result.recorded_secrets),
+            stderr=True,
+        )
     if as_json:
         render.print_json(manifest)
         return manifest.exit_code
@@ -103,11 +126,18 @@ _MARK = {
     show_default=True,
     help="Absolute tolerance for numbers in JSON outputs.",
 )
+@click.option(
+    "-y",
+    "--yes",
+    is_flag=True,
+    help="Run the note's command without asking (it is shown first all the same).",
+)
 @with_project
 @json_option
 def reproduce_command(
     *,
     run: str,
+    yes: bool,
     keep: bool,
     strict: bool,
     rtol: float,
@@ -115,10 +145,26 @@ def reproduce_command(
     project: Project,
     as_json: bool,
 ) -> int:
-    """Re-run RUN (a run id or its torchlane-run.json) at its commit with its seed; compare outputs."""
-    from torchlane.repro.reproduce import reproduce_run
+    """Re-run RUN (a run id or its torchlane-run.json) at its commit with its seed; compare outputs.
+
+    The command comes from the run's note, which anyone who can push notes may have written: it
+    is shown first, and runs once you confirm (or with --yes).
+    """
+    from torchlane.repro.reproduce import load_manifest, preview, reproduce_run
     from torchlane.repro.run import child_stdout
 
+    manifest = load_manifest(project, run)
+    for line in preview(manifest).lines():
+        render.say(line, stderr=True)
+    if not yes:
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            raise TorchlaneError(
+                f"Not running run {manifest.run_id}'s command without a confirmation "
+                "(no terminal to ask on).",
+                "Read the command above; if you trust it, run again with --yes.",
+            )
+        if not click.confirm("Run it?", default=False, err=True):
+            raise TorchlaneError("Not run.", "Nothing was executed or changed.")
     result = reproduce_run(
         project,
         run,
@@ -127,6 +173,7 @@ def reproduce_command(
         rtol=rtol,
         atol=atol,
         stdout=child_stdout(as_json),
+        manifest=manifest,
     )
     code = 1 if result.verdict == "different" else 0
     if as_json:

@@ -29,6 +29,9 @@ def secrets_group() -> None:
     is_flag=True,
     help="Accept the current findings: record their hashes in the baseline file.",
 )
+@click.option(
+    "-v", "--verbose", is_flag=True, help="List the files not scanned (binary, too large...)."
+)
 @with_project(keep_repo=True)
 @json_option
 def scan_command(
@@ -37,6 +40,7 @@ def scan_command(
     staged: bool,
     history: bool,
     update_baseline: bool,
+    verbose: bool,
     project: Project,
     repo: Path | None,
     as_json: bool,
@@ -44,7 +48,8 @@ def scan_command(
     """Scan PATHs (default: every file in the repository), the index, or all history.
 
     Exit status 1 when a secret is found. Silence a line with a `torchlane: allow-secret`
-    comment, or accept findings with --update-baseline.
+    comment, or accept findings with --update-baseline. UTF-16 files and text with NUL bytes
+    are scanned; binary files are skipped (--verbose lists them, --json has them as "skipped").
     """
     from torchlane.secrets.report import run_scan, scan_settings
 
@@ -61,7 +66,16 @@ def scan_command(
     if as_json:
         render.print_json(report)
         return 0 if report.ok else 1
-    unit = "commit(s)" if report.mode == "history" else "file(s)"
+    unit = report.unit
+    if verbose:
+        for skip in report.skipped:
+            where = f"{skip.commit[:12]} {skip.path}" if skip.commit else skip.path
+            render.say(f"skipped {where}: {skip.reason}")
+    skipped = (
+        f"; {len(report.skipped)} file(s) skipped (--verbose lists them)"
+        if report.skipped and not verbose
+        else ""
+    )
     if report.baseline_updated is not None:
         added, removed = report.baseline_updated
         render.say(
@@ -74,7 +88,8 @@ def scan_command(
     accepted = f", {report.baselined} accepted by {report.baseline}" if report.baselined else ""
     if report.findings:
         print(
-            f"{len(report.findings)} secret(s) in {report.scanned} {unit}{accepted}.",
+            f"{len(report.findings)} secret(s) in {report.holding} {unit} "
+            f"({report.scanned} scanned{accepted}){skipped}.",
             file=sys.stderr,
         )
         print(
@@ -84,5 +99,5 @@ def scan_command(
             file=sys.stderr,
         )
         return 1
-    render.say(f"No secrets in {report.scanned} {unit}{accepted}.")
+    render.say(f"No secrets in {report.scanned} {unit}{accepted}{skipped}.")
     return 0

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from torchlane.errors import TorchlaneError, usage_error
-from torchlane.leanfs import write_atomic
+from torchlane.leanfs import private_dir, write_atomic
 
 APPS = {
     "lab": ("jupyter-lab", "jupyterlab", "lab"),
@@ -101,7 +101,13 @@ def private_token(path: Path, *, renew: bool = False) -> str:
     """The token stored in `path` (0600, owned by the user), created on first use."""
     if path.exists() and not renew:
         return _read_private_token(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        private_dir(path.parent)  # 0700 whatever the umask: it also holds the crash logs
+    except PermissionError as error:
+        raise TorchlaneError(
+            f"Cannot keep the Jupyter token private: {error}.",
+            "Set XDG_STATE_HOME to a folder of your own, or pass the token in JUPYTER_TOKEN.",
+        ) from error
     token = secrets.token_hex(24)
     # Created with mode 0600: the token is never readable by others, not even for an instant.
     write_atomic(path, token, mode=0o600)  # no newline: jupyter_server reads the file verbatim

@@ -8,6 +8,8 @@ track are linked into it. The environment is compared with the recorded fingerpr
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +31,66 @@ from torchlane.repro.run import (
     snapshot,
     written_files,
 )
+
+# What a run note may set in the command's environment (what `torchlane run` records). A note
+# is shared data: anything else (PATH, LD_PRELOAD, PYTHONPATH...) would run code of its author's
+# choosing, so it is dropped, and said.
+RECORDED_VARIABLES = frozenset({"TORCHLANE_SEED", "PYTHONHASHSEED", "CUBLAS_WORKSPACE_CONFIG"})
+_PATCHED = re.compile(r"^(?:\+\+\+ b/|--- a/)(.+)$", re.MULTILINE)
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (newlines, terminal escapes) shown as escapes, so that
+    what a note contains is what the terminal shows."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+@dataclass(frozen=True)
+class RunPreview:
+    """What `reproduce` is about to execute, from the run note, shown before it runs."""
+
+    run_id: str
+    commit: str
+    command: str  # shell-quoted, control characters escaped
+    cwd: str
+    patched_files: list[str]  # what the recorded patch changes before the command runs
+    variables: dict[str, str]  # set for the command
+    ignored_variables: list[str]  # in the note but never set (see RECORDED_VARIABLES)
+
+    def lines(self) -> list[str]:
+        lines = [f"run {self.run_id} executes, at commit {self.commit[:12]}:"]
+        lines.append(f"  cd {printable(shlex.quote(self.cwd))} && {self.command}")
+        if self.patched_files:
+            shown = ", ".join(printable(p) for p in self.patched_files[:10])
+            more = (
+                f" and {len(self.patched_files) - 10} more" if len(self.patched_files) > 10 else ""
+            )
+            lines.append(f"  after applying the recorded patch to {shown}{more}")
+        if self.variables:
+            pairs = " ".join(f"{k}={printable(shlex.quote(v))}" for k, v in self.variables.items())
+            lines.append(f"  with {pairs}")
+        if self.ignored_variables:
+            names = ", ".join(printable(n) for n in self.ignored_variables)
+            lines.append(f"  (the note also sets {names}: not a run setting, ignored)")
+        return lines
+
+
+def preview(manifest: RunManifest) -> RunPreview:
+    variables = {k: v for k, v in manifest.variables.items() if k in RECORDED_VARIABLES}
+    return RunPreview(
+        run_id=manifest.run_id,
+        commit=manifest.commit,
+        command=printable(shlex.join(manifest.command)),
+        cwd=manifest.cwd,
+        patched_files=sorted(set(_PATCHED.findall(manifest.patch)) - {"/dev/null"}),
+        variables=variables,
+        ignored_variables=sorted(set(manifest.variables) - RECORDED_VARIABLES),
+    )
+
+
+def load_manifest(project: Project, run: str) -> RunManifest:
+    """The run's manifest, from its note (by id) or a torchlane-run.json file."""
+    return load_run(project.git, project.config.repro.notes_ref, run)
 
 
 @dataclass(frozen=True)
@@ -109,11 +171,13 @@ def reproduce_run(
     rtol: float = 1e-5,
     atol: float = 1e-8,
     stdout: int | None = None,
+    manifest: RunManifest | None = None,
 ) -> ReproduceResult:
+    """Re-run `run` (or the already loaded `manifest`, which the caller has shown and had
+    confirmed: see `preview`)."""
     git = project.git
     root = project.root.resolve()
-    settings = project.config.repro
-    manifest = load_run(git, settings.notes_ref, run)
+    manifest = manifest or load_manifest(project, run)
     _require_commit(git, manifest)
     environment = compare_environments(
         manifest.environment, environment_fingerprint(device_name()), strict=strict
@@ -143,7 +207,7 @@ def reproduce_run(
         directories = [tree / name for name in manifest.output_dirs]
         env = {
             **os.environ,
-            **manifest.variables,
+            **preview(manifest).variables,
             "TORCHLANE_RUN_ID": manifest.run_id,
             "TORCHLANE_OUTPUT": str(directories[0]),
             "TORCHLANE_REPRODUCE": "1",

@@ -7,15 +7,17 @@ its seed exported, then the files it wrote. Its exit code becomes torchlane run'
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from torchlane import proc
 from torchlane.errors import TorchlaneError
@@ -39,6 +41,9 @@ from torchlane.repro.manifest import (
 )
 from torchlane.repro.seed import CUBLAS_DETERMINISTIC
 
+if TYPE_CHECKING:
+    from torchlane.secrets.scan import Finding, ScanSettings
+
 EXIT_NOT_FOUND = 127  # what a shell answers for a command it cannot find
 EXIT_NOT_EXECUTABLE = 126
 _OWN_FILES = frozenset({MANIFEST_NAME, PATCH_NAME})
@@ -51,6 +56,43 @@ class RunResult:
     manifest: RunManifest
     manifest_files: list[Path]
     notes_ref: str
+    # JSON outputs that hold a secret: kept out of the note and the manifest (their hashes stay).
+    withheld: list[str] = field(default_factory=list)
+    # With --allow-secrets: where the secrets are that were recorded anyway.
+    recorded_secrets: list[str] = field(default_factory=list)
+
+
+def _scan_settings(project: Project) -> ScanSettings:
+    from torchlane.secrets.report import scan_settings
+
+    return scan_settings(project.config.secrets)
+
+
+def _where(findings: Sequence[Finding]) -> str:
+    shown = ", ".join(f"{f.location} ({f.rule})" for f in findings[:5])
+    return shown + (f" and {len(findings) - 5} more" if len(findings) > 5 else "")
+
+
+def secrets_before_run(command: Sequence[str], patch: str, settings: ScanSettings) -> list[Finding]:
+    """Secrets the note would copy from the command line or from the lines the dirty patch adds."""
+    from torchlane.secrets.scan import scan_text
+    from torchlane.secrets.sources import scan_patch
+
+    # One argument a line, each as given (quoting them for a shell would hide `"key": "..."`):
+    # a finding's line number is the argument's position.
+    arguments = scan_text("\n".join(command), "command line", settings)
+    return arguments + scan_patch(patch, settings)
+
+
+def secrets_in_metrics(metrics: Mapping[str, object], settings: ScanSettings) -> list[Finding]:
+    """Secrets in the JSON outputs the note would keep whole (each scanned as indented JSON, so
+    that a `"token": "..."` pair is read as the key and value it is)."""
+    from torchlane.secrets.scan import scan_text
+
+    found: list[Finding] = []
+    for name, value in metrics.items():
+        found += scan_text(json.dumps(value, indent=1, ensure_ascii=False), name, settings)
+    return found
 
 
 def new_run_id() -> str:
@@ -172,8 +214,16 @@ def record_run(
     outputs: Sequence[str] = (),
     require_clean: bool = False,
     stdout: int | None = None,
+    allow_secrets: bool = False,
 ) -> RunResult:
-    """Run `command` in `cwd` (a directory of the project) and record it."""
+    """Run `command` in `cwd` (a directory of the project) and record it.
+
+    The note is shared with the repository (pushed with refs/notes), so a secret never goes into
+    it silently: a secret in the command line or in the uncommitted changes refuses the run
+    before it starts (nothing has happened yet: remove the secret and run again); a secret in a
+    JSON output, known only after the run, keeps that output out of the note and the manifest
+    (its hash stays, so `reproduce` still compares it) rather than losing the run's record.
+    `allow_secrets` records everything as it is."""
     cwd = cwd.resolve()
     git = project.git
     root = project.root.resolve()
@@ -197,6 +247,16 @@ def record_run(
     directories = output_dirs(root, cwd, outputs, settings.output_dir)
     env["TORCHLANE_OUTPUT"] = str(directories[0])
     patch = dirty_patch(git)
+    scan = _scan_settings(project)
+    before_run = secrets_before_run(command, patch, scan)
+    if before_run and not allow_secrets:
+        raise TorchlaneError(
+            f"The run note would copy {len(before_run)} secret(s) from the command line or the "
+            f"uncommitted changes: {_where(before_run)}.",
+            "Read the secret from the environment or a file git ignores, and run again; "
+            "`--allow-secrets` records it anyway (the pre-push hook will then refuse to push "
+            "the notes).",
+        )
     started = datetime.now(timezone.utc)
     untracked = _untracked(git, root, directories)
     environment = environment_fingerprint(device_name())
@@ -207,6 +267,12 @@ def record_run(
     before = snapshot(directories)
     exit_code, duration = execute(command, cwd, env, stdout)
     written = written_files(directories, before, root)
+    metrics = small_json_outputs(root, written)
+    in_metrics = secrets_in_metrics(metrics, scan)
+    withheld: list[str] = []
+    if in_metrics and not allow_secrets:
+        withheld = sorted({f.path for f in in_metrics})
+        metrics = {name: value for name, value in metrics.items() if name not in withheld}
     manifest = RunManifest(
         run_id=run_id,
         started=started.isoformat(timespec="seconds"),
@@ -224,13 +290,16 @@ def record_run(
         data=data,
         output_dirs=[d.relative_to(root).as_posix() for d in directories],
         outputs=written,
-        metrics=small_json_outputs(root, written),
+        metrics=metrics,
         exit_code=exit_code,
         duration_s=round(duration, 3),
     )
     files = [write_manifest(directory, manifest) for directory in directories]
     append_note_line(git, settings.notes_ref, commit, manifest.to_line(), what="run manifest")
-    return RunResult(manifest, files, settings.notes_ref)
+    recorded = (
+        [f"{f.location} ({f.rule})" for f in before_run + in_metrics] if allow_secrets else []
+    )
+    return RunResult(manifest, files, settings.notes_ref, withheld, recorded)
 
 
 def child_stdout(as_json: bool) -> int | None:

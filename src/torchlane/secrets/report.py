@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -10,7 +10,7 @@ from torchlane.errors import usage_error
 from torchlane.git import Git
 from torchlane.secrets import sources
 from torchlane.secrets.baseline import load_baseline, split_accepted, update_baseline
-from torchlane.secrets.scan import Finding, ScanSettings
+from torchlane.secrets.scan import Finding, ScanSettings, Skipped
 
 if TYPE_CHECKING:
     from torchlane.secrets.settings import SecretsConfig
@@ -26,10 +26,22 @@ class ScanReport:
     baselined: int  # findings accepted by the baseline
     baseline: str
     baseline_updated: tuple[int, int] | None = None  # (added, removed) with --update-baseline
+    skipped: list[Skipped] = field(default_factory=list)  # binary, too large, excluded...
 
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    @property
+    def unit(self) -> str:
+        return "commit(s)" if self.mode in ("history", "push") else "file(s)"
+
+    @property
+    def holding(self) -> int:
+        """How many commits (history, push) or files hold the findings."""
+        if self.mode in ("history", "push"):
+            return len({f.commit for f in self.findings})
+        return len({f.path for f in self.findings})
 
 
 def scan_settings(section: SecretsConfig) -> ScanSettings:
@@ -45,11 +57,11 @@ def scan_settings(section: SecretsConfig) -> ScanSettings:
 
 def _path_findings(
     git: Git, root: Path, paths: list[str], settings: ScanSettings
-) -> tuple[list[Finding], int, set[str] | None]:
+) -> tuple[list[Finding], int, list[Skipped], set[str] | None]:
     if not paths:
         files = sources.repo_files(git)
-        found, scanned = sources.scan_files(root, files, settings)
-        return found, scanned, None
+        found, scanned, skipped = sources.scan_files(root, files, settings)
+        return found, scanned, skipped, None
     relative = sources.within(root, paths)
     explicit = [p for p in relative if (root / p).is_file()]
     folders = [p for p in relative if (root / p).is_dir()]
@@ -57,8 +69,8 @@ def _path_findings(
     if missing:
         raise usage_error(f"{missing[0]} does not exist.", "Pass files or directories to scan.")
     files = sorted(set(explicit) | set(sources.repo_files(git, folders) if folders else []))
-    found, scanned = sources.scan_files(root, files, settings)
-    return found, scanned, set(files)
+    found, scanned, skipped = sources.scan_files(root, files, settings)
+    return found, scanned, skipped, set(files)
 
 
 def run_scan(
@@ -83,17 +95,17 @@ def run_scan(
     mode: ScanMode
     if staged:
         mode = "staged"
-        found, scanned = sources.scan_staged(git, settings)
+        found, scanned, skipped = sources.scan_staged(git, settings)
         scanned_files = set(sources.staged_paths(git))
     elif history or revisions is not None:
         mode = "history" if history else "push"
         if git.is_empty():
-            found, scanned = [], 0
+            found, scanned, skipped = [], 0, []
         else:
-            found, scanned = sources.scan_log(git, revisions or ["--all"], settings)
+            found, scanned, skipped = sources.scan_log(git, revisions or ["--all"], settings)
     else:
         mode = "paths"
-        found, scanned, scanned_files = _path_findings(git, root, paths or [], settings)
+        found, scanned, skipped, scanned_files = _path_findings(git, root, paths or [], settings)
     baseline_path = root / settings.baseline
     if write_baseline:
         counts = update_baseline(baseline_path, found, scanned_files)
@@ -104,8 +116,14 @@ def run_scan(
             baselined=len(found),
             baseline=settings.baseline,
             baseline_updated=counts,
+            skipped=skipped,
         )
     kept, baselined = split_accepted(found, load_baseline(baseline_path))
     return ScanReport(
-        mode=mode, findings=kept, scanned=scanned, baselined=baselined, baseline=settings.baseline
+        mode=mode,
+        findings=kept,
+        scanned=scanned,
+        baselined=baselined,
+        baseline=settings.baseline,
+        skipped=skipped,
     )

@@ -14,6 +14,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from torchlane.secrets.assignments import KEYWORDS, name_words
+
 ALLOW_PRAGMA = "torchlane: allow-secret"
 
 
@@ -29,33 +31,51 @@ class Rule:
     # An empty value is itself a finding (an empty Jupyter token disables authentication).
     empty_is_finding: bool = False
 
-    def value(self, match: re.Match[str]) -> str:
+    def value(self, match: re.Match[str]) -> tuple[str, int]:
+        """The secret a match found, and its offset in the text."""
         for group in ("secret", "bare"):
             if group in self.pattern.groupindex and match.group(group) is not None:
-                return match.group(group)
-        return match.group(0)
+                return match.group(group), match.start(group)
+        return match.group(0), match.start()
 
 
 _JUPYTER_CLASSES = r"(?:NotebookApp|ServerApp|LabApp|IdentityProvider|PasswordIdentityProvider)"
 _JUPYTER_TRAITS = r"(?:token|password|hashed_password)"
-# The name's head is bounded: an unbounded `[...]*` before the alternation backtracks
-# quadratically on long runs such as "a-a-a-..." (minified code, data URIs).
-_KEY_NAMES = (
-    r"[A-Za-z0-9_.\-]{0,40}(?:token|secret|passwd|password|pwd|api_?key|apikey|access_?key|"
-    r"secret_?key|auth_?key|private_?key|credentials?)"
-)
+_WANDB = "Weights & Biases API key"
+_HEX40 = r"(?<![0-9a-f@])(?P<secret>[0-9a-f]{40})(?![0-9a-f])"
 
+# Every pattern stays on one line (`[ \t]`, never `\s` or `.` with DOTALL) except where the format
+# itself spans lines: a PEM block and a .netrc entry. A finding is reported on its secret's line.
 RULES: tuple[Rule, ...] = (
+    # 40 lowercase hex digits are also a git commit id or a checksum: they count only in a W&B
+    # context. Assignments to a W&B name (WANDB_API_KEY=..., os.environ["WANDB_API_KEY"] = ...)
+    # are found by the assignment parser (see wandb_name); here are the call, the command line
+    # and the .netrc entry, one pattern each (a rule id may have several).
     Rule(
         "wandb-api-key",
-        "Weights & Biases API key",
-        # 40 lowercase hex digits are also a git commit id: only count them near "wandb"
-        # (WANDB_API_KEY=..., wandb.login(key=...), a .netrc entry for api.wandb.ai).
+        _WANDB,
+        re.compile(rf"(?i:\bwandb\.login\([^()\n]{{0,200}}?)[bu]?[\"']{_HEX40}[\"']"),
+        ("wandb",),
+    ),
+    Rule(
+        "wandb-api-key",
+        _WANDB,
+        re.compile(rf"(?i:\bwandb[ \t]+login(?:[ \t]+--?[\w-]+)*[ \t]+){_HEX40}"),
+        ("wandb",),
+    ),
+    Rule(
+        "wandb-api-key",
+        _WANDB,
         re.compile(
-            # `owner/repo@<40 hex>` pins a commit (a GitHub action's `uses:`), never a key.
-            r"(?is)wandb.{0,100}?(?<![0-9a-f@])(?P<secret>[0-9a-f]{40})(?![0-9a-f])"
-            r"|(?P<bare>\bwandb_v1_[A-Za-z0-9_\-]{20,})"
+            rf"(?i:\bmachine[ \t]+api\.wandb\.ai\b(?:\s+(?:login|account)[ \t]+\S+)*\s+"
+            rf"password[ \t]+){_HEX40}"
         ),
+        ("wandb",),
+    ),
+    Rule(
+        "wandb-api-key",
+        _WANDB,
+        re.compile(r"\b(?P<secret>wandb_v1_[A-Za-z0-9_\-]{20,})"),
         ("wandb",),
     ),
     Rule(
@@ -74,7 +94,7 @@ RULES: tuple[Rule, ...] = (
         "aws-secret-access-key",
         "AWS secret access key",
         re.compile(
-            r"(?i)aws_?secret_?access_?key[\"']?\s*(?::=|=>|=|:)\s*[\"']?"
+            r"(?i)aws_?secret_?access_?key[\"']?[ \t]*(?::=|=>|=|:)[ \t]*[\"']?"
             r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
         ),
         ("secret",),
@@ -110,23 +130,41 @@ RULES: tuple[Rule, ...] = (
         "jupyter-token-config",
         "Jupyter token or password in a config file",
         re.compile(
-            rf"\bc\.{_JUPYTER_CLASSES}\.{_JUPYTER_TRAITS}\s*=\s*[bu]?(?P<q>[\"'])(?P<secret>[^\n]*?)(?P=q)"
+            rf"\bc\.{_JUPYTER_CLASSES}\.{_JUPYTER_TRAITS}[ \t]*=[ \t]*[bu]?(?P<q>[\"'])(?P<secret>[^\n]*?)(?P=q)"
         ),
         ("token", "password"),
         empty_is_finding=True,
     ),
     Rule(
-        "generic-secret",
-        "high-entropy value assigned to a secret-looking name",
+        "url-credentials",
+        "password in a URL",
+        # scheme://user:password@host; the password passes the generic filters (entropy, length).
         re.compile(
-            rf"(?i)(?<![A-Za-z0-9_.\-])(?P<name>{_KEY_NAMES})[\"']?[ \t]*"
-            r"(?::[ \t]*[A-Za-z_][\w\[\]., |]*?[ \t]*)?(?::=|=>|=(?!=)|:)[ \t]*"
-            r"(?:[bu]?(?P<q>[\"'])(?P<secret>[^\"'\n]*)(?P=q)|(?P<bare>[^\s\"',;#)]+))"
+            r"(?i)\b[a-z][a-z0-9+.\-]{1,20}://[^\s:/@\"'`<>]{0,100}:"
+            r"(?P<secret>[^\s:/@\"'`<>]{1,200})@[A-Za-z0-9.\-\[\]]+"
         ),
-        ("token", "secret", "passw", "pwd", "key", "credential"),
+        ("://",),
         generic=True,
     ),
 )
+
+# The rules the assignment parser reports (assignments.py); generic ones pass the value filters.
+WANDB_RULE = Rule("wandb-api-key", _WANDB, re.compile(_HEX40), ("wandb",))
+GENERIC_RULE = Rule(
+    "generic-secret",
+    "high-entropy value assigned to a secret-looking name",
+    re.compile(r"(?P<secret>.+)"),
+    KEYWORDS,
+    generic=True,
+)
+WANDB_VALUE = re.compile(r"[0-9a-f]{40}|wandb_v1_[A-Za-z0-9_\-]{20,}")
+
+
+def wandb_name(name: str) -> bool:
+    """A name that holds a W&B key: WANDB_API_KEY, wandb_key, WandbToken..."""
+    words = name_words(name)
+    return "wandb" in words and any(w in {"api", "key", "token", "apikey"} for w in words)
+
 
 # Values that stand for a secret rather than being one.
 _PLACEHOLDER = re.compile(
@@ -134,8 +172,18 @@ _PLACEHOLDER = re.compile(
     r"dummy|redacted|replace|environ|getenv|secret_here|token_here|^(?:none|null|true|false)$",
     re.IGNORECASE,
 )
-# A bare (unquoted) value that is code: a call, an attribute, an index, or a plain identifier.
+# A bare (unquoted) value that is code: a call, an attribute, an index, a plain identifier.
 _CODE_LIKE = re.compile(r"[()\[\]{}]|^[A-Za-z_][A-Za-z_]*$|^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+# A snake_case name, quoted or not (`_convert_credentials`, "databricks_oauth_m2m"): every part
+# starts with a letter, which a random key's parts rarely all do.
+_SNAKE_CASE = re.compile(r"^_*[a-z][a-z0-9]*(?:_[a-z][a-z0-9]*)+$")
+# A path or a URL is where a secret is kept, not the secret (a password in a URL is its own rule).
+_LOCATION = re.compile(r"^(?:~?/|\.{1,2}/|[A-Za-z]:\\|[a-z][a-z0-9+.\-]*://)")
+# Words and separators only (an identifier, a constant's name, a dotted or C++ path): gitleaks
+# drops these too. A key drawn at random holds a digit in all but a sliver of cases.
+_WORDS_ONLY = re.compile(r"^[A-Za-z_.:/\-]+$")
+# An alphabet written out (`"ABCDEFGHIJ..."`, `"0123456789abcdef"`): high entropy, no secret.
+_RUN = re.compile(r"abcdefgh|ABCDEFGH|0123456789")
 
 
 def shannon_entropy(text: str) -> float:
@@ -156,6 +204,12 @@ def generic_value_is_secret(
     """Whether a value assigned to a secret-looking name looks like a real secret."""
     if len(value) < min_length or " " in value or is_placeholder(value):
         return False
+    if _LOCATION.match(value) or _RUN.search(value) or _WORDS_ONLY.match(value):
+        return False
+    if _SNAKE_CASE.match(value):
+        return False
+    if sum(c.isalnum() for c in value) * 2 < len(value):
+        return False  # mostly punctuation: a character class, a separator line
     if bare and not value.startswith("eyJ") and _CODE_LIKE.search(value):
         return False
     return shannon_entropy(value) >= entropy_threshold
