@@ -9,6 +9,7 @@ import dataclasses
 import enum
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -85,6 +86,14 @@ def say(message: str, *, style: str | None = None, stderr: bool = False) -> None
 
 _MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+!|~")
 _HTML = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+
+
+def fenced_block(text: str) -> list[str]:
+    """Lines of a Markdown code block that shows `text` literally: the fence is longer than any
+    run of backticks inside, so output that itself holds a fence cannot close it early."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]
 
 
 def markdown_text(text: str, *, code_spans: bool = False) -> str:

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from torchlane.ci.runner import PipelineResult, StageStatus
+from torchlane.render import fenced_block, markdown_text
 
 _ICON = {
     StageStatus.PASSED: "passed",
@@ -54,14 +55,15 @@ def markdown_summary(result: PipelineResult) -> str:
     lines = [
         f"## torchlane ci: {verdict}",
         "",
-        f"Branch `{result.branch or '(detached)'}`, context `{result.context}`, {result.seconds:.1f} s.",
+        f"Branch {markdown_text(result.branch or '(detached)')}, context {markdown_text(result.context)},"
+        f" {result.seconds:.1f} s.",
         "",
         "| stage | result | time | required |",
         "|---|---|---|---|",
     ]
     for stage in result.stages:
         lines.append(
-            f"| {stage.name} | {_ICON.get(stage.status, stage.status.value)} | {stage.seconds:.1f} s | "
+            f"| {markdown_text(stage.name)} | {_ICON.get(stage.status, stage.status.value)} | {stage.seconds:.1f} s | "
             f"{'yes' if stage.required else 'no'} |"
         )
     for stage in result.stages:
@@ -69,11 +71,9 @@ def markdown_summary(result: PipelineResult) -> str:
             tail = "\n".join(stage.output.rstrip().splitlines()[-40:])
             lines += [
                 "",
-                f"<details><summary>{stage.name} output</summary>",
+                f"<details><summary>{markdown_text(stage.name)} output</summary>",
                 "",
-                "```",
-                tail,
-                "```",
+                *fenced_block(tail),
                 "</details>",
             ]
     return "\n".join(lines) + "\n"
