@@ -1,6 +1,12 @@
 """Would merging each branch into the base conflict now? `git merge-tree --write-tree` (git >=
-2.38, no work-tree changes), run only where a conflict is possible (see flow/prefilter.py), in
-parallel. Branches whose merge base is not on the base's first-parent chain always get it.
+2.38, no work-tree changes), run only where a conflict is possible (see flow/prefilter.py).
+Branches whose merge base is not on the base's first-parent chain always get it.
+
+One git process per merge spends most of its time starting up and loading the same trees again,
+so the merges go through `git merge-tree --stdin` (one process merging many pairs), split into
+one process per core. A merge git refuses (unrelated histories, a vanished ref) stops that
+process; the merges after it go on in a new one, and the refused one is asked alone, for its
+error. A git whose merge-tree lacks --stdin gets one process per merge.
 """
 
 from __future__ import annotations
@@ -9,14 +15,20 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
+from torchlane.flow import merge_cache
 from torchlane.flow.graph import BaseLine
 from torchlane.flow.prefilter import (
+    Changes,
+    TipTree,
+    changed_keys,
+    changed_since,
     diff_batch,
-    index_chain,
+    directories,
     lookup_keys,
+    lookup_objects,
     may_conflict,
-    pathspecs,
     tip_tree,
 )
 from torchlane.git import Git, failure_detail
@@ -43,7 +55,8 @@ def merge_tree(git: Git, target: str, tip: str) -> MergePrediction:
         "merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", target, tip,
         check=False,
     )  # fmt: skip
-    if result.returncode not in (0, 1):
+    # A name git cannot merge (a ref that vanished) also exits 1, with no tree on stdout.
+    if result.returncode not in (0, 1) or not result.stdout:
         return MergePrediction(None, (), failure_detail(result))
     if result.returncode == 0:
         return MergePrediction(False)
@@ -56,27 +69,92 @@ def merge_tree(git: Git, target: str, tip: str) -> MergePrediction:
     return MergePrediction(True, tuple(files))
 
 
+_PER_PROCESS = 50  # fewer merges than this are not worth another process
+_UNSUPPORTED = 129  # git's exit status for an unknown option
+
+
+def _parse_batch(out: str) -> list[MergePrediction]:
+    """The complete records of `merge-tree --stdin --name-only --no-messages -z` output: per
+    merge `<1 clean | 0 conflicted> NUL <tree> NUL (<path> NUL)* NUL`."""
+    tokens = out.split("\0")
+    results: list[MergePrediction] = []
+    i = 0
+    while i + 2 < len(tokens) and tokens[i] in ("0", "1"):
+        try:
+            end = tokens.index("", i + 2)
+        except ValueError:
+            break
+        if tokens[i] == "1":
+            results.append(MergePrediction(False))
+        else:
+            results.append(MergePrediction(True, tuple(dict.fromkeys(tokens[i + 2 : end]))))
+        i = end + 1
+    return results
+
+
+def merge_tree_batch(git: Git, target: str, names: Sequence[str]) -> dict[str, MergePrediction]:
+    """merge_tree(git, target, name) for every name, from as few git processes as git allows."""
+    results: dict[str, MergePrediction] = {}
+    pending = list(names)
+    while pending:
+        done = git.run(
+            "merge-tree", "--stdin", "--name-only", "--no-messages", "-z",
+            input="".join(f"{target} {name}\n" for name in pending), check=False,
+        )  # fmt: skip
+        answers = _parse_batch(done.stdout)[: len(pending)]
+        results.update(zip(pending, answers, strict=False))
+        if len(answers) == len(pending):
+            break
+        if done.returncode == _UNSUPPORTED and not answers:
+            results.update((name, merge_tree(git, target, name)) for name in pending)
+            break
+        refused = pending[len(answers)]
+        results[refused] = merge_tree(git, target, refused)
+        pending = pending[len(answers) + 1 :]
+    return results
+
+
 @dataclass(frozen=True)
 class PredictionRun:
     predictions: dict[str, MergePrediction]  # by candidate name
     merge_tree_runs: int
+    reused: int = 0  # predictions taken from the cache of an earlier run (flow/merge_cache.py)
 
 
 def _possible_conflicts(
-    git: Git, base: BaseLine, on_chain: Sequence[Candidate], cores: int
-) -> list[Candidate]:
-    branch_diffs = diff_batch(git, sorted({(c.tip, c.merge_base or "") for c in on_chain}))
-    tip = tip_tree(git, base.tip)
-    keys: set[str] = set()
-    for changes in branch_diffs.values():
-        keys |= lookup_keys(changes, tip)
-    earliest = min(c.merge_base_position or 0 for c in on_chain)
-    index = index_chain(git, base, earliest, pathspecs(keys), cores)
-    return [
+    git: Git,
+    base_tip: str,
+    fresh: Sequence[Candidate],
+    diffs: dict[str, Changes],
+    tip: TipTree,
+) -> tuple[list[Candidate], list[frozenset[str]]]:
+    """The candidates that may conflict, and for each candidate the directories above its
+    changed paths that exist at its merge base (merge_cache.Entry.base_directories)."""
+    keys = [lookup_keys(diffs.get(c.tip, ()), tip) for c in fresh]
+    above = [{d for _, p in diffs.get(c.tip, ()) for d in directories(p)} for c in fresh]
+    objects = lookup_objects(
+        git,
+        (
+            f"{commit}:{key}"
+            for c, k, a in zip(fresh, keys, above, strict=True)
+            for key in (*k, *a)
+            for commit in (c.merge_base, base_tip)
+        ),
+    )
+    changed = changed_since(
+        git, base_tip, [(c.merge_base or "", k) for c, k in zip(fresh, keys, strict=True)], objects
+    )
+    possible = [
         c
-        for c in on_chain
-        if may_conflict(branch_diffs.get(c.tip, ()), index, tip, c.merge_base_position or 0)
+        for c, since in zip(fresh, changed, strict=True)
+        if may_conflict(diffs.get(c.tip, ()), tip, since)
     ]
+    # Unknown (no answer from git) counts as existing: the entry then stays under watch.
+    existing = [
+        frozenset(d for d in a if objects.get(f"{c.merge_base}:{d}") != "")
+        for c, a in zip(fresh, above, strict=True)
+    ]
+    return possible, existing
 
 
 def predict_merges(
@@ -84,19 +162,83 @@ def predict_merges(
     target: str,
     base: BaseLine,
     candidates: Sequence[Candidate],
+    *,
     workers: int | None = None,
+    cache_dir: Path | None = None,
 ) -> PredictionRun:
-    """Predict, for every candidate, whether merging it into `target` (at `base.tip`) conflicts."""
+    """Predict, for every candidate, whether merging it into `target` (at `base.tip`) conflicts.
+
+    With `cache_dir`, answers from the last run that provably still hold are reused and this
+    run's answers are kept for the next (flow/merge_cache.py)."""
     cores = workers or os.cpu_count() or 1
     predictions = {c.name: MergePrediction(False) for c in candidates}
     unmerged = [c for c in candidates if not c.merged]
     on_chain = [c for c in unmerged if c.merge_base_position is not None]
     must_merge = [c.name for c in unmerged if c.merge_base_position is None]
-    if on_chain:
-        must_merge += [c.name for c in _possible_conflicts(git, base, on_chain, cores)]
-    if must_merge:
-        # Threads suffice: each job waits on a git process; the GIL is free meanwhile.
-        with ThreadPoolExecutor(max_workers=max(1, min(len(must_merge), cores))) as pool:
-            results = pool.map(lambda name: merge_tree(git, target, name), must_merge)
-            predictions.update(zip(must_merge, results, strict=True))
-    return PredictionRun(predictions, len(must_merge))
+    tip = tip_tree(git, base.tip) if on_chain else TipTree()
+    cache = previous = None
+    target_diff: Changes | None = None
+    if cache_dir is not None and on_chain:
+        cache = merge_cache.load(
+            cache_dir / merge_cache.CACHE_NAME, merge_cache.environment_key(git, target)
+        )
+        previous = cache.entries
+        if cache.target_tip is not None:
+            target_diff = merge_cache.target_changes(git, cache.target_tip, base.tip)
+        if target_diff is None or merge_cache.affects_everything(target_diff):
+            previous = {}
+    diffs: dict[str, Changes] = {}
+    fresh: list[Candidate] = []
+    reused = 0
+    new_keys = changed_keys(target_diff or [])
+    for c in on_chain:
+        entry = (previous or {}).get(c.name)
+        if entry is None or entry.tip != c.tip or entry.merge_base != c.merge_base:
+            fresh.append(c)
+            continue
+        diffs[c.tip] = entry.changes
+        if merge_cache.still_valid(entry, target_diff or [], new_keys, tip):
+            predictions[c.name] = MergePrediction(entry.conflict, entry.files)
+            reused += 1
+        else:
+            fresh.append(c)
+    missing = sorted({(c.tip, c.merge_base or "") for c in fresh if c.tip not in diffs})
+    diffs.update(diff_batch(git, missing))
+    base_directories = {c.name: entry.base_directories for c in on_chain
+                        if (entry := (previous or {}).get(c.name)) is not None}  # fmt: skip
+    if fresh:
+        possible, existing = _possible_conflicts(git, base.tip, fresh, diffs, tip)
+        must_merge += [c.name for c in possible]
+        base_directories.update((c.name, e) for c, e in zip(fresh, existing, strict=True))
+    predictions.update(merge_in_parallel(git, target, must_merge, cores))
+    if cache is not None:
+        entries = {
+            c.name: merge_cache.Entry(
+                c.tip,
+                c.merge_base or "",
+                bool(p.conflict),
+                p.files,
+                diffs[c.tip],
+                base_directories[c.name],
+            )
+            for c in on_chain
+            if (p := predictions[c.name]).conflict is not None
+            and c.tip in diffs
+            and c.name in base_directories
+        }
+        merge_cache.save(cache, base.tip, entries)
+    return PredictionRun(predictions, len(must_merge), reused)
+
+
+def merge_in_parallel(
+    git: Git, target: str, names: Sequence[str], cores: int
+) -> dict[str, MergePrediction]:
+    """merge_tree_batch split into one process per core (at least _PER_PROCESS merges each)."""
+    pieces = max(1, min(cores, len(names) // _PER_PROCESS))
+    chunks = [names[i::pieces] for i in range(pieces)]
+    results: dict[str, MergePrediction] = {}
+    # Threads suffice: each waits on a git process; the GIL is free meanwhile.
+    with ThreadPoolExecutor(max_workers=pieces) as pool:
+        for answers in pool.map(lambda chunk: merge_tree_batch(git, target, chunk), chunks):
+            results.update(answers)
+    return results

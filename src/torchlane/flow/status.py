@@ -56,6 +56,7 @@ class StatusReport:
     merge_tree_runs: (
         int  # how many branches needed a real merge-tree (the rest were provably clean)
     )
+    merge_predictions_reused: int  # answers an earlier run left that provably still hold
     branches: list[BranchStatus]
 
 
@@ -102,6 +103,7 @@ def collect_status(
     predict_conflicts: bool = True,
     use_ahead_behind_atom: bool | None = None,
     now: float | None = None,
+    use_cache: bool = True,
 ) -> StatusReport:
     ctx.require_initialized()
     config = ctx.config
@@ -123,6 +125,7 @@ def collect_status(
             generated_at=_when(int(moment)),
             conflicts_predicted=predict_conflicts,
             merge_tree_runs=0,
+            merge_predictions_reused=0,
             branches=[],
         )
     graph = load_graph(ctx.git, {tips[ctx.main], tips[ctx.develop], *branches.values()})
@@ -141,7 +144,7 @@ def collect_status(
             _use_git_counts(ctx, base, list(divergence[base]), divergence[base])
 
     predictions: dict[str, MergePrediction] = {}
-    runs = 0
+    runs = reused = 0
     if predict_conflicts:
         into_develop = divergence[ctx.develop]
         # Short names, as a user would type them, label conflict paths the same way; a name
@@ -158,11 +161,18 @@ def collect_status(
             for n, tip in branches.items()
         ]
         develop_spec = f"refs/heads/{ctx.develop}" if ctx.develop in tag_names else ctx.develop
-        run = predict_merges(ctx.git, develop_spec, lines[ctx.develop], candidates)
+        run = predict_merges(
+            ctx.git,
+            develop_spec,
+            lines[ctx.develop],
+            candidates,
+            cache_dir=ctx.state_dir if use_cache else None,
+        )
         predictions = {
             n: run.predictions[c.name] for n, c in zip(branches, candidates, strict=True)
         }
         runs = run.merge_tree_runs
+        reused = run.reused
 
     report = [
         _branch_status(
@@ -183,6 +193,7 @@ def collect_status(
         generated_at=_when(int(moment)),
         conflicts_predicted=predict_conflicts,
         merge_tree_runs=runs,
+        merge_predictions_reused=reused,
         branches=report,
     )
 
