@@ -17,7 +17,7 @@ from torchlane.flow.conflicts import (
 )
 
 _paths = st.text(
-    alphabet=st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), min_size=1
+    alphabet=st.characters(exclude_characters="\0", exclude_categories=["Cs"]), min_size=1
 )
 _predictions = st.lists(
     st.one_of(
@@ -67,7 +67,8 @@ def test_a_batch_git_stops_answers_every_branch_like_single_merges(project: Proj
     commit_file(git, "a.txt", "develop\n")
     mixed = [names[0], "unrelated", names[1], "no-such-branch", *names[2:]]
     expected = {name: merge_tree(git, "develop", name) for name in mixed}
-    assert expected["unrelated"].conflict is None and expected["unrelated"].error
+    assert expected["unrelated"].conflict is None
+    assert expected["unrelated"].error
     assert expected["no-such-branch"].conflict is None
     assert [expected[n].conflict for n in names] == [False, True] * 3
     assert merge_tree_batch(git, "develop", mixed) == expected
