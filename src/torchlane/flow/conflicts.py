@@ -21,6 +21,7 @@ from torchlane.flow import merge_cache
 from torchlane.flow.graph import BaseLine
 from torchlane.flow.prefilter import (
     Changes,
+    Objects,
     TipTree,
     changed_keys,
     changed_since,
@@ -29,7 +30,7 @@ from torchlane.flow.prefilter import (
     lookup_keys,
     lookup_objects,
     may_conflict,
-    tip_tree,
+    tree_of,
 )
 from torchlane.git import Git, failure_detail
 
@@ -122,39 +123,32 @@ class PredictionRun:
 
 
 def _possible_conflicts(
-    git: Git,
     base_tip: str,
     fresh: Sequence[Candidate],
     diffs: dict[str, Changes],
     tip: TipTree,
-) -> tuple[list[Candidate], list[frozenset[str]]]:
-    """The candidates that may conflict, and for each candidate the directories above its
-    changed paths that exist at its merge base (merge_cache.Entry.base_directories)."""
-    keys = [lookup_keys(diffs.get(c.tip, ()), tip) for c in fresh]
-    above = [{d for _, p in diffs.get(c.tip, ()) for d in directories(p)} for c in fresh]
-    objects = lookup_objects(
-        git,
-        (
-            f"{commit}:{key}"
-            for c, k, a in zip(fresh, keys, above, strict=True)
-            for key in (*k, *a)
-            for commit in (c.merge_base, base_tip)
-        ),
-    )
-    changed = changed_since(
-        git, base_tip, [(c.merge_base or "", k) for c, k in zip(fresh, keys, strict=True)], objects
-    )
-    possible = [
+    objects: Objects,
+) -> list[Candidate]:
+    """The candidates that may conflict (see flow/prefilter.py), given `objects` at every key
+    of their changes, at their merge bases and at the base's tip."""
+    queries = [(c.merge_base or "", lookup_keys(diffs.get(c.tip, ()), tip)) for c in fresh]
+    changed = changed_since(base_tip, queries, objects)
+    return [
         c
         for c, since in zip(fresh, changed, strict=True)
         if may_conflict(diffs.get(c.tip, ()), tip, since)
     ]
-    # Unknown (no answer from git) counts as existing: the entry then stays under watch.
-    existing = [
-        frozenset(d for d in a if objects.get(f"{c.merge_base}:{d}") != "")
-        for c, a in zip(fresh, above, strict=True)
-    ]
-    return possible, existing
+
+
+def _existing_directories(
+    candidate: Candidate, changes: Changes, objects: Objects
+) -> frozenset[str]:
+    """The directories above the candidate's changed paths that exist at its merge base (those
+    git could not say about count as existing: the cache then keeps watching them)."""
+    above = {d for _, path in changes for d in directories(path)}
+    return frozenset(
+        d for d in above if objects.get(f"{candidate.merge_base}:{d}", ("?", "?"))[1] != ""
+    )
 
 
 def predict_merges(
@@ -175,56 +169,63 @@ def predict_merges(
     unmerged = [c for c in candidates if not c.merged]
     on_chain = [c for c in unmerged if c.merge_base_position is not None]
     must_merge = [c.name for c in unmerged if c.merge_base_position is None]
-    tip = tip_tree(git, base.tip) if on_chain else TipTree()
-    cache = previous = None
-    target_diff: Changes | None = None
+    cache = None
+    previous: dict[str, merge_cache.Entry] = {}
+    target_diff: Changes = []
     if cache_dir is not None and on_chain:
         cache = merge_cache.load(
             cache_dir / merge_cache.CACHE_NAME, merge_cache.environment_key(git, target)
         )
-        previous = cache.entries
         if cache.target_tip is not None:
-            target_diff = merge_cache.target_changes(git, cache.target_tip, base.tip)
-        if target_diff is None or merge_cache.affects_everything(target_diff):
-            previous = {}
-    diffs: dict[str, Changes] = {}
-    fresh: list[Candidate] = []
+            found = merge_cache.target_changes(git, cache.target_tip, base.tip)
+            if found is not None and not merge_cache.affects_everything(found):
+                previous, target_diff = cache.entries, found
+    kept = {
+        c.name: entry
+        for c in on_chain
+        if (entry := previous.get(c.name)) is not None
+        and (entry.tip, entry.merge_base) == (c.tip, c.merge_base)
+    }
+    fresh = [c for c in on_chain if c.name not in kept]
+    diffs = {c.tip: kept[c.name].changes for c in on_chain if c.name in kept}
+    diffs.update(diff_batch(git, sorted({(c.tip, c.merge_base or "") for c in fresh})))
+    keys = {c.name: changed_keys(diffs.get(c.tip, ())) for c in on_chain}
+    objects = lookup_objects(
+        git,
+        [f"{base.tip}:{k}" for c in on_chain for k in keys[c.name]]
+        + [f"{c.merge_base}:{k}" for c in fresh for k in keys[c.name]],
+    )
+    tip = tree_of(base.tip, objects)
+    new_keys = changed_keys(target_diff)
     reused = 0
-    new_keys = changed_keys(target_diff or [])
+    recheck: list[Candidate] = []
     for c in on_chain:
-        entry = (previous or {}).get(c.name)
-        if entry is None or entry.tip != c.tip or entry.merge_base != c.merge_base:
-            fresh.append(c)
+        entry = kept.get(c.name)
+        if entry is None:
             continue
-        diffs[c.tip] = entry.changes
-        if merge_cache.still_valid(entry, target_diff or [], new_keys, tip):
+        if merge_cache.still_valid(entry, target_diff, new_keys, tip):
             predictions[c.name] = MergePrediction(entry.conflict, entry.files)
             reused += 1
         else:
-            fresh.append(c)
-    missing = sorted({(c.tip, c.merge_base or "") for c in fresh if c.tip not in diffs})
-    diffs.update(diff_batch(git, missing))
-    base_directories = {c.name: entry.base_directories for c in on_chain
-                        if (entry := (previous or {}).get(c.name)) is not None}  # fmt: skip
-    if fresh:
-        possible, existing = _possible_conflicts(git, base.tip, fresh, diffs, tip)
-        must_merge += [c.name for c in possible]
-        base_directories.update((c.name, e) for c, e in zip(fresh, existing, strict=True))
+            recheck.append(c)
+    if recheck:
+        objects.update(
+            lookup_objects(git, [f"{c.merge_base}:{k}" for c in recheck for k in keys[c.name]])
+        )
+    examine = fresh + recheck
+    must_merge += [c.name for c in _possible_conflicts(base.tip, examine, diffs, tip, objects)]
     predictions.update(merge_in_parallel(git, target, must_merge, cores))
     if cache is not None:
+        above = {c.name: kept[c.name].base_directories for c in on_chain if c.name in kept}
+        above.update(
+            (c.name, _existing_directories(c, diffs.get(c.tip, []), objects)) for c in fresh
+        )
         entries = {
             c.name: merge_cache.Entry(
-                c.tip,
-                c.merge_base or "",
-                bool(p.conflict),
-                p.files,
-                diffs[c.tip],
-                base_directories[c.name],
+                c.tip, c.merge_base or "", bool(p.conflict), p.files, diffs[c.tip], above[c.name]
             )
             for c in on_chain
-            if (p := predictions[c.name]).conflict is not None
-            and c.tip in diffs
-            and c.name in base_directories
+            if (p := predictions[c.name]).conflict is not None and c.tip in diffs
         }
         merge_cache.save(cache, base.tip, entries)
     return PredictionRun(predictions, len(must_merge), reused)

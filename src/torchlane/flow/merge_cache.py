@@ -184,6 +184,8 @@ def rename_sensitive(entry: Entry, tip: TipTree) -> bool:
     Yes when a path B changed is gone from the target (deleted, perhaps renamed), one B added is
     there too, or a directory of B's that existed at the merge base is gone (renamed, perhaps)."""
     for status, path in entry.changes:
+        if "\n" in path:  # git's batch lookups cannot carry it: nothing is known about it
+            return True
         if (status == "A") == (path in tip.others):
             return True
     return any(d not in tip.directories for d in entry.base_directories)

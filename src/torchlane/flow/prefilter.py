@@ -8,7 +8,7 @@ A merge can only conflict where both sides changed something related since the m
     detection moves those changes and, by default, reports that as a conflict).
 A directory can only be removed on the base side if it is not a directory at the base's tip, and
 a file/directory clash needs a non-directory at the base's tip where the branch has a
-directory; one listing of the tip's tree answers both.
+directory; the tip's objects at the branch's paths and the directories above them answer both.
 
 git merges three trees: M's, the base tip's and the branch tip's. So "the base side changed
 path p since M" is exactly "the object at p (a blob, a tree, or nothing) differs between M and
@@ -64,16 +64,21 @@ def diff_batch(git: Git, pairs: Sequence[tuple[str, str]]) -> dict[str, Changes]
 
 @dataclass
 class TipTree:
+    """What the base's tip has at the paths we ask about (not the whole tree: see tree_of)."""
+
     directories: set[str] = field(default_factory=set)
     others: set[str] = field(default_factory=set)  # files, symlinks, submodules
 
 
-def tip_tree(git: Git, commit: str) -> TipTree:
+def tree_of(commit: str, objects: Objects) -> TipTree:
+    """The part of `commit`'s tree that `objects` answered: every question about the tip's
+    tree asks about a path some branch changed or a directory above one, all of them looked up
+    with lookup_objects, so this is exact where it is consulted and costs nothing elsewhere."""
     tree = TipTree()
-    for entry in git.run("ls-tree", "-r", "-t", "-z", commit).stdout.split("\0"):
-        if "\t" in entry:
-            meta, path = entry.split("\t", 1)
-            (tree.directories if meta.split()[1] == "tree" else tree.others).add(path)
+    prefix = f"{commit}:"
+    for name, (_, kind) in objects.items():
+        if name.startswith(prefix) and kind:
+            (tree.directories if kind == "tree" else tree.others).add(name[len(prefix) :])
     return tree
 
 
@@ -98,24 +103,31 @@ def changed_keys(changes: Iterable[tuple[str, str]]) -> set[str]:
     return keys
 
 
-def lookup_objects(git: Git, names: Iterable[str]) -> dict[str, str]:
-    """`<commit>:<path>` -> the object's id, or "" where there is no such path, from one
-    `git cat-file --batch-check` process. Names git's batch protocol cannot carry (a newline in
-    them) are left out: callers treat a missing answer as unknown."""
+Objects = dict[str, tuple[str, str]]  # "<commit>:<path>" -> (object id, type); ("", ""): none
+_KINDS = frozenset({"blob", "tree", "commit", "tag"})
+
+
+def lookup_objects(git: Git, names: Iterable[str]) -> Objects:
+    """The object at each `<commit>:<path>`, from one `git cat-file --batch-check` process.
+    Names git's batch protocol cannot carry (a newline in them) are left out: callers treat a
+    missing answer as unknown."""
     order = list(dict.fromkeys(n for n in names if "\n" not in n))
     if not order:
         return {}
     out = git.run(
-        "cat-file", "--batch-check=%(objectname)", "-z", input="".join(f"{n}\0" for n in order)
-    ).stdout.split("\n")
-    return {
-        name: line if _OBJECT_ID.fullmatch(line) else ""
-        for name, line in zip(order, out, strict=False)
-    }
+        "cat-file", "--batch-check=%(objectname) %(objecttype)", "-z",
+        input="".join(f"{n}\0" for n in order),
+    ).stdout.split("\n")  # fmt: skip
+    objects: Objects = {}
+    for name, line in zip(order, out, strict=False):
+        oid, _, kind = line.partition(" ")
+        found = _OBJECT_ID.fullmatch(oid) and kind in _KINDS
+        objects[name] = (oid, kind) if found else ("", "")  # else "<name> missing"
+    return objects
 
 
 def changed_since(
-    git: Git, tip: str, queries: Sequence[tuple[str, Iterable[str]]], objects: dict[str, str]
+    tip: str, queries: Sequence[tuple[str, Iterable[str]]], objects: Objects
 ) -> list[set[str]]:
     """For each (merge base, keys): the keys whose object at the merge base differs from the one
     at `tip` (unknown counts as changed), given `lookup_objects` of both."""
@@ -124,7 +136,7 @@ def changed_since(
         changed = set()
         for key in keys:
             at_base, at_tip = objects.get(f"{base}:{key}"), objects.get(f"{tip}:{key}")
-            if at_base is None or at_tip is None or at_base != at_tip:
+            if at_base is None or at_tip is None or at_base[0] != at_tip[0]:
                 changed.add(key)
         results.append(changed)
     return results
