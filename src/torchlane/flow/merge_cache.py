@@ -23,7 +23,6 @@ The file is `<git dir>/torchlane/merge-predictions.json`, written whole (leanfs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -59,12 +58,10 @@ class MergeCache:
     entries: dict[str, Entry] = field(default_factory=dict)
 
 
-def _digest(parts: Iterable[bytes]) -> str:
-    hasher = hashlib.sha256()
-    for part in parts:
-        hasher.update(len(part).to_bytes(8, "big"))
-        hasher.update(part)
-    return hasher.hexdigest()
+def _joined(parts: Iterable[bytes]) -> str:
+    """The parts as one string, each prefixed by its length (no part can run into the next).
+    Kept as is rather than hashed: it is short, and hashlib would cost every run its import."""
+    return "".join(f"{len(part)}:{part.decode('latin-1')}" for part in parts)
 
 
 def _read(path: str | Path) -> bytes:
@@ -113,7 +110,7 @@ def environment_key(git: Git, target: str) -> str:
     ]
     for name in worktree_files:
         parts += [name.encode(), _read(git.cwd / name)]
-    return _digest(parts)
+    return _joined(parts)
 
 
 def load(path: Path, environment: str) -> MergeCache:
