@@ -155,7 +155,6 @@ def serve(
         pathname = fields.get("pathname", "?")
         if command == "clean":
             answer = clean(content, pathname, options)
-            remember(content, answer, pathname, folder)
         elif command == "smudge":
             answer = smudge(content, pathname, options, folder)
         else:
@@ -165,6 +164,10 @@ def serve(
         # status, content, then an empty list: "keep the status given before the content".
         stdout.write(text_list("status=success") + content_packets(answer) + FLUSH)
         stdout.flush()
+        if command == "clean":
+            # After answering: git hashes and stores the blob meanwhile (git waits for each
+            # answer before it sends the next file, so this costs a `git add` no time).
+            remember(content, answer, pathname, folder)
 
 
 def textconv(path: str, options: StripOptions) -> int:
@@ -191,7 +194,8 @@ def main(argv: list[str]) -> int:
     try:
         from torchlane.notebooks.kept_outputs import store_folder
 
-        serve(sys.stdin.buffer, sys.stdout.buffer, options, store_folder("."))
+        folder = store_folder(".")
+        serve(sys.stdin.buffer, sys.stdout.buffer, options, folder)
     except ProtocolError as exc:
         sys.stderr.write(f"torchlane nb filter: {exc}\n")
         return 1

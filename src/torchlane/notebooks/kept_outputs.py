@@ -18,7 +18,7 @@ itself. So git never sees a difference (the work tree still cleans to the index)
 guess can only leave outputs out, never change a source.
 
 Local to this clone (never shared, never pushed); the oldest entries are pruned beyond
-MAX_ENTRIES. Imports os and hashlib besides the strip modules (this runs inside git commands).
+MAX_ENTRIES (checked every PRUNE_EVERY writes). Imports os and hashlib besides the strip modules (this runs inside git commands).
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ from torchlane.notebooks.serialize import serialize
 from torchlane.notebooks.strip import NotebookError, parse_notebook, strip_bytes, strip_notebook
 
 MAX_ENTRIES = 400
+# Listing the store after every write cost a `git add` of many notebooks more than the writes:
+# a process prunes on its first write and then every PRUNE_EVERY writes.
+PRUNE_EVERY = 50
+_WRITTEN = 0
 FOLDER = os.path.join("torchlane", "nb-outputs")
 
 
@@ -56,7 +60,10 @@ def remember(folder: str, pathname: str, original: bytes, stripped: bytes) -> No
     try:
         if _read(entry) != original:  # the latest outputs for this content win
             write_atomic(entry, original)
-            _prune(folder)
+            global _WRITTEN  # noqa: PLW0603  (one filter process, one counter)
+            if _WRITTEN % PRUNE_EVERY == 0:
+                _prune(folder)
+            _WRITTEN += 1
         if _read(pointer) != key.encode("ascii"):
             write_atomic(pointer, key)
     except OSError:
