@@ -18,7 +18,8 @@ smudge (checkout, stash, rebase, merge) answers with the remembered notebook who
 is the blob, or the blob itself. Without that, `git stash` and `stash pop` would write the
 stripped notebook over the user's outputs.
 
-Imports only json/sys/os (through the strip module): this starts inside every git command.
+Imports only sys/os (and json, through the strip module, at the first notebook): this starts
+inside every git command.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import os
 import sys
 
 from torchlane.notebooks.options import OptionError, StripOptions, options_from_argv
-from torchlane.notebooks.strip import NotebookError, strip_bytes
 
 TYPE_CHECKING = False  # see strip.py: typing stays out of the filter's start-up
 if TYPE_CHECKING:
@@ -104,6 +104,10 @@ def handshake(stdin: BinaryIO, stdout: BinaryIO) -> None:
 
 def clean(content: bytes, pathname: str, options: StripOptions) -> bytes:
     """The stripped notebook, or the content unchanged (with a note on stderr) if we cannot."""
+    # Imported at the first notebook: git starts this process for `git status` and `git
+    # checkout` too, most of which never send one (json, re and the stripper stay unloaded).
+    from torchlane.notebooks.strip import NotebookError, strip_bytes
+
     try:
         return strip_bytes(content, options)
     except NotebookError as exc:
@@ -194,8 +198,7 @@ def main(argv: list[str]) -> int:
     try:
         from torchlane.notebooks.kept_outputs import store_folder
 
-        folder = store_folder(".")
-        serve(sys.stdin.buffer, sys.stdout.buffer, options, folder)
+        serve(sys.stdin.buffer, sys.stdout.buffer, options, store_folder("."))
     except ProtocolError as exc:
         sys.stderr.write(f"torchlane nb filter: {exc}\n")
         return 1
