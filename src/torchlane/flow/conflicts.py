@@ -151,6 +151,23 @@ def _existing_directories(
     )
 
 
+def _last_run(
+    git: Git, cache_dir: Path | None, target: str, base: BaseLine
+) -> tuple[merge_cache.MergeCache | None, dict[str, merge_cache.Entry], Changes]:
+    """The cache, the entries of the last run that may be reused, and what changed between
+    the target tip they answered against and this one."""
+    if cache_dir is None:
+        return None, {}, []
+    cache = merge_cache.load(
+        cache_dir / merge_cache.CACHE_NAME, merge_cache.environment_key(git, target)
+    )
+    if cache.target_tip is not None:
+        found = merge_cache.target_changes(git, cache.target_tip, base.tip)
+        if found is not None and not merge_cache.affects_everything(found):
+            return cache, cache.entries, found
+    return cache, {}, []
+
+
 def predict_merges(
     git: Git,
     target: str,
@@ -169,17 +186,7 @@ def predict_merges(
     unmerged = [c for c in candidates if not c.merged]
     on_chain = [c for c in unmerged if c.merge_base_position is not None]
     must_merge = [c.name for c in unmerged if c.merge_base_position is None]
-    cache = None
-    previous: dict[str, merge_cache.Entry] = {}
-    target_diff: Changes = []
-    if cache_dir is not None and on_chain:
-        cache = merge_cache.load(
-            cache_dir / merge_cache.CACHE_NAME, merge_cache.environment_key(git, target)
-        )
-        if cache.target_tip is not None:
-            found = merge_cache.target_changes(git, cache.target_tip, base.tip)
-            if found is not None and not merge_cache.affects_everything(found):
-                previous, target_diff = cache.entries, found
+    cache, previous, target_diff = _last_run(git, cache_dir if on_chain else None, target, base)
     kept = {
         c.name: entry
         for c in on_chain
@@ -190,13 +197,22 @@ def predict_merges(
     diffs = {c.tip: kept[c.name].changes for c in on_chain if c.name in kept}
     diffs.update(diff_batch(git, sorted({(c.tip, c.merge_base or "") for c in fresh})))
     keys = {c.name: changed_keys(diffs.get(c.tip, ())) for c in on_chain}
+    new_keys = changed_keys(target_diff)
+    # What the tip has at each key: kept entries know most of it from the last run.
+    known: dict[str, str] = {}
+    for c in on_chain:
+        if c.name in kept:
+            known.update(merge_cache.known_at_new_tip(kept[c.name], new_keys))
+    at_tip = {k for c in on_chain if c.name in kept for k in keys[c.name] if k not in known}
+    at_tip.update(k for c in fresh for k in keys[c.name])  # their oids are compared, too
     objects = lookup_objects(
         git,
-        [f"{base.tip}:{k}" for c in on_chain for k in keys[c.name]]
+        [f"{base.tip}:{k}" for k in sorted(at_tip)]
         + [f"{c.merge_base}:{k}" for c in fresh for k in keys[c.name]],
     )
     tip = tree_of(base.tip, objects)
-    new_keys = changed_keys(target_diff)
+    tip.directories.update(k for k, kind in known.items() if kind == "d")
+    tip.others.update(k for k, kind in known.items() if kind == "f")
     reused = 0
     recheck: list[Candidate] = []
     for c in on_chain:
@@ -209,9 +225,9 @@ def predict_merges(
         else:
             recheck.append(c)
     if recheck:
-        objects.update(
-            lookup_objects(git, [f"{c.merge_base}:{k}" for c in recheck for k in keys[c.name]])
-        )
+        names = [f"{commit}:{k}" for c in recheck for k in keys[c.name]
+                 for commit in (c.merge_base, base.tip)]  # fmt: skip
+        objects.update(lookup_objects(git, names))
     examine = fresh + recheck
     must_merge += [c.name for c in _possible_conflicts(base.tip, examine, diffs, tip, objects)]
     predictions.update(merge_in_parallel(git, target, must_merge, cores))
@@ -222,7 +238,13 @@ def predict_merges(
         )
         entries = {
             c.name: merge_cache.Entry(
-                c.tip, c.merge_base or "", bool(p.conflict), p.files, diffs[c.tip], above[c.name]
+                c.tip,
+                c.merge_base or "",
+                bool(p.conflict),
+                p.files,
+                diffs[c.tip],
+                above[c.name],
+                merge_cache.tip_kinds(keys[c.name], tip),
             )
             for c in on_chain
             if (p := predictions[c.name]).conflict is not None and c.tip in diffs

@@ -35,7 +35,7 @@ from torchlane.git import Git, git_version
 from torchlane.leanfs import write_atomic
 
 CACHE_NAME = "merge-predictions.json"
-_FORMAT = 2
+_FORMAT = 3
 _CONFIG_SECTIONS = ("merge.", "diff.")
 _CONFIG_KEYS = ("core.attributesfile",)
 
@@ -48,6 +48,10 @@ class Entry:
     files: tuple[str, ...]
     changes: Changes  # (status, path) the branch changed since its merge base, no renames
     base_directories: frozenset[str]  # the directories above those paths at the merge base
+    # At the target tip the entry was answered against, for each of those paths and the
+    # directories above them: "d" a directory, "f" anything else, "" nothing. A later tip has the
+    # same there unless the diff between the two tips changed the key (see tip_facts).
+    tip_kinds: dict[str, str]
 
 
 @dataclass
@@ -128,8 +132,9 @@ def load(path: Path, environment: str) -> MergeCache:
                 tuple(map(str, files)),
                 [(str(status), str(changed)) for status, changed in changes],
                 frozenset(map(str, above)),
+                {str(key): str(kind) for key, kind in kinds.items()},
             )
-            for name, (tip, merge_base, conflict, files, changes, above) in stored[
+            for name, (tip, merge_base, conflict, files, changes, above, kinds) in stored[
                 "entries"
             ].items()
         }
@@ -151,6 +156,7 @@ def save(cache: MergeCache, target_tip: str, entries: dict[str, Entry]) -> None:
                 list(e.files),
                 [list(c) for c in e.changes],
                 sorted(e.base_directories),
+                e.tip_kinds,
             ]
             for name, e in sorted(entries.items())
         },
@@ -198,6 +204,16 @@ def still_valid(
     if rename_sensitive(entry, target_tree):
         return False
     return not may_conflict(entry.changes, target_tree, changed)
+
+
+def tip_kinds(keys: set[str], tip: TipTree) -> dict[str, str]:
+    return {k: "d" if k in tip.directories else "f" if k in tip.others else "" for k in keys}
+
+
+def known_at_new_tip(entry: Entry, changed: set[str]) -> dict[str, str]:
+    """The entry's facts about the old target tip that hold at the new one: those of keys the
+    diff between the tips did not change (a key's object, hence its kind, is then the same)."""
+    return {k: kind for k, kind in entry.tip_kinds.items() if k not in changed}
 
 
 def affects_everything(changes: Changes) -> bool:
