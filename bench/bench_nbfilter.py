@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import resource
 import shlex
 import shutil
 import subprocess
@@ -117,10 +118,18 @@ def _fresh(corpus: Path, repo: Path, setup: list[list[str]], env: dict[str, str]
     return repo
 
 
-def _timed_add(repo: Path, env: dict[str, str]) -> float:
+CPU: dict[str, list[float]] = {}  # label -> CPU seconds of each timed add (git and its filter)
+
+
+def _timed_add(repo: Path, env: dict[str, str], label: str = "") -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     _git(repo, "add", "--all", env=env)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU.setdefault(label, []).append(used)
+    return elapsed
 
 
 def _staged(repo: Path, env: dict[str, str]) -> dict[str, str]:
@@ -157,7 +166,7 @@ def torchlane_add_time(corpus: Path, repo: Path, env: dict[str, str]) -> float:
     _fresh(corpus, repo, [], env)
     install = [sys.executable, "-m", "torchlane", "nb", "install-filter", "--repo", str(repo)]
     subprocess.run(install, env=env, check=True, capture_output=True)
-    return _timed_add(repo, env)
+    return _timed_add(repo, env, "torchlane")
 
 
 def run() -> list[BenchResult]:
@@ -185,16 +194,23 @@ def run() -> list[BenchResult]:
             ours_repo = root / f"torchlane-{attempt}"
             times["torchlane"].append(torchlane_add_time(corpus, ours_repo, env))
             plain = _fresh(corpus, root / f"plain-{attempt}", [], env)
-            times["plain"].append(_timed_add(plain, env))
+            times["plain"].append(_timed_add(plain, env, "plain"))
             if fast_binary is not None:
                 setup = _filter_setup("nbsf", shlex.quote(fast_binary))
                 fast = _fresh(fast_corpus, root / f"fast-{attempt}", setup, env)
-                times["fast"].append(_timed_add(fast, env))
+                times["fast"].append(_timed_add(fast, env, "fast"))
             for repo in (plain, root / f"fast-{attempt}"):
                 shutil.rmtree(repo, ignore_errors=True)
         for name, values in times.items():
             if values:
                 print(f"{name}: " + ", ".join(f"{t:.3f} s" for t in values), flush=True)
+        # Each wall-clock run waits for git and the filter to be scheduled 200 times over; on a
+        # loaded machine that dominates, so the CPU both used is printed too (informational).
+        cpu = {name: _median(values) for name, values in CPU.items() if values}
+        if "plain" in cpu:
+            print("cpu medians: " + ", ".join(
+                f"{name} {value * 1000:.0f} ms ({value / cpu['plain']:.2f}x plain)"
+                for name, value in cpu.items()), flush=True)  # fmt: skip
 
         results = [
             BenchResult(
