@@ -4,7 +4,7 @@ merge-tree per branch would."""
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Project, commit_file
@@ -38,6 +38,7 @@ def _render(predictions: list[MergePrediction]) -> str:
     return out
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow])  # generation is timed: a loaded machine
 @given(_predictions, st.integers(min_value=0))
 def test_parse_batch_reads_whole_records_and_never_a_cut_one(
     predictions: list[MergePrediction], cut: int
