@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bench.bench_metrics import build_history
 from bench.bench_nbfilter import _env, torchlane_add_time, write_corpus
+from bench.bench_status import check_sample, status_json
 from bench.common import BenchResult, best_time
 from bench.status_repo import generated_repository
 from torchlane.metrics.store import read_many
@@ -66,7 +67,8 @@ def _status_time(branches: int) -> float:
         cache.unlink(missing_ok=True)
         _python("-m", "torchlane", "status", "--json", "-C", str(repo), cwd=repo)
 
-    cold()  # warms the page cache and the settings snapshot
+    cache.unlink(missing_ok=True)
+    check_sample(repo, status_json(repo))  # a fast wrong answer fails the benchmark
     return best_time(cold, repeat=2)
 
 

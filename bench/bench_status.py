@@ -52,7 +52,7 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _status(repo: Path) -> dict[str, object]:
+def status_json(repo: Path) -> dict[str, object]:
     proc = subprocess.run(
         [sys.executable, "-m", "torchlane", "status", "--json", "-C", str(repo)],
         capture_output=True, text=True, check=True, env=_env(),
@@ -63,7 +63,7 @@ def _status(repo: Path) -> dict[str, object]:
 
 def _cold_status(repo: Path) -> dict[str, object]:
     (repo / CACHE).unlink(missing_ok=True)
-    return _status(repo)
+    return status_json(repo)
 
 
 def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -72,7 +72,7 @@ def _git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     ).stdout.strip()
 
 
-def _check_sample(repo: Path, report: dict[str, object], sample: int = 60) -> None:
+def check_sample(repo: Path, report: dict[str, object], sample: int = 60) -> None:
     branches = {b["name"]: b for b in report["branches"]}  # type: ignore[attr-defined]
     for name in random.Random(1).sample(sorted(branches), min(sample, len(branches))):
 
@@ -127,7 +127,7 @@ def _new_develop_commit(repo: Path, path: str) -> str:
 def _one_history(kind: str, commits: int, branches: int) -> list[BenchResult]:
     repo = generated_repository(ROOT / "bench-output", commits, branches, kind=kind)
     report = _cold_status(repo)
-    _check_sample(repo, report)
+    check_sample(repo, report)
     print(f"{kind} history: {repo} ({commits} commits, {branches} branches); merge-tree "
           f"needed for {report['merge_tree_runs']} of {branches} branches")  # fmt: skip
 
@@ -142,19 +142,19 @@ def _one_history(kind: str, commits: int, branches: int) -> list[BenchResult]:
 
     # The re-run: the cache of a run at develop's tip, then one new commit on develop.
     old_tip = _git(repo, "rev-parse", "develop")
-    _status(repo)
+    status_json(repo)
     kept = repo / ".git" / "bench-merge-predictions.json"
     shutil.copyfile(repo / CACHE, kept)
     new_tip = _new_develop_commit(repo, EDITED[kind])
 
     def rerun() -> dict[str, object]:
         shutil.copyfile(kept, repo / CACHE)
-        return _status(repo)
+        return status_json(repo)
 
     try:
         _git(repo, "update-ref", "refs/heads/develop", new_tip, old_tip)
         again = rerun()
-        _check_sample(repo, again)
+        check_sample(repo, again)
         print(f"  after one new develop commit: {again['merge_predictions_reused']} answers "
               f"reused, merge-tree needed for {again['merge_tree_runs']}")  # fmt: skip
         rerun_s = best_time(rerun, repeat=3)
