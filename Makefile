@@ -9,7 +9,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[ml,dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[ml,dev,bench]'
 	touch $(STAMP)
 
 # Tools the tests run for real that are not Python packages (a test skips, saying why, where one

@@ -19,11 +19,11 @@ from torchlane.metrics.store import DEFAULT_NOTES_REF, read_many
 COMMITS = 500
 
 
-def _build(root: Path) -> tuple[Git, list[str]]:
+def build_history(root: Path, count: int = COMMITS) -> tuple[Git, list[str]]:
     git = Git(root)
     git.run("init", "--quiet", "--initial-branch", "develop")
     stream = []
-    for i in range(COMMITS):
+    for i in range(count):
         message = f"step {i}"
         content = f"{i}\n"
         stream += [
@@ -44,7 +44,7 @@ def _build(root: Path) -> tuple[Git, list[str]]:
     notes = ["commit " + DEFAULT_NOTES_REF, "committer Bench <bench@example.com> 1800000000 +0000",
              "data 5", "notes"]  # fmt: skip
     for i, commit in enumerate(commits):
-        record = {"commit": commit, "metrics": {"accuracy": i / COMMITS}, "created_at": str(i)}
+        record = {"commit": commit, "metrics": {"accuracy": i / count}, "created_at": str(i)}
         line = json.dumps(record) + "\n"
         notes += [f"N inline {commit}", f"data {len(line)}", line]
     subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input="\n".join(notes) + "\n",
@@ -54,7 +54,7 @@ def _build(root: Path) -> tuple[Git, list[str]]:
 
 def run() -> list[BenchResult]:
     with tempfile.TemporaryDirectory() as folder:
-        git, commits = _build(Path(folder))
+        git, commits = build_history(Path(folder))
         found = read_many(git, commits)
         assert len(found) == COMMITS
         assert not any(r.problems for r in found.values())

@@ -8,6 +8,14 @@ One `git fast-import` stream (seconds, against minutes of `git commit`). Shape, 
     own; 10 % also change a hot core file and 10 % a cold one, so some conflict with develop;
   - a quarter of the features are merged back into develop with --no-ff merges (their refs stay,
     0 ahead).
+
+The "conflict-heavy" kind (`build_conflict_stream`) is the opposite case for the prefilter:
+  - develop keeps editing one line at a time of 500 shared 40-line files (70 % of its commits;
+    the rest add files of its own);
+  - every feature branch forks from one of the last 3,000 develop commits and edits one line in
+    each of 3 shared files (one commit per file), so nearly every branch touches a file develop
+    changed since its fork: most need a real merge, and a large share conflict (an edit on the
+    same or an adjacent line).
 """
 
 from __future__ import annotations
@@ -141,18 +149,82 @@ def build_stream(commits: int, branches: int, seed: int, now: int) -> str:
     return "".join(stream.parts)
 
 
+SHARED_FILES = 500
+SHARED_LINES = 40
+RECENT_FORKS = 3000
+
+
+def _shared(j: int) -> str:
+    return f"src/shared/s{j:03d}.py"
+
+
+def build_conflict_stream(commits: int, branches: int, seed: int, now: int) -> str:
+    rng = random.Random(seed)
+    feature_commits = 3 * branches
+    develop_steps = commits - 1 - feature_commits
+    if develop_steps < 2 * branches:
+        raise ValueError(f"{commits} commits leave develop too short for {branches} branches")
+    recent = min(RECENT_FORKS, develop_steps)
+    forks: dict[int, list[int]] = {}
+    for n in range(branches):
+        forks.setdefault(develop_steps - rng.randrange(recent), []).append(n)
+    start = now - 400 * DAY
+    step_s = (400 * DAY) // (develop_steps + 1)
+    shared = [[f"v{i} = {j}" for i in range(SHARED_LINES)] for j in range(SHARED_FILES)]
+
+    def text(lines: list[str]) -> str:
+        return "\n".join(lines) + "\n"
+
+    stream = _Stream()
+    develop = stream.commit(
+        "refs/heads/main", start, "Initial commit", parent=None,
+        files={_shared(j): text(lines) for j, lines in enumerate(shared)},
+    )  # fmt: skip
+    for step in range(develop_steps + 1):
+        when = start + step * step_s
+        for n in forks.get(step, []):
+            name = f"feature/conflict-change-{n:04d}"
+            parent = develop
+            for k, j in enumerate(rng.sample(range(SHARED_FILES), 3)):
+                lines = list(shared[j])
+                line = rng.randrange(SHARED_LINES)
+                lines[line] = f"v{line} = {name!r}"
+                parent = stream.commit(f"refs/heads/{name}", when + 60 * (k + 1),
+                                       f"{name}: edit {_shared(j)}", parent=parent,
+                                       files={_shared(j): text(lines)})  # fmt: skip
+        if step == develop_steps:
+            break
+        if rng.random() < 0.7:
+            j = rng.randrange(SHARED_FILES)
+            shared[j][rng.randrange(SHARED_LINES)] = f"v = {step}"
+            files = {_shared(j): text(shared[j])}
+        else:
+            files = {f"src/app/mod{step:05d}.py": f"value = {step}\n"}
+        develop = stream.commit("refs/heads/develop", when + 45, f"Develop change {step}",
+                                parent=develop, files=files)  # fmt: skip
+    return "".join(stream.parts)
+
+
 def generated_repository(
-    folder: Path, commits: int = 20_000, branches: int = 1_000, seed: int = 7
+    folder: Path,
+    commits: int = 20_000,
+    branches: int = 1_000,
+    seed: int = 7,
+    kind: str = "default",
 ) -> Path:
-    """The repository for these parameters, generated once and cached under `folder`."""
-    repo = folder / f"status-repo-{commits}-{branches}-{seed}"
+    """The repository for these parameters, generated once and cached under `folder`.
+
+    kind: "default" (build_stream) or "conflicts" (build_conflict_stream)."""
+    builders = {"default": build_stream, "conflicts": build_conflict_stream}
+    prefix = "status-repo" if kind == "default" else f"status-repo-{kind}"
+    repo = folder / f"{prefix}-{commits}-{branches}-{seed}"
     done = repo / ".git" / "generated-ok"
     if done.is_file():
         return repo
     if repo.exists():
         subprocess.run(["rm", "-rf", str(repo)], check=True)
     repo.mkdir(parents=True)
-    stream = build_stream(commits, branches, seed, int(time.time()))
+    stream = builders[kind](commits, branches, seed, int(time.time()))
 
     def git(*args: str, text: str | None = None) -> None:
         subprocess.run(["git", *args], cwd=repo, input=text, text=True, check=True,

@@ -11,6 +11,7 @@ import sys
 FAST_PATHS: dict[tuple[str, ...], str] = {
     ("env", "check"): "torchlane.env.check.fast:main",
     ("check-name",): "torchlane.flow.fastname:main",
+    ("status",): "torchlane.commands.fast_status:main",
 }
 
 

@@ -8,27 +8,25 @@ A merge can only conflict where both sides changed something related since the m
     detection moves those changes and, by default, reports that as a conflict).
 A directory can only be removed on the base side if it is not a directory at the base's tip, and
 a file/directory clash needs a non-directory at the base's tip where the branch has a
-directory; one listing of the tip's tree answers both.
+directory; the tip's objects at the branch's paths and the directories above them answer both.
 
-For a branch whose merge base sits at position k of the base's first-parent chain, the base
-side's changes since M are contained in the union of the chain's per-commit diffs after k. We
-index those once for all branches (latest position that touched each path, touched anything
-below each directory, deleted anything below it), reading only the parts of the tree that some
-branch touched: a pathspec of at most _MAX_PATHSPECS ancestors of the paths we will look up.
+git merges three trees: M's, the base tip's and the branch tip's. So "the base side changed
+path p since M" is exactly "the object at p (a blob, a tree, or nothing) differs between M and
+the base tip": a tree's id changes whenever anything below it does. For every branch we ask
+git for those objects at the few paths the branch's own changes make relevant (`lookup_keys`),
+all branches in one `git cat-file --batch-check` process, at a cost that grows with the number
+of branches and not with the length of the base's history.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from torchlane.flow.graph import BaseLine
 from torchlane.git import Git
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
-_MAX_PATHSPECS = 64
 
 Changes = list[tuple[str, str]]  # (status letter, path)
 
@@ -66,16 +64,21 @@ def diff_batch(git: Git, pairs: Sequence[tuple[str, str]]) -> dict[str, Changes]
 
 @dataclass
 class TipTree:
+    """What the base's tip has at the paths we ask about (not the whole tree: see tree_of)."""
+
     directories: set[str] = field(default_factory=set)
     others: set[str] = field(default_factory=set)  # files, symlinks, submodules
 
 
-def tip_tree(git: Git, commit: str) -> TipTree:
+def tree_of(commit: str, objects: Objects) -> TipTree:
+    """The part of `commit`'s tree that `objects` answered: every question about the tip's
+    tree asks about a path some branch changed or a directory above one, all of them looked up
+    with lookup_objects, so this is exact where it is consulted and costs nothing elsewhere."""
     tree = TipTree()
-    for entry in git.run("ls-tree", "-r", "-t", "-z", commit).stdout.split("\0"):
-        if "\t" in entry:
-            meta, path = entry.split("\t", 1)
-            (tree.directories if meta.split()[1] == "tree" else tree.others).add(path)
+    prefix = f"{commit}:"
+    for name, (_, kind) in objects.items():
+        if name.startswith(prefix) and kind:
+            (tree.directories if kind == "tree" else tree.others).add(name[len(prefix) :])
     return tree
 
 
@@ -90,79 +93,64 @@ def lookup_keys(changes: Iterable[tuple[str, str]], tip: TipTree) -> set[str]:
     return keys
 
 
-def pathspecs(keys: set[str]) -> list[str]:
-    """At most _MAX_PATHSPECS paths, each key equal to or below one of them; [] means all."""
-    specs = set(keys)
-    while len(specs) > _MAX_PATHSPECS:
-        deepest = max(spec.count("/") for spec in specs)
-        if deepest == 0:
-            return []
-        specs = {spec.rsplit("/", 1)[0] if spec.count("/") == deepest else spec for spec in specs}
-    # Drop specs already covered by an ancestor spec.
-    return sorted(s for s in specs if not any(s.startswith(k + "/") for k in specs))
+def changed_keys(changes: Iterable[tuple[str, str]]) -> set[str]:
+    """Every path a tree diff changed and every directory above one: the keys whose object
+    differs between the diff's two trees."""
+    keys: set[str] = set()
+    for _, path in changes:
+        keys.add(path)
+        keys.update(directories(path))
+    return keys
 
 
-@dataclass
-class ChainIndex:
-    touched: dict[str, int] = field(default_factory=dict)
-    touched_below: dict[str, int] = field(default_factory=dict)
-    deleted_below: dict[str, int] = field(default_factory=dict)
+Objects = dict[str, tuple[str, str]]  # "<commit>:<path>" -> (object id, type); ("", ""): none
+_KINDS = frozenset({"blob", "tree", "commit", "tag"})
 
 
-def _chain_log(git: Git, base: BaseLine, low: int, high: int, specs: list[str]) -> str:
-    """Per-commit name-status of chain positions (low, high], newest first."""
-    return git.run(
-        "log", "--first-parent", "--diff-merges=first-parent", "--name-status", "--no-renames",
-        "-z", "--format=%x01%H", base.chain[high], f"^{base.chain[low]}", "--",
-        *(f":(literal){spec}" for spec in specs),
-    ).stdout  # fmt: skip
+def lookup_objects(git: Git, names: Iterable[str]) -> Objects:
+    """The object at each `<commit>:<path>`, from one `git cat-file --batch-check` process.
+    Names git's batch protocol cannot carry (a newline in them) are left out: callers treat a
+    missing answer as unknown."""
+    order = list(dict.fromkeys(n for n in names if "\n" not in n))
+    if not order:
+        return {}
+    out = git.run(
+        "cat-file", "--batch-check=%(objectname) %(objecttype)", "-z",
+        input="".join(f"{n}\0" for n in order),
+    ).stdout.split("\n")  # fmt: skip
+    objects: Objects = {}
+    for name, line in zip(order, out, strict=False):
+        oid, _, kind = line.partition(" ")
+        found = _OBJECT_ID.fullmatch(oid) and kind in _KINDS
+        objects[name] = (oid, kind) if found else ("", "")  # else "<name> missing"
+    return objects
 
 
-def index_chain(git: Git, base: BaseLine, after: int, specs: list[str], workers: int) -> ChainIndex:
-    """The chain's changes after position `after`, restricted to `specs`. Tree diffs dominate
-    the cost, so long chains are cut into segments that git diffs in parallel."""
-    last = len(base.chain) - 1
-    pieces = max(1, min(workers, (last - after) // 1000))
-    cuts = [after + (last - after) * i // pieces for i in range(pieces + 1)]
-    with ThreadPoolExecutor(max_workers=pieces) as pool:
-        logs = list(
-            pool.map(lambda i: _chain_log(git, base, cuts[i], cuts[i + 1], specs), range(pieces))
-        )
-    index = ChainIndex()
-    # Newest first: the first time we see a key holds its latest position.
-    for log in reversed(logs):
-        for record in log.split("\x01")[1:]:
-            tokens = record.split("\0")
-            position = base.position[tokens[0].strip()]
-            changes = tokens[1:]
-            for i in range(0, len(changes) - 1, 2):
-                status, path = changes[i].strip("\n"), changes[i + 1]
-                if not status:
-                    break
-                index.touched.setdefault(path, position)
-                for directory in directories(path):
-                    index.touched_below.setdefault(directory, position)
-                    if status == "D":
-                        index.deleted_below.setdefault(directory, position)
-    return index
+def changed_since(
+    tip: str, queries: Sequence[tuple[str, Iterable[str]]], objects: Objects
+) -> list[set[str]]:
+    """For each (merge base, keys): the keys whose object at the merge base differs from the one
+    at `tip` (unknown counts as changed), given `lookup_objects` of both."""
+    results: list[set[str]] = []
+    for base, keys in queries:
+        changed = set()
+        for key in keys:
+            at_base, at_tip = objects.get(f"{base}:{key}"), objects.get(f"{tip}:{key}")
+            if at_base is None or at_tip is None or at_base[0] != at_tip[0]:
+                changed.add(key)
+        results.append(changed)
+    return results
 
 
-def may_conflict(
-    changes: Iterable[tuple[str, str]], index: ChainIndex, tip: TipTree, since: int
-) -> bool:
-    """False only if merging is certainly clean (see the module docstring for why)."""
-
-    def after(table: dict[str, int], key: str) -> bool:
-        return table.get(key, -1) > since
-
+def may_conflict(changes: Iterable[tuple[str, str]], tip: TipTree, changed: Container[str]) -> bool:
+    """False only if merging is certainly clean (see the module docstring for why). `changed`:
+    the keys (paths and directories) whose object the base side changed since the merge base."""
     for status, path in changes:
-        if after(index.touched, path) or after(index.touched_below, path):
+        if path in changed:
             return True
         for directory in directories(path):
             if directory in tip.others:
                 return True
-            if directory not in tip.directories and after(index.deleted_below, directory):
-                return True
-            if status == "D" and after(index.touched_below, directory):
+            if (directory not in tip.directories or status == "D") and directory in changed:
                 return True
     return False

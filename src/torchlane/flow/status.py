@@ -6,6 +6,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from torchlane.flow.conflicts import Candidate, MergePrediction, predict_merges
 from torchlane.flow.graph import (
@@ -16,11 +18,45 @@ from torchlane.flow.graph import (
     has_ahead_behind_atom,
     load_graph,
 )
-from torchlane.naming import BranchType, check_name, is_long_lived
-from torchlane.naming_rules import typed_name
-from torchlane.project import Project
+from torchlane.git import Git
+from torchlane.naming import BranchType, check_name, is_long_lived, naming_rules, parse_branch
+from torchlane.naming_rules import NamingRules, typed_name
+
+if TYPE_CHECKING:
+    from torchlane.project import Project
 
 DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class StatusContext:
+    """What `status` reads from a project: from a Project (the CLI) or from the settings
+    snapshot without pydantic (`torchlane status` started through __main__'s fast path)."""
+
+    git: Git
+    rules: NamingRules
+    stale_after_days: float
+    long_lived_after_days: float
+    state_dir: Path | None  # where the merge-prediction cache lives; None: no cache
+
+    @property
+    def main(self) -> str:
+        return self.rules.main
+
+    @property
+    def develop(self) -> str:
+        return self.rules.develop
+
+    @classmethod
+    def of_project(cls, project: Project, *, use_cache: bool = True) -> StatusContext:
+        flow = project.config.flow
+        return cls(
+            git=project.git,
+            rules=naming_rules(project.config),
+            stale_after_days=flow.stale_after_days,
+            long_lived_after_days=flow.long_lived_after_days,
+            state_dir=project.state_dir if use_cache else None,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +92,7 @@ class StatusReport:
     merge_tree_runs: (
         int  # how many branches needed a real merge-tree (the rest were provably clean)
     )
+    merge_predictions_reused: int  # answers an earlier run left that provably still hold
     branches: list[BranchStatus]
 
 
@@ -64,7 +101,7 @@ def _when(timestamp: int) -> datetime:
 
 
 def _divergences(
-    ctx: Project, line: BaseLine, base: str, tips: dict[str, str]
+    ctx: StatusContext, line: BaseLine, base: str, tips: dict[str, str]
 ) -> dict[str, Divergence]:
     """Ahead/behind and merge base of each branch (name -> tip) against one base line."""
     result: dict[str, Divergence] = {}
@@ -85,7 +122,7 @@ def _divergences(
 
 
 def _use_git_counts(
-    ctx: Project, base: str, names: list[str], found: dict[str, Divergence]
+    ctx: StatusContext, base: str, names: list[str], found: dict[str, Divergence]
 ) -> None:
     """Where git >= 2.41 can count in one walk, let it: it is git's own answer."""
     refs = [f"refs/heads/{n}" for n in names]
@@ -97,21 +134,44 @@ def _use_git_counts(
 
 
 def collect_status(
-    ctx: Project,
+    project: Project,
     *,
     predict_conflicts: bool = True,
     use_ahead_behind_atom: bool | None = None,
     now: float | None = None,
+    use_cache: bool = True,
 ) -> StatusReport:
-    ctx.require_initialized()
-    config = ctx.config
-    tips: dict[str, str] = {}
-    for ref, sha in ctx.git.ref_tips("refs/heads/").items():
-        tips[ref[len("refs/heads/") :]] = sha
-    branches = {n: t for n, t in tips.items() if not is_long_lived(n, config)}
+    project.require_initialized()
+    return collect(
+        StatusContext.of_project(project, use_cache=use_cache),
+        predict_conflicts=predict_conflicts,
+        use_ahead_behind_atom=use_ahead_behind_atom,
+        now=now,
+    )
+
+
+def branch_tips(git: Git) -> dict[str, str]:
+    """Every local branch (short name) and its tip."""
+    return {ref[len("refs/heads/") :]: sha for ref, sha in git.ref_tips("refs/heads/").items()}
+
+
+def collect(
+    ctx: StatusContext,
+    *,
+    predict_conflicts: bool = True,
+    use_ahead_behind_atom: bool | None = None,
+    now: float | None = None,
+    tips: dict[str, str] | None = None,
+) -> StatusReport:
+    """The report, for a repository whose main and develop exist (`tips`: branch_tips, if the
+    caller has them already)."""
+    rules = ctx.rules
+    if tips is None:
+        tips = branch_tips(ctx.git)
+    branches = {n: t for n, t in tips.items() if not is_long_lived(n, rules)}
     base_of = {
         n: ctx.main
-        if (p := ctx.parse(n)) is not None and p.type is BranchType.HOTFIX
+        if (p := parse_branch(n, rules)) is not None and p.type is BranchType.HOTFIX
         else ctx.develop
         for n in branches
     }
@@ -123,6 +183,7 @@ def collect_status(
             generated_at=_when(int(moment)),
             conflicts_predicted=predict_conflicts,
             merge_tree_runs=0,
+            merge_predictions_reused=0,
             branches=[],
         )
     graph = load_graph(ctx.git, {tips[ctx.main], tips[ctx.develop], *branches.values()})
@@ -141,7 +202,7 @@ def collect_status(
             _use_git_counts(ctx, base, list(divergence[base]), divergence[base])
 
     predictions: dict[str, MergePrediction] = {}
-    runs = 0
+    runs = reused = 0
     if predict_conflicts:
         into_develop = divergence[ctx.develop]
         # Short names, as a user would type them, label conflict paths the same way; a name
@@ -158,11 +219,18 @@ def collect_status(
             for n, tip in branches.items()
         ]
         develop_spec = f"refs/heads/{ctx.develop}" if ctx.develop in tag_names else ctx.develop
-        run = predict_merges(ctx.git, develop_spec, lines[ctx.develop], candidates)
+        run = predict_merges(
+            ctx.git,
+            develop_spec,
+            lines[ctx.develop],
+            candidates,
+            cache_dir=ctx.state_dir,
+        )
         predictions = {
             n: run.predictions[c.name] for n, c in zip(branches, candidates, strict=True)
         }
         runs = run.merge_tree_runs
+        reused = run.reused
 
     report = [
         _branch_status(
@@ -183,12 +251,13 @@ def collect_status(
         generated_at=_when(int(moment)),
         conflicts_predicted=predict_conflicts,
         merge_tree_runs=runs,
+        merge_predictions_reused=reused,
         branches=report,
     )
 
 
 def _branch_status(
-    ctx: Project,
+    ctx: StatusContext,
     *,
     name: str,
     tip: str,
@@ -198,19 +267,18 @@ def _branch_status(
     timestamps: dict[str, int],
     now: float,
 ) -> BranchStatus:
-    flow = ctx.config.flow
     last = timestamps[tip]
     last_days = max(0.0, (now - last) / DAY)
     fork_ts = timestamps.get(found.merge_base) if found.merge_base else None
     fork_days = None if fork_ts is None else max(0.0, (now - fork_ts) / DAY)
-    verdict = check_name(name, ctx.config)
+    verdict = check_name(name, ctx.rules)
     # +0 -0 is a branch just started; +0 -N has nothing that is not in its base any more.
     merged = found.ahead == 0 and found.behind > 0 and found.merge_base == tip
-    stale = not merged and last_days > flow.stale_after_days
+    stale = not merged and last_days > ctx.stale_after_days
     long_lived = (
         not merged
         and fork_days is not None
-        and fork_days > flow.long_lived_after_days
+        and fork_days > ctx.long_lived_after_days
         and found.behind > 0
     )
     hints: list[str] = []

@@ -1,8 +1,8 @@
 """The pre-commit hook: staged notebooks, secrets in staged content, environment files.
 
-Run as `python -m torchlane.hooks.precommit --hook "$0"`. Notebook and environment checks are
-other torchlane commands (`nb check`, `env check`), run as subprocesses so that this hook works
-with whichever of them the installed torchlane has; a missing one is reported and skipped.
+Run as `python -m torchlane.hooks.precommit --hook "$0"`. The environment check is `env check`'s
+lean entry, called in this process (a subprocess only when it hands over to the full CLI, or in
+a torchlane without it, where a missing command is reported and skipped).
 """
 
 from __future__ import annotations
@@ -37,6 +37,22 @@ def run_torchlane(args: list[str]) -> int | None:
 
 
 _LISTED = 20  # notebooks named one by one; beyond that, a count
+
+
+def check_environment() -> int | None:
+    """`torchlane env check --quiet`: in this process through its lean entry (a second
+    interpreter would double the hook's start-up), else as a subprocess (an older torchlane)."""
+    code: int | None = None
+    try:
+        from torchlane.env.check.fast import main as fast_check
+
+        code = fast_check(["--quiet"])
+    except Exception:  # the CLI, run below, reports it and writes the crash log
+        code = None
+    if code is not None:
+        sys.stdout.flush()
+        return code
+    return run_torchlane(["env", "check", "--quiet"])
 
 
 def check_staged_notebooks(git: Git, paths: list[str], settings: dict[str, object]) -> list[str]:
@@ -131,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         if report.findings:
             failed.append("secrets")
     environment = [p for p in staged if is_environment_file(p)]
-    if options["check_environment"] and environment and run_torchlane(["env", "check", "--quiet"]):
+    if options["check_environment"] and environment and check_environment():
         failed.append("environment")
     if failed:
         print(

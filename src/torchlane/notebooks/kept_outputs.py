@@ -18,21 +18,25 @@ itself. So git never sees a difference (the work tree still cleans to the index)
 guess can only leave outputs out, never change a source.
 
 Local to this clone (never shared, never pushed); the oldest entries are pruned beyond
-MAX_ENTRIES. Imports os and hashlib besides the strip modules (this runs inside git commands).
+MAX_ENTRIES (checked every PRUNE_EVERY writes). Imports only os at first (this starts inside git commands); hashlib and the strip modules
+when a notebook comes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
 
 from torchlane.leanfs import find_repo, write_atomic
-from torchlane.notebooks.options import StripOptions
-from torchlane.notebooks.serialize import serialize
-from torchlane.notebooks.strip import NotebookError, parse_notebook, strip_bytes, strip_notebook
+
+TYPE_CHECKING = False  # see strip.py: typing stays out of the filter's start-up
+if TYPE_CHECKING:
+    from torchlane.notebooks.options import StripOptions
 
 MAX_ENTRIES = 400
+# Listing the store after every write cost a `git add` of many notebooks more than the writes:
+# a process prunes on its first write and then every PRUNE_EVERY writes.
+PRUNE_EVERY = 50
+_WRITTEN = 0
 FOLDER = os.path.join("torchlane", "nb-outputs")
 
 
@@ -43,6 +47,8 @@ def store_folder(start: str = ".") -> str | None:
 
 
 def _digest(data: bytes) -> str:
+    import hashlib  # here: the filter imports this module before it has a notebook to strip
+
     return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
 
@@ -56,7 +62,10 @@ def remember(folder: str, pathname: str, original: bytes, stripped: bytes) -> No
     try:
         if _read(entry) != original:  # the latest outputs for this content win
             write_atomic(entry, original)
-            _prune(folder)
+            global _WRITTEN  # noqa: PLW0603  (one filter process, one counter)
+            if _WRITTEN % PRUNE_EVERY == 0:
+                _prune(folder)
+            _WRITTEN += 1
         if _read(pointer) != key.encode("ascii"):
             write_atomic(pointer, key)
     except OSError:
@@ -65,6 +74,8 @@ def remember(folder: str, pathname: str, original: bytes, stripped: bytes) -> No
 
 def restore(folder: str, pathname: str, blob: bytes, options: StripOptions) -> bytes:
     """The notebook to write for `blob` at `pathname`: with outputs where they are known."""
+    from torchlane.notebooks.strip import NotebookError
+
     exact = _read(os.path.join(folder, _digest(blob)))
     if exact is not None and _strips_to(exact, blob, options):
         return exact
@@ -81,6 +92,9 @@ def restore(folder: str, pathname: str, blob: bytes, options: StripOptions) -> b
 
 def _merge_cells(original: bytes, blob: bytes, options: StripOptions) -> bytes | None:
     """`blob` with each cell replaced by the original's cell that strips to the same cell."""
+    from torchlane.notebooks.serialize import serialize
+    from torchlane.notebooks.strip import parse_notebook, strip_notebook
+
     before = parse_notebook(original.decode("utf-8"))
     stripped = strip_notebook(parse_notebook(original.decode("utf-8")), options)
     if len(stripped["cells"]) != len(before["cells"]):
@@ -110,6 +124,8 @@ def _same_cell(left: dict[str, object], right: dict[str, object]) -> bool:
 
 
 def _strips_to(candidate: bytes, blob: bytes, options: StripOptions) -> bool:
+    from torchlane.notebooks.strip import NotebookError, strip_bytes
+
     try:
         return strip_bytes(candidate, options) == blob
     except NotebookError:
@@ -130,5 +146,7 @@ def _prune(folder: str) -> None:
         return
     aged = sorted(names, key=lambda n: os.stat(os.path.join(folder, n)).st_mtime_ns)
     for name in aged[: len(names) - MAX_ENTRIES * 3 // 4]:
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105  (contextlib would cost the filter's start-up an import)
             os.remove(os.path.join(folder, name))
+        except OSError:
+            pass
