@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import torchlane
-from tests.conftest import Project, commit_file, commit_pyproject
+from tests.conftest import CliResult, Project, commit_file, commit_pyproject
 from torchlane.git import Git
 
 MODEL = """\
@@ -97,23 +97,23 @@ def model_project(project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     return project
 
 
-Cli = Callable[..., object]
+Cli = Callable[..., CliResult]
 
 
 def train_and_evaluate(cli: Cli, root: Path) -> None:
     """`torchlane run` the training (recorded), then `torchlane eval` (recorded)."""
     done = cli(["run", "--seed", "7", "--output", "checkpoints", "--", sys.executable, "train.py"],
                cwd=root)  # fmt: skip
-    assert done.code == 0, done.err  # type: ignore[attr-defined]
+    assert done.code == 0, done.err
     evaluated = cli(["eval"], cwd=root)
-    assert evaluated.code == 0, evaluated.err  # type: ignore[attr-defined]
+    assert evaluated.code == 0, evaluated.err
 
 
-def release(cli: Cli, project: Project, version: str, *, steps: int | None = None) -> object:
+def release(cli: Cli, project: Project, version: str, *, steps: int | None = None) -> CliResult:
     """Start release/<version>, optionally change the training, train, evaluate, finish."""
     git: Git = project.git
     started = cli(["start", "release", version], cwd=project.root)
-    assert started.code == 0, started.err  # type: ignore[attr-defined]
+    assert started.code == 0, started.err
     if steps is not None:
         commit_file(git, "steps.txt", f"{steps}\n", f"Train for {steps} steps")
     train_and_evaluate(cli, project.root)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from torchlane.fingerprint import sha256_file
 pytestmark = pytest.mark.slow
 
 
-def _released_and_pushed(model_project: Project, cli) -> dict:
+def _released_and_pushed(model_project: Project, cli) -> dict[str, Any]:
     finished = release(cli, model_project, "v1.0.0")
     assert finished.code == 0, finished.err
     pushed = cli(["model", "push"], cwd=model_project.root)
