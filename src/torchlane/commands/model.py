@@ -188,3 +188,28 @@ def pull_command(tag: str, to: Path | None, force: bool, project: Project, as_js
         return
     state = "fetched" if result.downloaded else "already there"
     render.say(f"{result.tag}: {result.path} ({state}, sha256 {result.digest[:12]} verified)")
+
+
+@model_group.command("register")
+@click.argument("tags", nargs=-1)
+@click.option("--mlflow", "tracking_uri", required=True, metavar="URI", help="MLflow tracking URI.")
+@click.option("--name", default=None, help="Registered model name (default: the project's name).")
+@with_project
+@json_option
+def register_command(
+    tags: tuple[str, ...], tracking_uri: str, name: str | None, project: Project, as_json: bool
+) -> None:
+    """Register the bound models (TAGS, default all) as versions in MLflow's Model Registry."""
+    from torchlane.models.registry import register_models
+
+    result = register_models(project, list(tags), tracking_uri, name)
+    if as_json:
+        render.print_json(result)
+        return
+    for version in result.versions:
+        render.say(
+            f"- {version.tag}: {result.model} version {version.version}, alias "
+            f"@{version.alias} ({version.action})"
+        )
+    if not result.versions:
+        render.say("No release has a bound model to register.")

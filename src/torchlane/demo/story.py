@@ -2,8 +2,9 @@
 
 A digits classifier (scikit-learn's bundled data, CPU only) in a repository with a bare origin:
 the branch model, a baseline recorded on develop, a feature that improves the model and passes
-the gate, one with a preprocessing bug that the gate stops, a release and a hotfix, then the
-metric history as PNG charts and TensorBoard logs in ./demo-output.
+the gate, one with a preprocessing bug that the gate stops, a release and a hotfix, the
+metric history as PNG charts and TensorBoard logs in ./demo-output, and last the model the
+release shipped, shown and pulled back from the model store.
 
 Each step runs the real `torchlane` command line in a subprocess, exactly as a user would, and
 prints what it shows.
@@ -33,6 +34,7 @@ class Story:
         self.workdir = workdir
         self.origin = workdir / "origin.git"
         self.repo = workdir / "sample"
+        self.store = workdir / "model-store"
         self.env = {
             **os.environ,
             "GIT_AUTHOR_NAME": "Demo Engineer",
@@ -164,13 +166,21 @@ def release_and_hotfix(story: Story) -> None:
     story.chapter("Release 1.0.0: main, an annotated tag, back into develop, pushed")
     story.torchlane("start", "release", "1.0.0")
     story.commit("VERSION", "1.0.0\n", "Bump the version to 1.0.0")
+    # The team's model store: a shared directory (an NFS path, or an s3:// URL) in real life.
+    with (story.repo / "pyproject.toml").open("a", encoding="utf-8") as settings:
+        settings.write(f'\n[tool.torchlane.models]\nstore = "{story.store}"\n')
+    story.commit_paths(["pyproject.toml"], "Ship released models to the team's model store")
+    story.chapter("The release candidate is evaluated: the release ships exactly these weights")
+    story.torchlane("eval")
     # main and develop are protected: only a release manager pushes them directly.
     story.torchlane("finish", "--push", env={"TORCHLANE_ALLOW_PUSH": "1"})
+    story.torchlane("model", "push")
     story.chapter("A hotfix while release 1.1.0 is open: it reaches main, develop AND the release")
     story.torchlane("start", "release", "1.1.0")
     story.commit("VERSION", "1.1.0\n", "Bump the version to 1.1.0")
     story.torchlane("start", "hotfix", "1.0.1")
     story.commit("regularisation.py", "DROPOUT = 0.25  # also at eval time\n", "Fix eval dropout")
+    story.torchlane("eval")
     story.torchlane("finish")
 
 
@@ -189,6 +199,13 @@ def overview(story: Story, output: Path) -> None:
     )  # fmt: skip
 
 
+def shipped_model(story: Story) -> None:
+    story.chapter("What release v1.0.0 shipped, and the very same bytes fetched back")
+    story.torchlane("model", "list")
+    story.torchlane("model", "show", "v1.0.0")
+    story.torchlane("model", "pull", "v1.0.0", "--to", str(story.workdir / "pulled"))
+
+
 def main() -> int:
     output = Path(os.environ.get("TORCHLANE_DEMO_OUTPUT", "demo-output")).resolve()
     if output.exists():
@@ -202,6 +219,7 @@ def main() -> int:
         model_quality(story)
         release_and_hotfix(story)
         overview(story, output)
+        shipped_model(story)
     print(f"\nDemo finished. Charts, TensorBoard logs and the report are in {output}")
     print(f"  tensorboard --logdir {output / 'tensorboard'}")
     return 0

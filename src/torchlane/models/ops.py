@@ -92,7 +92,7 @@ def all_bindings(project: Project) -> list[ModelBinding]:
     return sorted(latest.values(), key=lambda b: (order.get(b.tag, len(order)), b.tag))
 
 
-def _require_model(binding: ModelBinding) -> str:
+def require_model(binding: ModelBinding) -> str:
     if binding.no_model or binding.digest is None:
         raise TorchlaneError(
             f"{binding.tag} was released without a model (`finish --no-model`).",
@@ -117,10 +117,10 @@ class PushResult:
     notes_pushed: bool = False
 
 
-def _local_copy(project: Project, binding: ModelBinding) -> Path | None:
+def local_copy(project: Project, binding: ModelBinding) -> Path | None:
     """This clone's copy of the bound checkpoint: the cache of `finish`, else the file where the
     evaluation found it, if its bytes are still the bound ones."""
-    digest = _require_model(binding)
+    digest = require_model(binding)
     cached = cache_dir(project) / digest
     if cached.is_file() and sha256_file(cached) == digest:
         return cached
@@ -143,8 +143,8 @@ def push_models(project: Project, tags: list[str]) -> PushResult:
     pushed: list[PushedModel] = []
     skipped: list[str] = []
     for binding in bindings:
-        digest = _require_model(binding)
-        source = _local_copy(project, binding)
+        digest = require_model(binding)
+        source = local_copy(project, binding)
         if source is None:
             if store.has(digest):
                 pushed.append(PushedModel(binding.tag, digest, store.location(digest), False))
@@ -188,7 +188,7 @@ def pull_model(
     """Fetch the checkpoint `tag` shipped into `to` (default: where the evaluation found it),
     verified against the bound digest; a file that does not match is refused and not kept."""
     binding = find_binding(project, tag)
-    digest = _require_model(binding)
+    digest = require_model(binding)
     name = binding.file_name or f"{digest}.pt"
     if to is None:
         relative = Path(binding.checkpoint_path or name)
