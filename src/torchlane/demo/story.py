@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from torchlane import proc
+from torchlane.config.source import FALLBACK_FILE, find_config_source
 from torchlane.demo.quality import (
     PREPROCESSING_BUG,
     break_preprocessing,
@@ -167,9 +168,12 @@ def release_and_hotfix(story: Story) -> None:
     story.torchlane("start", "release", "1.0.0")
     story.commit("VERSION", "1.0.0\n", "Bump the version to 1.0.0")
     # The team's model store: a shared directory (an NFS path, or an s3:// URL) in real life.
-    with (story.repo / "pyproject.toml").open("a", encoding="utf-8") as settings:
-        settings.write(f'\n[tool.torchlane.models]\nstore = "{story.store}"\n')
-    story.commit_paths(["pyproject.toml"], "Ship released models to the team's model store")
+    settings = find_config_source(story.repo)[0]
+    assert settings is not None  # `torchlane init` wrote them
+    table = "[models]" if settings.name == FALLBACK_FILE else "[tool.torchlane.models]"
+    with settings.open("a", encoding="utf-8") as file:
+        file.write(f'\n{table}\nstore = "{story.store}"\n')
+    story.commit_paths([settings.name], "Ship released models to the team's model store")
     story.chapter("The release candidate is evaluated: the release ships exactly these weights")
     story.torchlane("eval")
     # main and develop are protected: only a release manager pushes them directly.
