@@ -70,6 +70,7 @@ data = "data:validation_loader"
 metrics = { accuracy = "metrics:accuracy" }
 checkpoint = "checkpoints/model.pt"
 device = "cpu"
+batch_size = 64
 
 [tool.torchlane.models]
 store = "{store}"

@@ -213,3 +213,36 @@ def register_command(
         )
     if not result.versions:
         render.say("No release has a bound model to register.")
+
+
+@model_group.command("export")
+@click.argument("tag")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["torchscript", "export", "onnx"]),
+    required=True,
+    help="torchscript (torch.jit), export (torch.export, .pt2) or onnx.",
+)
+@click.option("--rtol", type=float, default=1e-4, show_default=True, help="Relative tolerance.")
+@click.option("--atol", type=float, default=1e-5, show_default=True, help="Absolute tolerance.")
+@with_project
+@json_option
+def export_command(
+    tag: str, fmt: str, rtol: float, atol: float, project: Project, as_json: bool
+) -> None:
+    """Export the model release TAG shipped, check it against the eager model, store it."""
+    from torchlane.models.export import export_model
+
+    result = export_model(project, tag, fmt, rtol=rtol, atol=atol)
+    if as_json:
+        render.print_json(result)
+        return
+    for warning in result.warnings:
+        render.say(f"warning: {warning}", stderr=True)
+    state = "stored" if result.uploaded else "already in the store"
+    render.say(
+        f"{result.tag}: {result.format} export matches the eager model on {result.batches} "
+        f"validation batch(es) (max abs difference {result.max_abs_diff:.3g}); {state} at "
+        f"{result.location}"
+    )
