@@ -120,3 +120,32 @@ def test_onnx_without_its_packages_is_one_clear_message(model_project: Project, 
     assert refused.code == 1
     assert "ONNX export needs the" in refused.err
     assert "pip install onnx onnxscript onnxruntime" in refused.err
+
+
+def _require_exports(project: Project, formats: str) -> None:
+    pyproject = project.root / "pyproject.toml"
+    text = pyproject.read_text("utf-8").replace(
+        "[tool.torchlane.models]\n", f"[tool.torchlane.models]\nexports = {formats}\n"
+    )
+    commit_file(project.git, "pyproject.toml", text, "Releases must export")
+
+
+def test_finish_checks_the_declared_exports_and_push_stores_them(
+    model_project: Project, cli, tmp_path: Path
+) -> None:
+    _require_exports(model_project, '["export"]')
+    binding = _released(cli, model_project)
+    made = tmp_path / "store" / "sha256" / f"{binding['digest']}.exports" / "exported.pt2"
+    assert sha256_file(made) == binding["exports"]["export"]
+
+
+def test_a_release_whose_export_does_not_match_is_refused(model_project: Project, cli) -> None:
+    git = model_project.git
+    commit_file(git, "model.py", BRANCHING_MODEL, "A model that branches on its input")
+    commit_file(git, "data.py", SHIFTED_DATA, "Validation data on both sides")
+    _require_exports(model_project, '["torchscript"]')
+    refused = release(cli, model_project, "v1.0.0")
+    assert refused.code == 1
+    assert "fails the release check of [tool.torchlane.models] exports" in refused.err
+    assert "does not match the eager model" in refused.err
+    assert git.rev("refs/tags/v1.0.0") is None

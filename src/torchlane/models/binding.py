@@ -58,6 +58,7 @@ class ModelBinding:
     environment: dict[str, str | None] = field(default_factory=dict)
     run: TrainingRun | None = None
     gate: str | None = None  # what the gate said when the release was finished
+    exports: dict[str, str] = field(default_factory=dict)  # format -> artefact sha256 (checked)
     created_at: str = ""
     torchlane_version: str = ""
     schema: int = SCHEMA_VERSION
@@ -97,6 +98,7 @@ class ModelBinding:
             if not run
             else TrainingRun(**{k: run[k] for k in TrainingRun.__annotations__}),
             gate=data.get("gate"),
+            exports={str(k): str(v) for k, v in dict(data.get("exports") or {}).items()},
             created_at=str(data.get("created_at", "")),
             torchlane_version=str(data.get("torchlane_version", "")),
         )
@@ -226,7 +228,10 @@ def plan_binding(
             "without one.",
         )
     size = _cache_copy(path, record.checkpoint_sha256, cache_dir(project))
+    from torchlane.models.export import check_release_exports
     from torchlane.models.weights import state_dict_digest
+
+    exports = check_release_exports(project, tip, branch, record.checkpoint_sha256)
 
     weights = state_dict_digest(path, project.config.eval.state_dict_key)
     evaluation = record.to_json()
@@ -244,6 +249,7 @@ def plan_binding(
         "environment": record.environment,
         "run": None if run is None else asdict(run),
         "gate": gate,
+        "exports": exports,
     }
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from torchlane.errors import TorchlaneError
 from torchlane.fingerprint import sha256_file
-from torchlane.models.binding import ModelBinding
+from torchlane.models.binding import cache_dir
 from torchlane.project import Project
 
 SUFFIX = {"torchscript": "torchscript.pt", "export": "exported.pt2", "onnx": "model.onnx"}
@@ -69,18 +69,18 @@ def _first_batches(factory: Any, batch_size: int, count: int) -> list[Any]:
 
 @contextmanager
 def _release_model(
-    project: Project, binding: ModelBinding, checkpoint: Path
+    project: Project, commit: str, label: str, checkpoint: Path
 ) -> Iterator[tuple[Any, list[Any]]]:
-    """The release's model with the bound weights, in eval mode, and validation input batches."""
+    """The model of `commit`'s code with these weights, in eval mode, and validation batches."""
     from torchlane.config.load import load_config
     from torchlane.evaluate.checkpoint import apply_state_dict, load_state_dict
     from torchlane.evaluate.project_code import ProjectImporter
 
-    with project.git.temporary_worktree(binding.commit, prefix="torchlane-export-") as root:
+    with project.git.temporary_worktree(commit, prefix="torchlane-export-") as root:
         config = load_config(root).config.eval
         if not config.model or not config.data:
             raise TorchlaneError(
-                f"{binding.tag}'s [tool.torchlane.eval] names no `model` and `data` factories, "
+                f"{label}'s [tool.torchlane.eval] names no `model` and `data` factories, "
                 "so torchlane cannot build the model to export.",
                 "Declare them (the ready harness's settings), then release again.",
             )
@@ -143,11 +143,62 @@ def _onnx(model: Any, example: Any, path: Path) -> Any:
     return run
 
 
+def check_export(
+    project: Project,
+    commit: str,
+    label: str,
+    checkpoint: Path,
+    *,
+    fmt: str,
+    artefact: Path,
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+) -> tuple[float, int, list[str]]:
+    """Write `artefact` in `fmt` from `commit`'s model with `checkpoint`'s weights and check it
+    against the eager model: (max abs difference, batches compared, exporter warnings). Raises
+    when it cannot be made or does not match."""
+    import torch
+
+    with _release_model(project, commit, label, checkpoint) as (model, batches):
+        maker = {"torchscript": _torchscript, "export": _exported, "onnx": _onnx}[fmt]
+        with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+            warnings.simplefilter("always")
+            try:
+                loaded = maker(model, batches[0], artefact)
+                pairs = [(model(b), loaded(b)) for b in batches]
+            except TorchlaneError:
+                raise
+            except Exception as exc:  # each exporter raises its own types
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise TorchlaneError(
+                    f"The {fmt} exporter could not export {label}'s model (or run it): "
+                    f"{type(exc).__name__}: {first[:300]}",
+                    "Try another format, or change the forward to what the exporter supports "
+                    "(no Python branches on tensor values).",
+                ) from exc
+            worst = max(_compare(eager, made) for eager, made in pairs)
+            tolerance_ok = worst != float("inf") and all(
+                torch.allclose(torch.as_tensor(made).float(), torch.as_tensor(eager).float(),
+                               rtol=rtol, atol=atol)
+                for eager, made in pairs
+            )  # fmt: skip
+    notes = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))
+    if not tolerance_ok:
+        artefact.unlink(missing_ok=True)
+        raise TorchlaneError(
+            f"The {fmt} export of {label} does not match the eager model on the validation "
+            f"batches: max abs difference {worst:.3g} (rtol {rtol:g}, atol {atol:g}). Nothing "
+            "was stored." + (f" The exporter warned: {notes[0]}" if notes else ""),
+            "The model's forward probably branches on the data in Python (tracing keeps one "
+            "branch) or uses an operation the format does not support; try another format, "
+            "or make the forward traceable.",
+        )
+    return worst, len(batches), notes
+
+
 def export_model(
     project: Project, tag: str, fmt: str, *, rtol: float = 1e-4, atol: float = 1e-5
 ) -> ExportResult:
-    import torch
-
     if fmt not in SUFFIX:
         raise TorchlaneError(
             f"{fmt!r} is not an export format.", f"Use one of: {', '.join(SUFFIX)}."
@@ -170,44 +221,37 @@ def export_model(
                     f"Push it again from a clone that has it: `torchlane model push {tag}`.",
                 )
         artefact = Path(folder) / SUFFIX[fmt]
-        with _release_model(project, binding, checkpoint) as (model, batches):
-            maker = {"torchscript": _torchscript, "export": _exported, "onnx": _onnx}[fmt]
-            with warnings.catch_warnings(record=True) as caught, torch.no_grad():
-                warnings.simplefilter("always")
-                try:
-                    loaded = maker(model, batches[0], artefact)
-                    pairs = [(model(b), loaded(b)) for b in batches]
-                except TorchlaneError:
-                    raise
-                except Exception as exc:  # each exporter raises its own types
-                    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                    raise TorchlaneError(
-                        f"The {fmt} exporter could not export {binding.tag}'s model (or run it): "
-                        f"{type(exc).__name__}: {first[:300]}",
-                        "Try another --format, or change the forward to what the exporter "
-                        "supports (no Python branches on tensor values).",
-                    ) from exc
-                worst = max(_compare(eager, made) for eager, made in pairs)
-                tolerance_ok = worst != float("inf") and all(
-                    torch.allclose(torch.as_tensor(made).float(), torch.as_tensor(eager).float(),
-                                   rtol=rtol, atol=atol)
-                    for eager, made in pairs
-                )  # fmt: skip
-        notes = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))
-        if not tolerance_ok:
-            raise TorchlaneError(
-                f"The {fmt} export of {binding.tag} does not match the eager model on the "
-                f"validation batches: max abs difference {worst:.3g} (rtol {rtol:g}, atol "
-                f"{atol:g}). Nothing was stored."
-                + (f" The exporter warned: {notes[0]}" if notes else ""),
-                "The model's forward probably branches on the data in Python (tracing keeps one "
-                "branch) or uses an operation the format does not support; try another --format, "
-                "or make the forward traceable.",
-            )
+        worst, batches, notes = check_export(
+            project, binding.commit, binding.tag, checkpoint, fmt=fmt, artefact=artefact,
+            rtol=rtol, atol=atol,
+        )  # fmt: skip
         sha = sha256_file(artefact)
         uploaded = store.put(artefact, digest, store_suffix(fmt))
         location = store.location(digest, store_suffix(fmt))
     return ExportResult(
         tag=binding.tag, format=fmt, location=location, sha256=sha, uploaded=uploaded,
-        max_abs_diff=worst, rtol=rtol, atol=atol, batches=len(batches), warnings=notes,
+        max_abs_diff=worst, rtol=rtol, atol=atol, batches=batches, warnings=notes,
     )  # fmt: skip
+
+
+def check_release_exports(project: Project, tip: str, branch: str, digest: str) -> dict[str, str]:
+    """`finish`'s release check for [tool.torchlane.models] exports: each format is made from the
+    release branch's code and the evaluated checkpoint and must match the eager model, or the
+    release is refused before anything is merged. The artefacts are kept in this clone's cache
+    beside the checkpoint (`model push` uploads them). Returns format -> artefact sha256."""
+    made: dict[str, str] = {}
+    checkpoint = cache_dir(project) / digest  # the evaluated bytes, copied by plan_binding
+    folder = cache_dir(project) / f"{digest}.exports"
+    for fmt in project.config.models.exports:
+        folder.mkdir(parents=True, exist_ok=True)
+        artefact = folder / SUFFIX[fmt]
+        try:
+            check_export(project, tip, branch, checkpoint, fmt=fmt, artefact=artefact)
+        except TorchlaneError as exc:
+            raise TorchlaneError(
+                f"'{branch}' fails the release check of [tool.torchlane.models] exports: "
+                + exc.message,
+                (exc.hint or "") + f" Or remove {fmt!r} from [tool.torchlane.models] exports.",
+            ) from exc
+        made[fmt] = sha256_file(artefact)
+    return made

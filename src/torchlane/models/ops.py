@@ -164,6 +164,13 @@ def push_models(project: Project, tags: list[str]) -> PushResult:
             continue
         uploaded = store.put(source, digest)
         pushed.append(PushedModel(binding.tag, digest, store.location(digest), uploaded))
+        # The artefacts finish's release check made ([tool.torchlane.models] exports), beside it.
+        for fmt, sha in binding.exports.items():
+            from torchlane.models.export import SUFFIX, store_suffix
+
+            made = cache_dir(project) / f"{digest}.exports" / SUFFIX[fmt]
+            if made.is_file() and sha256_file(made) == sha:
+                store.put(made, digest, store_suffix(fmt))
     remote = _remote(project)
     if remote is not None and project.git.ref_value(models_ref(project)) is not None:
         from torchlane.metrics.sync import push

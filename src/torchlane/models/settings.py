@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -17,6 +17,8 @@ class ModelsConfig(Section):
     store_options: dict[str, Any] = Field(default_factory=dict)
     # Notes ref holding one binding per release tag's commit; short names mean refs/notes/<name>.
     notes_ref: str = "refs/notes/torchlane-models"
+    # Deployment formats a release must export to, matching the eager model (checked by finish).
+    exports: tuple[Literal["torchscript", "export", "onnx"], ...] = ()
 
     @field_validator("store")
     @classmethod
