@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import Project
 from tests.models.conftest import release, train_and_evaluate
 from torchlane.fingerprint import sha256_file
+from torchlane.git import Git
 
 pytestmark = pytest.mark.slow
 
@@ -106,3 +107,22 @@ def test_weights_digest_ignores_the_file_and_sees_every_value(tmp_path: Path) ->
     as_double = {k: v.double() for k, v in state.items()}
     torch.save(as_double, tmp_path / "e.pt")
     assert state_dict_digest(tmp_path / "e.pt") != first
+
+
+def test_finish_push_shares_the_binding_with_the_tag(
+    model_project: Project, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TORCHLANE_ALLOW_PUSH", "1")  # a release manager pushes main directly
+    root = model_project.root
+    assert cli(["start", "release", "v1.0.0"], cwd=root).code == 0
+    train_and_evaluate(cli, root)
+    finished = cli(["finish", "release/v1.0.0", "--push"], cwd=root)
+    assert finished.code == 0, finished.err
+    origin = Git(model_project.origin)
+    local = model_project.git.rev("refs/notes/torchlane-models")
+    assert origin.rev("refs/notes/torchlane-models") == local
+    assert origin.rev("refs/tags/v1.0.0") is not None
+    assert "model push" not in finished.out  # nothing left to do by hand
+    binding = json.loads(cli(["model", "show", "v1.0.0", "--json"], cwd=root).out)
+    stored = root.parent / "store" / "sha256" / binding["digest"]
+    assert sha256_file(stored) == binding["digest"]

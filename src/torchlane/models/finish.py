@@ -16,17 +16,28 @@ def bind_release(
     binding that fails is reported with the command that retries it, never an error."""
     binding = record_binding(project, tag, planned)
     notes: list[str] = []
-    remote = project.config.flow.remote
-    if push:
-        from torchlane.metrics.sync import push as push_notes
-
-        try:
-            push_notes(project.git, models_ref(project), remote)
-        except TorchlaneError as exc:
+    if not push:
+        if not binding.no_model:
             notes.append(
-                f"The model binding was not pushed ({exc.message}); retry with "
-                f"`torchlane model push {tag}`."
+                f"Upload the model and share the binding with `torchlane model push {tag}`."
             )
-    elif not binding.no_model:
-        notes.append(f"Upload the model and share the binding with `torchlane model push {tag}`.")
+        return describe(binding), notes
+    try:
+        if project.config.models.store is not None and not binding.no_model:
+            from torchlane.models.ops import push_models
+
+            push_models(project, [tag])  # the checkpoint, then the bindings and run manifests
+        else:
+            from torchlane.metrics.sync import push as push_notes
+
+            push_notes(project.git, models_ref(project), project.config.flow.remote)
+            if not binding.no_model:
+                notes.append(
+                    "The binding was pushed; the checkpoint stays in this clone until a store is "
+                    'set ([tool.torchlane.models] store = "...") and `torchlane model push` runs.'
+                )
+    except TorchlaneError as exc:
+        notes.append(
+            f"The model was not pushed ({exc.message}); retry with `torchlane model push {tag}`."
+        )
     return describe(binding), notes
