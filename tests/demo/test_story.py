@@ -38,7 +38,7 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
     assert "the model was followed" in story
     # the release shipped its evaluated model: bound, uploaded, shown and pulled back verified
     assert "- bound v1.0.0 to checkpoint sha256" in story
-    assert "v1.0.0: uploaded" in story
+    assert "Uploaded the checkpoint to the model store" in story
     assert "released without a model" not in story
     tail = story[story.index("What release v1.0.0 shipped") :]
     assert "torchlane model show v1.0.0" in tail

@@ -123,6 +123,7 @@ def test_finish_push_shares_the_binding_with_the_tag(
     assert origin.rev("refs/notes/torchlane-models") == local
     assert origin.rev("refs/tags/v1.0.0") is not None
     assert "model push" not in finished.out  # nothing left to do by hand
+    assert "Uploaded the checkpoint to the model store" in finished.out
     binding = json.loads(cli(["model", "show", "v1.0.0", "--json"], cwd=root).out)
     stored = root.parent / "store" / "sha256" / binding["digest"]
     assert sha256_file(stored) == binding["digest"]

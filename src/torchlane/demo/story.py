@@ -178,7 +178,6 @@ def release_and_hotfix(story: Story) -> None:
     story.torchlane("eval")
     # main and develop are protected: only a release manager pushes them directly.
     story.torchlane("finish", "--push", env={"TORCHLANE_ALLOW_PUSH": "1"})
-    story.torchlane("model", "push")
     story.chapter("A hotfix while release 1.1.0 is open: it reaches main, develop AND the release")
     story.torchlane("start", "release", "1.1.0")
     story.commit("VERSION", "1.1.0\n", "Bump the version to 1.1.0")

@@ -26,7 +26,11 @@ def bind_release(
         if project.config.models.store is not None and not binding.no_model:
             from torchlane.models.ops import push_models
 
-            push_models(project, [tag])  # the checkpoint, then the bindings and run manifests
+            pushed = push_models(project, [tag])  # the checkpoint, the bindings, the runs
+            notes.append(
+                f"Uploaded the checkpoint to the model store ({pushed.models[0].location}) and "
+                "pushed the binding."
+            )
         else:
             from torchlane.metrics.sync import push as push_notes
 
