@@ -99,7 +99,7 @@ def test_reproduce_restores_the_recorded_data_version_with_dvc(
     git.run("add", "-A")
     git.run("commit", "--quiet", "-m", "New data version")
 
-    reproduced = cli(["reproduce", run_id, "--json"], cwd=root)
+    reproduced = cli(["reproduce", run_id, "--yes", "--json"], cwd=root)
     assert reproduced.code == 0, reproduced.err
     result = json.loads(reproduced.out)
     assert result["verdict"] == "identical"
@@ -110,7 +110,7 @@ def test_reproduce_restores_the_recorded_data_version_with_dvc(
 
     # Without the local cache, the remote gives the data version back.
     shutil.rmtree(root / ".dvc" / "cache")
-    pulled = cli(["reproduce", run_id, "--json"], cwd=root)
+    pulled = cli(["reproduce", run_id, "--yes", "--json"], cwd=root)
     assert pulled.code == 0, pulled.err
     again = json.loads(pulled.out)
     assert again["verdict"] == "identical"

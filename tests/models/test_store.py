@@ -54,7 +54,7 @@ def test_clone_b_pulls_the_released_bytes_and_reproduces_the_weights(
     shown = json.loads(cli(["model", "show", "v1.0.0", "--json"], cwd=other.cwd).out)
     assert shown["digest"] == digest
     run_id = shown["run"]["run_id"]
-    reproduced = cli(["reproduce", run_id, "--json"], cwd=other.cwd)
+    reproduced = cli(["reproduce", run_id, "--yes", "--json"], cwd=other.cwd)
     assert reproduced.code == 0, reproduced.err
     report = json.loads(reproduced.out)
     assert report["verdict"] == "identical"
