@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ci": ("torchlane.commands.ci:ci_group", "Run the CI pipeline locally; generate CI workflows and branch protection."),
     "env": ("torchlane.commands.env:env_group", "Check, generate and lock the environment."),
     "doctor": ("torchlane.commands.doctor:doctor_command", "Check this machine's python, torch, CUDA, driver and packages against the declaration."),
+    "model": ("torchlane.commands.model:model_group", "The model each release shipped: show, list, diff, push to and pull from the store."),
     "run": ("torchlane.commands.repro:run_command", "Run a training command and record a reproducibility manifest."),
     "reproduce": ("torchlane.commands.repro:reproduce_command", "Re-run a recorded run at its commit and compare the outputs."),
     "nb": ("torchlane.commands.nb:nb_group", "Strip, check and export Jupyter notebooks; install the git filter."),

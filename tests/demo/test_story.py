@@ -36,6 +36,13 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
     assert "tag: v1.0.0" in story
     assert "merged main into release/v1.1.0" in story
     assert "the model was followed" in story
+    # the release shipped its evaluated model: bound, uploaded, shown and pulled back verified
+    assert "- bound v1.0.0 to checkpoint sha256" in story
+    assert "Uploaded the checkpoint to the model store" in story
+    assert "released without a model" not in story
+    tail = story[story.index("What release v1.0.0 shipped") :]
+    assert "torchlane model show v1.0.0" in tail
+    assert "pulled/model.pt (fetched, sha256" in tail
     assert (output / "charts" / "accuracy.png").read_bytes().startswith(b"\x89PNG")
     assert list((output / "tensorboard").rglob("events.out.tfevents.*"))
     assert not (output / "tensorboard" / "main").exists()  # main has no evaluation: no empty run

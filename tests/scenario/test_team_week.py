@@ -154,10 +154,13 @@ def test_a_team_week(tmp_path: Path) -> None:
     # Thursday: a release, and a hotfix on top of it.
     torchlane_in(bob_root, "start", "release", "1.0.0")
     commit_file(bob, "VERSION", "1.0.0\n", "Version 1.0.0")
-    torchlane_in(bob_root, "finish", "--push", env=RELEASE_MANAGER)
+    torchlane_in(bob_root, "eval")  # the release ships the model this evaluation measured
+    released = torchlane_in(bob_root, "finish", "--push", env=RELEASE_MANAGER)
+    assert "bound v1.0.0 to checkpoint sha256" in released
     torchlane_in(bob_root, "start", "hotfix", "1.0.1")
     commit_file(bob, "VERSION", "1.0.1\n", "Version 1.0.1")
-    torchlane_in(bob_root, "finish", "--push", env=RELEASE_MANAGER)
+    # A fix of the version file only: released explicitly without a (new) model.
+    torchlane_in(bob_root, "finish", "--push", "--no-model", env=RELEASE_MANAGER)
     tags = Git(origin).lines("tag", "--list")
     assert tags == ["v1.0.0", "v1.0.1"]
 

@@ -83,6 +83,11 @@ def _say_abort(result: AbortResult) -> None:
     default=None,
     help="Finish although the merge gate failed or has no verdict; REASON goes into the merge.",
 )
+@click.option(
+    "--no-model",
+    is_flag=True,
+    help="Release without binding an evaluated checkpoint to the tag (recorded as such).",
+)
 @with_project
 @json_option
 def finish_command(
@@ -94,6 +99,7 @@ def finish_command(
     push: bool,
     fetch: bool,
     skip_gate: str | None,
+    no_model: bool,
     project: Project,
     as_json: bool,
 ) -> int:
@@ -102,7 +108,14 @@ def finish_command(
     from torchlane.flow.transaction import abort as abort_operation
 
     _check_flags(
-        resume, abort, BRANCH=branch, keep=keep, push=push, fetch=fetch, skip_gate=skip_gate
+        resume,
+        abort,
+        BRANCH=branch,
+        keep=keep,
+        push=push,
+        fetch=fetch,
+        skip_gate=skip_gate,
+        no_model=no_model,
     )
     if abort:
         aborted = abort_operation(project.git, "finish")
@@ -112,7 +125,13 @@ def finish_command(
         result = continue_finish(project)
     else:
         result = finish_branch(
-            project, branch, keep=keep, push=push, fetch=fetch, skip_gate=skip_gate
+            project,
+            branch,
+            keep=keep,
+            push=push,
+            fetch=fetch,
+            skip_gate=skip_gate,
+            no_model=no_model,
         )
     if as_json:
         render.print_json(result)
@@ -124,6 +143,8 @@ def finish_command(
             render.say(f"- merged {merge.source} into {merge.target} {made}")
         if result.tag:
             render.say(f"- tagged {result.tag} (annotated)")
+        if result.model:
+            render.say(f"- {result.model}")
         for deleted in result.branches_deleted:
             render.say(f"- deleted the branch {deleted}")
         if result.pushed:

@@ -185,6 +185,8 @@ def reproduce_command(
         )
     for note in result.notes:
         render.say(f"note: {note}", stderr=True)
+    for restored in result.data_restored:
+        render.say(restored, stderr=True)
     if result.files:
         render.print_table(
             f"reproduce {result.run_id}",

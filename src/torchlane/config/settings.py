@@ -15,6 +15,7 @@ from torchlane.flow.settings import BranchesConfig, FlowConfig, NamingConfig, Pr
 from torchlane.gate.settings import GateConfig
 from torchlane.hooks.settings import HooksConfig
 from torchlane.metrics.settings import MetricsConfig
+from torchlane.models.settings import ModelsConfig
 from torchlane.notebooks.settings import NotebooksConfig
 from torchlane.repro.settings import ReproConfig
 from torchlane.secrets.settings import SecretsConfig
@@ -37,3 +38,4 @@ class TorchlaneConfig(Section):
     cluster: ClusterConfig = ClusterConfig()
     team: TeamConfig = TeamConfig()
     eval: EvalConfig = EvalConfig()
+    models: ModelsConfig = ModelsConfig()

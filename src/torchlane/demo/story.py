@@ -2,8 +2,9 @@
 
 A digits classifier (scikit-learn's bundled data, CPU only) in a repository with a bare origin:
 the branch model, a baseline recorded on develop, a feature that improves the model and passes
-the gate, one with a preprocessing bug that the gate stops, a release and a hotfix, then the
-metric history as PNG charts and TensorBoard logs in ./demo-output.
+the gate, one with a preprocessing bug that the gate stops, a release and a hotfix, the
+metric history as PNG charts and TensorBoard logs in ./demo-output, and last the model the
+release shipped, shown and pulled back from the model store.
 
 Each step runs the real `torchlane` command line in a subprocess, exactly as a user would, and
 prints what it shows.
@@ -19,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from torchlane import proc
+from torchlane.config.source import FALLBACK_FILE, find_config_source
 from torchlane.demo.quality import (
     PREPROCESSING_BUG,
     break_preprocessing,
@@ -33,6 +35,7 @@ class Story:
         self.workdir = workdir
         self.origin = workdir / "origin.git"
         self.repo = workdir / "sample"
+        self.store = workdir / "model-store"
         self.env = {
             **os.environ,
             "GIT_AUTHOR_NAME": "Demo Engineer",
@@ -164,6 +167,15 @@ def release_and_hotfix(story: Story) -> None:
     story.chapter("Release 1.0.0: main, an annotated tag, back into develop, pushed")
     story.torchlane("start", "release", "1.0.0")
     story.commit("VERSION", "1.0.0\n", "Bump the version to 1.0.0")
+    # The team's model store: a shared directory (an NFS path, or an s3:// URL) in real life.
+    settings = find_config_source(story.repo)[0]
+    assert settings is not None  # `torchlane init` wrote them
+    table = "[models]" if settings.name == FALLBACK_FILE else "[tool.torchlane.models]"
+    with settings.open("a", encoding="utf-8") as file:
+        file.write(f'\n{table}\nstore = "{story.store}"\n')
+    story.commit_paths([settings.name], "Ship released models to the team's model store")
+    story.chapter("The release candidate is evaluated: the release ships exactly these weights")
+    story.torchlane("eval")
     # main and develop are protected: only a release manager pushes them directly.
     story.torchlane("finish", "--push", env={"TORCHLANE_ALLOW_PUSH": "1"})
     story.chapter("A hotfix while release 1.1.0 is open: it reaches main, develop AND the release")
@@ -171,6 +183,7 @@ def release_and_hotfix(story: Story) -> None:
     story.commit("VERSION", "1.1.0\n", "Bump the version to 1.1.0")
     story.torchlane("start", "hotfix", "1.0.1")
     story.commit("regularisation.py", "DROPOUT = 0.25  # also at eval time\n", "Fix eval dropout")
+    story.torchlane("eval")
     story.torchlane("finish")
 
 
@@ -189,6 +202,13 @@ def overview(story: Story, output: Path) -> None:
     )  # fmt: skip
 
 
+def shipped_model(story: Story) -> None:
+    story.chapter("What release v1.0.0 shipped, and the very same bytes fetched back")
+    story.torchlane("model", "list")
+    story.torchlane("model", "show", "v1.0.0")
+    story.torchlane("model", "pull", "v1.0.0", "--to", str(story.workdir / "pulled"))
+
+
 def main() -> int:
     output = Path(os.environ.get("TORCHLANE_DEMO_OUTPUT", "demo-output")).resolve()
     if output.exists():
@@ -202,6 +222,7 @@ def main() -> int:
         model_quality(story)
         release_and_hotfix(story)
         overview(story, output)
+        shipped_model(story)
     print(f"\nDemo finished. Charts, TensorBoard logs and the report are in {output}")
     print(f"  tensorboard --logdir {output / 'tensorboard'}")
     return 0

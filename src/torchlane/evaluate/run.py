@@ -86,6 +86,12 @@ def _data_fingerprint(
         return str(_call_project(function, "data_fingerprint"))
     if not config.data_paths:
         return None
+    from torchlane.models.dvc import dvc_fingerprint
+
+    # Data DVC tracks is identified by DVC's own recorded hashes, without reading it again.
+    tracked = dvc_fingerprint(root, config.data_paths)
+    if tracked is not None:
+        return tracked
     paths = [root / p for p in config.data_paths]
     for path in paths:
         if not path.exists():

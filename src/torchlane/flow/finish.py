@@ -56,6 +56,7 @@ class FinishResult:
     conflict: ConflictReport | None = None
     notes: list[str] = field(default_factory=list)
     gate: str | None = None  # what the gate said about the branch tip, in one line
+    model: str | None = None  # what the release tag was bound to (models/binding.py)
 
 
 def gates_merges(ctx: Project) -> bool:
@@ -353,6 +354,13 @@ def _outcome(ctx: Project, journal: Journal, conflict: ConflictReport | None) ->
     result.gate = str(gate) if gate else None
     if result.completed and not journal.arguments.get("push"):
         result.notes = _not_pushed_notes(ctx, result)
+    if result.completed and result.tag and journal.arguments.get("model"):
+        from torchlane.models.finish import bind_release
+
+        result.model, pushed_note = bind_release(
+            ctx, result.tag, journal.arguments["model"], push=bool(journal.arguments.get("push"))
+        )
+        result.notes += pushed_note
     return result
 
 
@@ -364,6 +372,7 @@ def finish_branch(
     push: bool,
     fetch: bool,
     skip_gate: str | None = None,
+    no_model: bool = False,
 ) -> FinishResult:
     git: Git = ctx.git
     require_no_operation(git, "finish")
@@ -374,8 +383,18 @@ def finish_branch(
             'Say why, e.g. --skip-gate "accuracy drop accepted: new tokenizer, see #123".',
         )
     parsed = _resolve_branch(ctx, branch)
+    if no_model and not parsed.type.is_versioned:
+        raise usage_error(
+            "--no-model is for release and hotfix branches; a topic branch binds no model.",
+            f"Finish it without --no-model: `torchlane finish {parsed.name}`.",
+        )
     _preflight(ctx, parsed, push=push, fetch=fetch)
     gate_note = check_gate(ctx, parsed, skip_gate.strip() if skip_gate else None)
+    model = None
+    if parsed.type.is_versioned:  # a release ships its evaluated model (models/binding.py)
+        from torchlane.models.binding import plan_binding
+
+        model = plan_binding(ctx, parsed.name, no_model=no_model, gate=gate_note)
     steps, refs = plan_finish(ctx, parsed, keep=keep, push=push, gate_note=gate_note)
     _require_push_allowed(ctx, steps)
     arguments: dict[str, Any] = {
@@ -384,6 +403,7 @@ def finish_branch(
         "keep": keep,
         "push": push,
         "gate": gate_note,
+        "model": model,
     }
     journal = new_journal(git, "finish", arguments, steps, refs)
     save_journal(git, journal, create=True)

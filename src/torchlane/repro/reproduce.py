@@ -20,6 +20,7 @@ from torchlane.doctor.findings import Finding
 from torchlane.errors import TorchlaneError
 from torchlane.fingerprint import environment_fingerprint, file_hashes, sha256_text
 from torchlane.git import Git
+from torchlane.models.dvc import restore_data, uses_dvc
 from torchlane.project import Project
 from torchlane.repro.compare import FileComparison, Verdict, compare_outputs, verdict_of
 from torchlane.repro.manifest import RunManifest, load_run
@@ -104,6 +105,7 @@ class ReproduceResult:
     environment: list[Finding]  # differences from the recorded environment
     notes: list[str] = field(default_factory=list)  # what may make the reproduction differ
     worktree: str | None = None  # kept with --keep
+    data_restored: list[str] = field(default_factory=list)  # how DVC put the data version back
 
 
 def _require_commit(git: Git, manifest: RunManifest) -> None:
@@ -201,8 +203,11 @@ def reproduce_run(
                     f"The recorded patch does not apply to {manifest.commit[:12]}: {reason}.",
                     "The manifest's commit and patch do not belong together.",
                 )
+        restored: list[str] = []
+        if uses_dvc(tree):  # the data version of that commit, as DVC recorded it
+            restored = restore_data(tree, root)
         links = _link_data(root, tree, manifest)
-        notes = _check_inputs(root, tree, manifest)
+        notes = _check_inputs(tree if restored else root, tree, manifest)
         command_cwd = tree / manifest.cwd
         directories = [tree / name for name in manifest.output_dirs]
         env = {
@@ -240,4 +245,5 @@ def reproduce_run(
         environment=environment,
         notes=notes,
         worktree=str(tree) if keep else None,
+        data_restored=restored,
     )

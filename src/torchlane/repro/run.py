@@ -166,9 +166,18 @@ def output_dirs(root: Path, cwd: Path, requested: Sequence[str], default: str) -
 
 
 def data_fingerprint(root: Path, paths: Sequence[str]) -> dict[str, str | None]:
+    """path -> its hash: DVC's recorded hash when DVC tracks it (models/dvc.py: no re-reading),
+    else a hash of its files; None when it is missing."""
+    from torchlane.models.dvc import dvc_hash, tracked_outputs, uses_dvc
+
+    outputs = tracked_outputs(root) if uses_dvc(root) and paths else []
     fingerprint: dict[str, str | None] = {}
     for name in paths:
         path = root / name
+        tracked = dvc_hash(root, name, outputs) if outputs else None
+        if tracked is not None and path.exists():
+            fingerprint[name] = tracked
+            continue
         fingerprint[name] = sha256_tree([path], root=path.parent) if path.exists() else None
     return fingerprint
 
