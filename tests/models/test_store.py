@@ -161,11 +161,7 @@ def _free_port() -> int:
 def test_an_s3_store_on_a_local_moto_server(
     model_project: Project, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip(
-        "s3fs",
-        reason="s3fs is not installed: it needs botocore, which requires python-dateutil < 3 "
-        "while constraints.txt pins python-dateutil==4.0.0 (see docs/known-gaps.md)",
-    )
+    pytest.importorskip("s3fs", reason="s3fs is not installed (pyproject's dev extra has it)")
     pytest.importorskip("moto.server", reason="moto[server] is not installed")
     port = _free_port()
     server = subprocess.Popen(
