@@ -117,6 +117,7 @@ class EvalCache:
         metrics: dict[str, float],
         per_example: PerExample | None,
         duration_s: float,
+        *,
         replicates: Replicates | None = None,
     ) -> bool:
         entry = {

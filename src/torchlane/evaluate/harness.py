@@ -157,12 +157,14 @@ def run_harness(config: EvalConfig, ctx: EvalContext, importer: ProjectImporter)
         examples = ExampleResults("score", losses.tolist(), ids, higher_is_better=False)
     for name, function in metric_functions.items():
         metrics[name] = _as_float(function(outputs, targets), name)
-    return EvalResult(metrics, examples, _replicates(config, metrics, means, metric_functions,
-                                                     outputs, targets, examples))  # fmt: skip
+    replicates = _replicates(config, metrics=metrics, means=means, functions=metric_functions,
+                             outputs=outputs, targets=targets, examples=examples)  # fmt: skip
+    return EvalResult(metrics, examples, replicates)
 
 
 def _replicates(
     config: EvalConfig,
+    *,
     metrics: dict[str, float],
     means: dict[str, Any],
     functions: dict[str, Callable[..., Any]],
@@ -177,8 +179,9 @@ def _replicates(
     count = config.resamples
     found = {name: replicates_of_mean(v.numpy(), count, fingerprint) for name, v in means.items()}
     for name, function in functions.items():
-        found[name] = replicates_of(
-            lambda o, t, f=function, n=name: _as_float(f(o, t), n), outputs, targets, count,
-            fingerprint,
-        )  # fmt: skip
+
+        def value(o: Any, t: Any, f: Callable[..., Any] = function, n: str = name) -> float:
+            return _as_float(f(o, t), n)
+
+        found[name] = replicates_of(value, outputs, targets, count, fingerprint)
     return build_replicates(found, metrics, len(outputs), fingerprint)

@@ -270,7 +270,7 @@ def evaluate_checkout(
     per_example = result.examples.to_per_example() if result.examples else None
     metrics = dict(result.metrics)
     if config.cache:
-        cache.put(key, parts, metrics, per_example, duration, result.replicates)
+        cache.put(key, parts, metrics, per_example, duration, replicates=result.replicates)
         cache.memo.save()
     return CheckoutEvaluation(
         metrics=metrics,

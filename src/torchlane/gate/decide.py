@@ -8,6 +8,7 @@ from torchlane.gate.rules import (
     GateDecision,
     GateOutcome,
     MetricVerdict,
+    adjust,
     default_rule,
     judge_metric,
 )
@@ -71,6 +72,13 @@ def _no_baseline_hint(git: Git, develop: str) -> str:
         "`torchlane metrics push`, pass --baseline REV, or set [tool.torchlane.gate] "
         "allow_missing_baseline = true for a first run."
     )
+
+
+def _key(name: str) -> str:
+    """A metric name as a TOML key (quoted unless bare)."""
+    import re
+
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else '"' + name.replace('"', '\\"') + '"'
 
 
 def run_gate(
@@ -190,10 +198,23 @@ def run_gate(
             verdicts.append(
                 judge_metric(name, default_rule(name), base_record, record, gate, ruled=False)
             )
-    passed = all(v.verdict != "fail" for v in verdicts)
+    verdicts = adjust(verdicts, gate.confidence)
+    undirected = [v.metric for v in verdicts if v.verdict == "unknown direction"]
+    failed = any(v.verdict == "fail" for v in verdicts)
+    passed = not failed and not undirected
+    hint = None
+    if undirected and not failed:
+        first = undirected[0]
+        hint = (
+            f"Say which way is better: [tool.torchlane.gate.metrics.{_key(first)}] "
+            f'direction = "higher" (or "lower")'
+            + (f", and likewise for {', '.join(undirected[1:])}" if undirected[1:] else "")
+            + "."
+        )
     return GateDecision(
         passed=passed,
-        outcome="pass" if passed else "fail",
+        outcome="pass" if passed else ("fail" if failed else "unknown direction"),
+        hint=hint,
         candidate=candidate,
         baseline=choice,
         confidence=gate.confidence,

@@ -304,7 +304,9 @@ def holm(p_values: Sequence[float]) -> list[float]:
 # --- power ----------------------------------------------------------------------------------
 
 
-def _mcnemar_power(n: int, discordance: float, tolerance: float, drop: float, alpha: float) -> float:
+def _mcnemar_power(
+    n: int, discordance: float, tolerance: float, drop: float, alpha: float
+) -> float:
     """P(the exact McNemar test with margin rejects) when the true drop is `drop` (fractions)."""
     m = max(1, round(discordance * n))
     rate = m / n

@@ -87,7 +87,8 @@ def _interval(v: MetricVerdict) -> str:
     return "—" if v.interval is None else f"[{v.interval[0]:+.4f}, {v.interval[1]:+.4f}]"
 
 
-_ICON = {"pass": "✅ pass", "fail": "❌ fail", "not judged": "➖ not judged"}
+_ICON = {"pass": "✅ pass", "fail": "❌ fail", "not judged": "➖ not judged",
+         "unpaired": "➖ unpaired", "unknown direction": "❓ unknown direction"}  # fmt: skip
 
 
 def to_markdown(report: Report) -> str:
@@ -115,7 +116,7 @@ def to_markdown(report: Report) -> str:
             "|---|---|---|---|---|---|",
         ]
         for v in d.metrics:
-            arrow = "↑" if v.direction == "higher" else "↓"
+            arrow = {"higher": "↑", "lower": "↓"}.get(v.direction or "", "?")
             lines.append(
                 f"| {_cell(v.metric)} {arrow} | {_num(v.baseline)} | {_num(v.candidate)} | "
                 f"{_change(v)} | {_interval(v)} | {_ICON.get(v.verdict, v.verdict)} |"
