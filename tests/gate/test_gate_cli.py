@@ -33,7 +33,7 @@ def test_gate_fails_a_credibly_worse_model_with_json(project, cli) -> None:
     assert accuracy["test"] == "mcnemar-exact"
     assert accuracy["interval"][1] < -0.01
     loss = next(m for m in decision["metrics"] if m["metric"] == "loss")
-    assert (loss["verdict"], loss["test"]) == ("pass", "point")
+    assert (loss["verdict"], loss["test"]) == ("unpaired", "none")  # no per-example losses
 
 
 def test_override_baseline(project, cli) -> None:

@@ -9,6 +9,7 @@ macro-F1, per-class recall, top-k, a loss or a project's own function, without k
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +33,7 @@ def resample_indices(n: int, ids_fingerprint: str, start: int, stop: int) -> Any
     """Rows start..stop-1 of the resamples: each row n example positions drawn with replacement."""
     import numpy as np
 
-    key = np.uint64(int(ids_fingerprint[:16], 16) & _MASK)
+    key = np.uint64(int(hashlib.sha256(ids_fingerprint.encode()).hexdigest()[:16], 16) & _MASK)
     counters = np.arange(start, stop, dtype=np.uint64)[:, None] * np.uint64(n) + np.arange(
         n, dtype=np.uint64
     )

@@ -14,7 +14,6 @@ gate, however many metrics are gated.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -192,14 +191,20 @@ def name_tokens(name: str) -> list[str]:
 
 
 def direction_from_name(name: str) -> Direction | None:
-    """Which way is better, from well-known metric names; None when the name does not say (or
-    says both, as in `accuracy_loss`)."""
+    """Which way is better, from well-known metric names; None when the name does not say.
+
+    When both kinds of words appear (`top1_err`, `accuracy_loss`), the last one decides: the
+    head noun of an English compound comes last.
+    """
     tokens = name_tokens(name)
-    words = set(tokens) | {a + b for a, b in itertools.pairwise(tokens)}
-    lower, higher = bool(words & LOWER_IS_BETTER), bool(words & HIGHER_IS_BETTER)
-    if lower == higher:
-        return None
-    return "lower" if lower else "higher"
+    found: Direction | None = None
+    for index, token in enumerate(tokens):
+        for word in (token, tokens[index - 1] + token if index else token):
+            if word in LOWER_IS_BETTER:
+                found = "lower"
+            elif word in HIGHER_IS_BETTER:
+                found = "higher"
+    return found
 
 
 def default_rule(name: str) -> MetricRule:
