@@ -171,3 +171,41 @@ def test_no_baseline_hint_fits_first_adoption(project, cli) -> None:
     assert later.code == 1
     assert "`torchlane eval develop`" in later.err
     assert "first adoption" not in later.err
+
+
+def test_gate_power_prints_the_table_and_warns_below_the_detectable_drop(project, cli) -> None:
+    # 450 examples, a 1-point tolerance: the candidate fixes 10 of develop's errors, makes 17 new.
+    wrong = set(range(10, 200)) | set(range(300, 317))
+    build(project, wrong, n=450)
+    result = cli(["gate", "--power", "-C", str(project.root)])
+    assert result.code == 0, result.err
+    assert "smallest drop caught" in result.out
+    assert "450 (now)" in result.out
+    assert "10,000" in result.out
+    assert "warning: accuracy: with 450 examples, drops under" in result.err
+    assert "needs about" in result.err
+    decision = json.loads(cli(["gate", "--json", "-C", str(project.root)]).out)
+    (power,) = decision["power"]
+    assert power["metric"] == "accuracy"
+    assert power["n"] == 450
+    assert 0.02 < power["caught_80"] < power["caught_95"] < 0.2
+    assert power["needed"] > 450
+    assert decision["warnings"] == [power["warning"]]
+    report = cli(["report", "-C", str(project.root)])
+    assert "power: accuracy: with 450 examples" in report.out
+
+
+def test_gate_with_an_unknown_metric_direction_is_an_explicit_outcome(project, cli) -> None:
+    config = "\n[gate]\nseed = 1\n[gate.metrics.zork]\nmax_drop = 0.1\n"
+    scenario = build(project, set(range(200)), config=config)
+    for commit in (scenario.develop[-1], scenario.candidate):
+        values = correct_pattern(2000, set(range(200)))
+        later = "2027-01-01T00:00:00+00:00"
+        append_record(
+            project.git,
+            accuracy_record(commit, values, extra_metrics={"zork": 1.0}, created_at=later),
+        )
+    result = cli(["gate", "-C", str(project.root)])
+    assert result.code == 1
+    assert "Gate failed (unknown direction)" in result.out
+    assert '[tool.torchlane.gate.metrics.zork] direction = "higher"' in result.err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torchlane.errors import TorchlaneError
 from torchlane.gate.baseline import BaselineChoice, candidate_branch, resolve_baseline
+from torchlane.gate.power import gate_power
 from torchlane.gate.rules import (
     GateDecision,
     GateOutcome,
@@ -82,7 +83,12 @@ def _key(name: str) -> str:
 
 
 def run_gate(
-    ctx: Project, rev: str, notes_ref: str, baseline_override: str | None = None
+    ctx: Project,
+    rev: str,
+    notes_ref: str,
+    baseline_override: str | None = None,
+    *,
+    power_table: bool = False,
 ) -> GateDecision:
     git, gate = ctx.git, ctx.config.gate
     candidate = git.rev(rev)
@@ -199,6 +205,7 @@ def run_gate(
                 judge_metric(name, default_rule(name), base_record, record, gate, ruled=False)
             )
     verdicts = adjust(verdicts, gate.confidence)
+    power = gate_power(verdicts, gate.confidence, table=power_table)
     undirected = [v.metric for v in verdicts if v.verdict == "unknown direction"]
     failed = any(v.verdict == "fail" for v in verdicts)
     passed = not failed and not undirected
@@ -215,6 +222,8 @@ def run_gate(
         passed=passed,
         outcome="pass" if passed else ("fail" if failed else "unknown direction"),
         hint=hint,
+        power=power,
+        warnings=[p.warning for p in power if p.warning],
         candidate=candidate,
         baseline=choice,
         confidence=gate.confidence,

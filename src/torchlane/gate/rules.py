@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from torchlane.gate.baseline import BaselineChoice
 from torchlane.gate.settings import Direction, GateConfig, MetricRule
@@ -168,6 +168,7 @@ class MetricVerdict:
     n: int | None = None
     discordance: float | None = None
     spread: float | None = None
+    scale: float | None = None
     detail: str = ""
 
 
@@ -181,6 +182,9 @@ class GateDecision:
     metrics: list[MetricVerdict] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)  # why the gate could not judge, notes
     hint: str | None = None
+    # Per paired metric: the smallest drop caught 80 % / 95 % of the time (gate/power.py).
+    power: list[Any] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. tolerance below the detectable drop
 
 
 def name_tokens(name: str) -> list[str]:
@@ -247,6 +251,7 @@ def _verdict(
     n: int | None = None,
     discordance: float | None = None,
     spread: float | None = None,
+    scale: float | None = None,
     detail: str = "",
 ) -> MetricVerdict:
     change = relative = None
@@ -257,7 +262,7 @@ def _verdict(
         metric=name, direction=direction, baseline=base, candidate=cand, change=change,
         relative_change=relative, tolerance=tolerance, interval=interval, test=test,
         p_value=p_value, verdict=verdict, reason=reason, n=n, discordance=discordance,
-        spread=spread, detail=detail,
+        spread=spread, scale=scale, detail=detail,
     )  # fmt: skip
 
 
@@ -402,7 +407,8 @@ def judge_metric(
         return _verdict(
             name, direction, base, cand, tolerance=tolerance, interval=interval, test=r.test,
             p_value=r.p_value, verdict="pass", reason="", n=evidence.n,
-            discordance=evidence.discordance, spread=evidence.spread, detail=r.detail + how,
+            discordance=evidence.discordance, spread=evidence.spread, scale=s,
+            detail=r.detail + how,
         )  # fmt: skip
     if evidence.startswith("NaN:"):
         return _verdict(name, direction, base, cand, tolerance=tolerance, verdict="fail",

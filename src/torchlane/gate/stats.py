@@ -311,9 +311,9 @@ def _mcnemar_power(
     m = max(1, round(discordance * n))
     rate = m / n
     q0 = (1 + tolerance / rate) / 2
-    q = (1 + drop / rate) / 2
-    if q0 >= 1 or q > 1:
-        return 0.0 if q0 >= 1 else 1.0
+    q = min(1.0, (1 + drop / rate) / 2)  # at most: every disagreeing example goes wrong
+    if q0 >= 1:
+        return 0.0
     lo, hi = 0, m + 1  # the smallest loss count whose p-value is below alpha
     while lo < hi:
         mid = (lo + hi) // 2

@@ -106,6 +106,8 @@ def to_markdown(report: Report) -> str:
         lines.append(f"\n**Outcome: {d.outcome}.**")
     for message in d.messages:
         lines.append(f"\n> {_said(message)}")
+    for warning in d.warnings:
+        lines.append(f"\n> ⚠️ power: {_said(warning)}")
     if d.hint:
         lines.append(f"\n> hint: {_said(d.hint)}")
     if d.metrics:
