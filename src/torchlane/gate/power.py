@@ -59,7 +59,8 @@ def _at(v: MetricVerdict, n: int, alpha: float, power: float) -> float | None:
 
 def _show(value: float, points: bool, percent: bool) -> str:
     if points:
-        return f"{value * (1 if percent else 100):.2g} points"
+        shown = f"{value * (1 if percent else 100):.2g}"
+        return f"{shown} point" + ("" if shown == "1" else "s")
     return f"{value:.3g}"
 
 

@@ -182,6 +182,14 @@ def mcnemar(
             wins += 1
         elif d < 0:
             losses += 1
+    return mcnemar_counts(wins, losses, n, tolerance, confidence)
+
+
+def mcnemar_counts(
+    wins: int, losses: int, n: int, tolerance: float, confidence: float
+) -> PairedTest:
+    """`mcnemar` from its sufficient statistics: examples the candidate got right and the
+    baseline wrong (wins), the reverse (losses), and the number of examples n."""
     m = wins + losses
     mean = (wins - losses) / n if n else 0.0
     detail = f"{losses} worse and {wins} better of {n} examples"
@@ -304,9 +312,7 @@ def holm(p_values: Sequence[float]) -> list[float]:
 # --- power ----------------------------------------------------------------------------------
 
 
-def _mcnemar_power(
-    n: int, discordance: float, tolerance: float, drop: float, alpha: float
-) -> float:
+def mcnemar_power(n: int, discordance: float, tolerance: float, drop: float, alpha: float) -> float:
     """P(the exact McNemar test with margin rejects) when the true drop is `drop` (fractions)."""
     m = max(1, round(discordance * n))
     rate = m / n
@@ -344,7 +350,7 @@ def detectable_drop(
         rate = max(discordance, 1.0 / n)
 
         def caught(drop: float) -> bool:
-            return _mcnemar_power(n, rate, tolerance, drop, alpha) >= power
+            return mcnemar_power(n, rate, tolerance, drop, alpha) >= power
 
         if tolerance >= rate or not caught(rate):
             return None
