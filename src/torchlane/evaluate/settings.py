@@ -52,7 +52,7 @@ class EvalConfig(Section):
     seed: int = 0
     # Bootstrap replicates kept per metric, so the gate can pair any metric (0: none; only the
     # per-example results then pair, and other metrics are reported as unpaired).
-    resamples: int = Field(default=2000, ge=0, le=10_000)
+    resamples: int = Field(default=1000, ge=0, le=10_000)
     autocast: Autocast = "off"
     deterministic: bool = True
     cache: bool = True
