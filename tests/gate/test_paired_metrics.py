@@ -264,4 +264,6 @@ def test_power_grows_with_examples_and_needed_n_inverts_it() -> None:
     # normal approximation for other metrics: 1/sqrt(n)
     a = detectable_drop(400, 0.0, 0.025, 0.8, spread=0.2)
     b = detectable_drop(1600, 0.0, 0.025, 0.8, spread=0.2)
+    assert a is not None
+    assert b is not None
     assert a == pytest.approx(2 * b)
