@@ -210,7 +210,7 @@ def run_gate(
     failed = any(v.verdict == "fail" for v in verdicts)
     passed = not failed and not undirected
     hint = None
-    if undirected and not failed:
+    if undirected:
         first = undirected[0]
         hint = (
             f"Say which way is better: [tool.torchlane.gate.metrics.{_key(first)}] "
