@@ -104,6 +104,21 @@ def test_one_nan_among_per_example_losses_fails() -> None:
     assert "NaN" in verdict.reason
 
 
+def test_a_nan_hidden_in_unnamed_per_example_losses_fails() -> None:
+    # The project's metric skipped the NaN (nanmean); the per-example results still carry it.
+    base = EvaluationRecord(
+        "b" * 40, {"loss": 0.3}, per_example=PerExample("score", (0.3,) * 10, IDS, False)
+    )
+    cand = EvaluationRecord(
+        "c" * 40,
+        {"loss": 0.5},
+        per_example=PerExample("score", (0.5,) * 9 + (math.nan,), IDS, False),
+    )
+    verdict = _judge(base, cand, MetricRule(max_drop=1.0), "loss")
+    assert verdict.verdict == "fail"
+    assert "1 of the per-example results are NaN" in verdict.reason
+
+
 def test_accuracy_in_percent_pairs_with_zero_one_results() -> None:
     base_values = correct_pattern(2000, set(range(200)))
     cand_values = correct_pattern(2000, set(range(50, 350)))  # −5 points

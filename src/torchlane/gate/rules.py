@@ -225,7 +225,9 @@ def per_example_for(record: EvaluationRecord, metric: str) -> tuple[PerExample, 
         return None
     if pe.metric is not None and pe.metric != metric:
         return None
-    mean = math.fsum(pe.values) / len(pe.values)
+    # NaN among them must not hide them (they fail later, as evidence): match on the rest.
+    finite = [v for v in pe.values if math.isfinite(v)]
+    mean = math.fsum(finite) / len(finite) if finite else math.nan
     for scale in (1.0, 100.0):
         if math.isclose(mean * scale, value, rel_tol=1e-5, abs_tol=1e-6 * scale):
             return pe, scale
