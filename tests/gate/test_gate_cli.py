@@ -196,15 +196,16 @@ def test_gate_power_prints_the_table_and_warns_below_the_detectable_drop(project
 
 
 def test_gate_with_an_unknown_metric_direction_is_an_explicit_outcome(project, cli) -> None:
-    config = "\n[gate]\nseed = 1\n[gate.metrics.zork]\nmax_drop = 0.1\n"
-    scenario = build(project, set(range(200)), config=config)
-    for commit in (scenario.develop[-1], scenario.candidate):
-        values = correct_pattern(2000, set(range(200)))
-        later = "2027-01-01T00:00:00+00:00"
-        append_record(
-            project.git,
-            accuracy_record(commit, values, extra_metrics={"zork": 1.0}, created_at=later),
-        )
+    git = project.git
+    with (project.root / ".torchlane.toml").open("a", encoding="utf-8") as handle:
+        handle.write("\n[gate]\nseed = 1\n[gate.metrics.zork]\nmax_drop = 0.1\n")
+    git.run("checkout", "--quiet", "develop")
+    values = correct_pattern(2000, set(range(200)))
+    base = commit_file(git, "model.py", "base")
+    append_record(git, accuracy_record(base, values, extra_metrics={"zork": 1.0}, branch="develop"))
+    git.run("checkout", "--quiet", "-b", "feature/zork")
+    cand = commit_file(git, "model.py", "candidate")
+    append_record(git, accuracy_record(cand, values, extra_metrics={"zork": 2.0}))
     result = cli(["gate", "-C", str(project.root)])
     assert result.code == 1
     assert "Gate failed (unknown direction)" in result.out
