@@ -1,6 +1,7 @@
 """`make bench`: run every bench/bench_*.py module's `run()` and print its ratios.
 
-Usage: python -m bench [NAME ...]   (NAME filters modules, e.g. `status`)
+Usage: python -m bench [--quick] [NAME ...]   (NAME filters modules, e.g. `status`; --quick
+runs the smaller versions of the benchmarks that have one, e.g. bench_gate)
 Exit status 1 if any benchmark misses its target.
 """
 
@@ -15,6 +16,11 @@ from bench.common import BenchResult
 
 
 def main(argv: list[str]) -> int:
+    if "--quick" in argv:
+        import os
+
+        argv = [a for a in argv if a != "--quick"]
+        os.environ["TORCHLANE_BENCH_QUICK"] = "1"
     folder = Path(__file__).parent
     names = sorted(
         m.name for m in pkgutil.iter_modules([str(folder)]) if m.name.startswith("bench_")

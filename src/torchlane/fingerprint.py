@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from torchlane.leanfs import stat_signature, write_atomic
@@ -122,14 +122,19 @@ class HashMemo:
         return list(signature)  # a list: the entries travel through JSON
 
     def sha256(self, path: Path) -> str:
+        return self.digest(path, sha256_file)
+
+    def digest(self, path: Path, compute: Callable[[Path], str], kind: str = "") -> str:
+        """`compute(path)`, remembered under the file's stat data (`kind` names other digests
+        than the file's sha256, e.g. "weights:")."""
         import time
 
-        name = str(path.resolve())
+        name = kind + str(path.resolve())
         key = self._stat_key(path)
         entry = self._entries.get(name)
         if isinstance(entry, list) and len(entry) == 4 and entry[:3] == key:
             return str(entry[3])
-        digest = sha256_file(path)
+        digest = compute(path)
         if time.time_ns() - int(str(key[1])) > self._RACY_S * 1e9:
             self._entries[name] = [*key, digest]
             self._changed = True

@@ -13,7 +13,7 @@ import torch
 from tests.evaluate.conftest import SampleRepo
 from tests.evaluate.helpers import evaluate_in, write_eval_config
 from torchlane.errors import TorchlaneError
-from torchlane.evaluate.checkpoint import find_checkpoint, run_checkpoint_command
+from torchlane.evaluate.checkpoint import find_checkpoint, run_checkpoint_command, weights_digest
 from torchlane.fingerprint import sha256_file
 
 
@@ -56,7 +56,7 @@ def test_checkpoint_command_runs_in_the_project_root(
     assert not sample_repo.checkpoint.exists()
     result = evaluate_in(sample_repo.root, tmp_path)
     assert sample_repo.checkpoint.exists()
-    assert result.checkpoint_sha256 == sha256_file(sample_repo.checkpoint)
+    assert result.checkpoint_sha256 == weights_digest(sample_repo.checkpoint)
 
 
 def test_checkpoint_command_failure_shows_exit_code_and_output(tmp_path: Path) -> None:
@@ -219,3 +219,39 @@ def test_checkpoint_command_is_skipped_while_its_inputs_are_unchanged(
     sample_repo.checkpoint.unlink()
     assert runs_after() == 5
     assert runs_after(use_cache=False) == 6  # --no-cache always runs it
+
+
+def test_weights_digest_is_of_the_weights_not_the_file_name(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    first, second = tmp_path / "model.pt", tmp_path / "renamed-best.pt"
+    torch.save(model.state_dict(), first)
+    torch.save(model.state_dict(), second)
+    # torch.save embeds the file stem: the files differ, the weights do not.
+    assert sha256_file(first) != sha256_file(second)
+    assert weights_digest(first) == weights_digest(second)
+    with torch.no_grad():
+        model[0].weight[0, 0] += 1e-3
+    changed = tmp_path / "changed.pt"
+    torch.save(model.state_dict(), changed)
+    assert weights_digest(changed) != weights_digest(first)
+    # same bytes, another dtype or shape: another digest
+    as_double = tmp_path / "double.pt"
+    torch.save({k: v.double() for k, v in model.state_dict().items()}, as_double)
+    assert weights_digest(as_double) != weights_digest(changed)
+    # a training checkpoint that nests the state_dict is digested too, in key order
+    nested_a, nested_b = tmp_path / "a.pt", tmp_path / "b.pt"
+    state = model.state_dict()
+    torch.save({"model": state, "epoch": 3}, nested_a)
+    torch.save({"epoch": 3, "model": dict(reversed(list(state.items())))}, nested_b)
+    assert weights_digest(nested_a) == weights_digest(nested_b)
+
+
+def test_weights_digest_of_another_format_hashes_its_bytes(tmp_path: Path) -> None:
+    other = tmp_path / "model.onnx"
+    other.write_bytes(b"not a torch file")
+    again = tmp_path / "copy.onnx"
+    again.write_bytes(b"not a torch file")
+    assert weights_digest(other) == weights_digest(again)
+    assert weights_digest(other) != sha256_file(other)  # its own header: never a weights digest
+    assert len(weights_digest(other)) == 64

@@ -12,7 +12,7 @@ from tests.conftest import commit_file
 from tests.evaluate.conftest import SampleRepo
 from tests.evaluate.helpers import write_eval_config
 from torchlane.errors import EXIT_FAILURE, EXIT_USAGE
-from torchlane.fingerprint import sha256_file
+from torchlane.evaluate.checkpoint import weights_digest
 from torchlane.metrics.store import read_records
 
 
@@ -30,7 +30,7 @@ def test_eval_head_records_a_note(cli, sample_repo: SampleRepo) -> None:
     record = records[0]
     assert record.commit == head
     assert record.metrics == shown["record"]["metrics"]
-    assert record.checkpoint_sha256 == sha256_file(sample_repo.checkpoint)
+    assert record.checkpoint_sha256 == weights_digest(sample_repo.checkpoint)
     assert record.checkpoint_path == "checkpoints/model.pt"
     assert record.data_fingerprint is not None
     assert len(record.data_fingerprint) == 64

@@ -209,3 +209,43 @@ def test_a_loaded_module_of_the_same_name_is_set_aside_and_restored(
         assert sys.modules["data"] is foreign
     finally:
         sys.modules.pop("data", None)
+
+
+def test_harness_keeps_replicates_of_every_metric_on_shared_resamples(
+    sample_repo: SampleRepo, tmp_path: Path
+) -> None:
+    from torchlane.evaluate.resample import resample_indices
+
+    write_eval_config(sample_repo.root, resamples=120)
+    result = evaluate_in(sample_repo.root, tmp_path / "state")
+    replicates = result.replicates
+    assert replicates is not None
+    assert set(replicates.metrics) == {"accuracy", "macro_f1"}
+    assert (replicates.count, replicates.n) == (120, 450)
+    assert replicates.ids_fingerprint == result.per_example.ids_fingerprint
+    # replicate 7 is the metric recomputed on resample 7, from the stored predictions
+    predictions, labels, _ = _hand_evaluation(sample_repo.root, sample_repo.checkpoint)
+    row = torch.from_numpy(resample_indices(450, replicates.ids_fingerprint, 7, 8)[0])
+    expected = f1_score(labels[row].numpy(), predictions[row].numpy(), average="macro")
+    assert replicates.metrics["macro_f1"][7] == pytest.approx(expected, abs=1e-9)
+    accuracy = float((predictions[row] == labels[row]).float().mean())
+    assert replicates.metrics["accuracy"][7] == pytest.approx(accuracy, abs=1e-9)
+    cached = evaluate_in(sample_repo.root, tmp_path / "state")
+    assert cached.cached
+    assert cached.replicates is not None
+    assert cached.replicates.metrics["macro_f1"][7] == pytest.approx(expected, abs=1e-3)
+    write_eval_config(sample_repo.root, resamples=0)
+    assert evaluate_in(sample_repo.root, tmp_path / "state").replicates is None
+
+
+def test_the_same_weights_under_another_file_name_hit_the_cache(
+    sample_repo: SampleRepo, tmp_path: Path
+) -> None:
+    first = evaluate_in(sample_repo.root, tmp_path / "state")
+    renamed = sample_repo.root / "checkpoints" / "best-renamed.pt"
+    torch.save(torch.load(sample_repo.checkpoint, weights_only=True), renamed)
+    sample_repo.checkpoint.unlink()
+    write_eval_config(sample_repo.root, checkpoint="checkpoints/best-renamed.pt")
+    second = evaluate_in(sample_repo.root, tmp_path / "state")
+    assert second.checkpoint_sha256 == first.checkpoint_sha256
+    assert second.cached

@@ -33,7 +33,7 @@ def test_gate_fails_a_credibly_worse_model_with_json(project, cli) -> None:
     assert accuracy["test"] == "mcnemar-exact"
     assert accuracy["interval"][1] < -0.01
     loss = next(m for m in decision["metrics"] if m["metric"] == "loss")
-    assert (loss["verdict"], loss["test"]) == ("pass", "point")
+    assert (loss["verdict"], loss["test"]) == ("unpaired", "none")  # no per-example losses
 
 
 def test_override_baseline(project, cli) -> None:
@@ -171,3 +171,42 @@ def test_no_baseline_hint_fits_first_adoption(project, cli) -> None:
     assert later.code == 1
     assert "`torchlane eval develop`" in later.err
     assert "first adoption" not in later.err
+
+
+def test_gate_power_prints_the_table_and_warns_below_the_detectable_drop(project, cli) -> None:
+    # 450 examples, a 1-point tolerance: the candidate fixes 10 of develop's errors, makes 17 new.
+    wrong = set(range(10, 200)) | set(range(300, 317))
+    build(project, wrong, n=450)
+    result = cli(["gate", "--power", "-C", str(project.root)])
+    assert result.code == 0, result.err
+    assert "smallest drop caught" in result.out
+    assert "450 (now)" in result.out
+    assert "10,000" in result.out
+    assert "warning: accuracy: with 450 examples, drops under" in result.err
+    assert "needs about" in result.err
+    decision = json.loads(cli(["gate", "--json", "-C", str(project.root)]).out)
+    (power,) = decision["power"]
+    assert power["metric"] == "accuracy"
+    assert power["n"] == 450
+    assert 0.02 < power["caught_80"] < power["caught_95"] < 0.2
+    assert power["needed"] > 450
+    assert decision["warnings"] == [power["warning"]]
+    report = cli(["report", "-C", str(project.root)])
+    assert "power: accuracy: with 450 examples" in report.out
+
+
+def test_gate_with_an_unknown_metric_direction_is_an_explicit_outcome(project, cli) -> None:
+    git = project.git
+    with (project.root / ".torchlane.toml").open("a", encoding="utf-8") as handle:
+        handle.write("\n[gate]\nseed = 1\n[gate.metrics.zork]\nmax_drop = 0.1\n")
+    git.run("checkout", "--quiet", "develop")
+    values = correct_pattern(2000, set(range(200)))
+    base = commit_file(git, "model.py", "base")
+    append_record(git, accuracy_record(base, values, extra_metrics={"zork": 1.0}, branch="develop"))
+    git.run("checkout", "--quiet", "-b", "feature/zork")
+    cand = commit_file(git, "model.py", "candidate")
+    append_record(git, accuracy_record(cand, values, extra_metrics={"zork": 2.0}))
+    result = cli(["gate", "-C", str(project.root)])
+    assert result.code == 1
+    assert "Gate failed (unknown direction)" in result.out
+    assert '[tool.torchlane.gate.metrics.zork] direction = "higher"' in result.err

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from tests.metrics.helpers import IDS, accuracy_record, correct_pattern, plain_record
-from torchlane.gate.rules import default_rule, judge_metric
+from torchlane.gate.rules import adjust, default_rule, judge_metric
 from torchlane.gate.settings import GateConfig, MetricRule
 from torchlane.metrics.record import EvaluationRecord, PerExample
 
@@ -21,7 +21,7 @@ def judge(
     rule: MetricRule = ACCURACY,
     name: str = "accuracy",
 ):
-    return judge_metric(name, rule, base, cand, GATE)
+    return adjust([judge_metric(name, rule, base, cand, GATE)], GATE.confidence)[0]
 
 
 def test_identical_models_pass() -> None:
@@ -70,10 +70,12 @@ def test_without_per_example_results_the_point_values_decide_and_say_so() -> Non
         plain_record("b" * 40, {"accuracy": 0.90}),
         plain_record("c" * 40, {"accuracy": 0.885}),
     )
-    verdict = judge(base, cand)
+    assert judge(base, cand).verdict == "unpaired"  # not gated unless the rule opts in
+    opted = MetricRule(direction="higher", max_drop=0.01, gate_unpaired=True)
+    verdict = judge(base, cand, opted)
     assert (verdict.verdict, verdict.test) == ("fail", "point")
     assert "point comparison" in verdict.reason
-    assert judge(base, plain_record("c" * 40, {"accuracy": 0.895})).verdict == "pass"
+    assert judge(base, plain_record("c" * 40, {"accuracy": 0.895}), opted).verdict == "pass"
 
 
 def _loss_record(commit: str, losses: list[float]) -> EvaluationRecord:
@@ -103,9 +105,13 @@ def test_lower_is_better_metric_uses_the_paired_bootstrap() -> None:
     ("rule", "value", "verdict"),
     [
         (MetricRule(floor=0.95, max_drop=1.0), 0.9, "fail"),
-        (MetricRule(floor=0.85, max_drop=1.0), 0.9, "pass"),
+        (MetricRule(direction="higher", floor=0.85, max_drop=1.0, gate_unpaired=True), 0.9, "pass"),
         (MetricRule(direction="lower", ceiling=0.3, max_drop=1.0), 0.35, "fail"),
-        (MetricRule(direction="lower", ceiling=0.4, max_drop=1.0), 0.35, "pass"),
+        (
+            MetricRule(direction="lower", ceiling=0.4, max_drop=1.0, gate_unpaired=True),
+            0.35,
+            "pass",
+        ),
     ],
 )
 def test_floors_and_ceilings(rule: MetricRule, value: float, verdict: str) -> None:
@@ -118,7 +124,8 @@ def test_floors_and_ceilings(rule: MetricRule, value: float, verdict: str) -> No
 
 
 def test_relative_and_absolute_tolerances_both_hold() -> None:
-    rule = MetricRule(max_drop=0.05, max_relative_drop=0.01)  # 1 % of 0.8 = 0.008 is the tighter
+    # 1 % of 0.8 = 0.008 is the tighter
+    rule = MetricRule(direction="higher", max_drop=0.05, max_relative_drop=0.01, gate_unpaired=True)
     base = plain_record("b" * 40, {"m": 0.8})
     assert judge(base, plain_record("c" * 40, {"m": 0.79}), rule, "m").verdict == "fail"
     assert judge(base, plain_record("c" * 40, {"m": 0.793}), rule, "m").verdict == "pass"
@@ -144,7 +151,9 @@ def test_per_example_results_of_another_metric_are_not_used() -> None:
     values = correct_pattern(100, {1})
     base = accuracy_record("b" * 40, values, extra_metrics={"f1": 0.5})
     cand = accuracy_record("c" * 40, values, extra_metrics={"f1": 0.4})
-    assert judge(base, cand, MetricRule(max_drop=0.05), "f1").test == "point"
+    verdict = judge(base, cand, MetricRule(max_drop=0.05), "f1")
+    assert (verdict.test, verdict.verdict) == ("none", "unpaired")
+    assert "make up another metric" in verdict.reason
 
 
 def test_unnamed_per_example_results_pair_with_the_metric_equal_to_their_mean() -> None:
@@ -153,7 +162,7 @@ def test_unnamed_per_example_results_pair_with_the_metric_equal_to_their_mean() 
     base = EvaluationRecord("b" * 40, {"accuracy": 0.98, "f1": 0.5}, per_example=pe)
     cand = EvaluationRecord("c" * 40, {"accuracy": 0.98, "f1": 0.5}, per_example=pe)
     assert judge(base, cand).test == "mcnemar-exact"
-    assert judge(base, cand, MetricRule(), "f1").test == "point"
+    assert judge(base, cand, MetricRule(), "f1").verdict == "unpaired"
 
 
 def test_default_rules_guess_direction_from_the_name() -> None:

@@ -32,7 +32,8 @@ def test_markdown_report_for_a_pull_request(project, cli, tmp_path) -> None:
     assert table[2].startswith("| accuracy ↑ | 0.9000 | 0.8500 | -0.0500 (-5.56%) | [-0.0500, ")
     assert table[2].endswith("| ❌ fail |")
     assert table[3].startswith("| loss ↓ | 0.4800 | 0.4900 |")
-    assert "one-sided test at 2.5%" in text
+    assert "at most 2.5% of the time" in text
+    assert "adjusted together (Holm)" in text
     assert "| torch | 2.13.0 | 2.13.0 |" in text
     assert "- [checkpoint](https://example.com/a%20b.pt)" in text
     assert "- [eval.json](runs/eval.json)" in text

@@ -23,6 +23,7 @@ seed = 1
 [gate.metrics.{json.dumps(ODD)}]
 direction = "higher"
 max_drop = 0.01
+gate_unpaired = true  # no per-example results or replicates: judged on its point values
 """
 
 

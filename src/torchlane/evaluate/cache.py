@@ -20,9 +20,9 @@ from typing import Any
 
 from torchlane.fingerprint import HashMemo, sha256_json, sha256_tree
 from torchlane.leanfs import write_atomic
-from torchlane.metrics.record import PerExample, decode_number, encode_number
+from torchlane.metrics.record import PerExample, Replicates, decode_number, encode_number
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: entries keep bootstrap replicates; the checkpoint key is its weights
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class CachedEvaluation:
     metrics: dict[str, float]
     per_example: PerExample | None
     duration_s: float
+    replicates: Replicates | None = None
 
 
 class EvalCache:
@@ -99,10 +100,12 @@ class EvalCache:
             if data.get("key") != key:
                 return None
             per_example = data.get("per_example")
+            replicates = data.get("replicates")
             return CachedEvaluation(
                 {str(k): decode_number(v) for k, v in data["metrics"].items()},
                 PerExample.from_json(per_example) if per_example else None,
                 float(data.get("duration_s", 0.0)),
+                Replicates.from_json(replicates) if replicates else None,
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
@@ -114,6 +117,8 @@ class EvalCache:
         metrics: dict[str, float],
         per_example: PerExample | None,
         duration_s: float,
+        *,
+        replicates: Replicates | None = None,
     ) -> bool:
         entry = {
             "key": key,
@@ -121,6 +126,7 @@ class EvalCache:
             "metrics": {k: encode_number(v) for k, v in metrics.items()},
             "per_example": per_example.to_json() if per_example else None,
             "duration_s": duration_s,
+            "replicates": replicates.to_json() if replicates else None,
         }
         try:
             write_atomic(self._entry_path(key), json.dumps(entry, allow_nan=False))

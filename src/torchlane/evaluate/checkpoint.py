@@ -128,6 +128,58 @@ def load_state_dict(path: Path, key: str | None) -> dict[str, Any]:
     return loaded
 
 
+_WEIGHTS_HEADER = b"torchlane-weights-v1\n"
+
+
+def _feed(digest: Any, name: str, value: Any) -> None:
+    """Hash one entry of a loaded checkpoint: tensors by name, dtype, shape and bytes."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu().contiguous()
+        header = f"T {name} {tensor.dtype} {tuple(tensor.shape)}\n"
+        digest.update(header.encode("utf-8"))
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(value, Mapping):
+        digest.update(f"D {name} {len(value)}\n".encode())
+        for key in sorted(value, key=lambda k: (type(k).__name__, str(k))):
+            _feed(digest, f"{name}/{key}", value[key])
+    elif isinstance(value, (list, tuple)):
+        digest.update(f"L {name} {len(value)}\n".encode())
+        for index, item in enumerate(value):
+            _feed(digest, f"{name}/{index}", item)
+    else:
+        digest.update(f"V {name} {type(value).__name__} {value!r}\n".encode())
+
+
+def weights_digest(path: Path) -> str:
+    """A sha256 of the weights a checkpoint holds, not of the file's bytes.
+
+    torch.save embeds the file's stem in the zip archive (and zip entry metadata), so the same
+    weights saved as `a.pt` and `b.pt` are different files. This digest covers every tensor's
+    name, dtype, shape and bytes (and the other entries' values), in sorted key order. A file
+    torch cannot load with weights_only=True (another format) is digested by its bytes, under a
+    different header, so the two kinds never collide.
+    """
+    import hashlib
+    import pickle
+    import zipfile
+
+    import torch
+
+    digest = hashlib.sha256(_WEIGHTS_HEADER)
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError):
+        other = hashlib.sha256(b"torchlane-file-v1\n")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                other.update(block)
+        return other.hexdigest()
+    _feed(digest, "", loaded)
+    return digest.hexdigest()
+
+
 def apply_state_dict(model: Any, state: dict[str, Any], path: Path) -> None:
     try:
         model.load_state_dict(state, strict=True)

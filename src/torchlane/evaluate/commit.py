@@ -52,6 +52,7 @@ def _record(
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         torchlane_version=__version__,
         per_example=evaluation.per_example,
+        replicates=evaluation.replicates,
         extra={
             "eval_key": evaluation.key,
             "code_fingerprint": components["code_fingerprint"],

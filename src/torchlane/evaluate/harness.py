@@ -15,8 +15,10 @@ from torchlane.errors import TorchlaneError
 from torchlane.evaluate.checkpoint import apply_state_dict, load_state_dict
 from torchlane.evaluate.device import autocast_context
 from torchlane.evaluate.project_code import ProjectImporter
+from torchlane.evaluate.resample import build_replicates, replicates_of, replicates_of_mean
 from torchlane.evaluate.settings import EvalConfig
 from torchlane.evaluate.types import EvalContext, EvalResult, ExampleResults
+from torchlane.metrics.record import Replicates
 
 _WHERE = "[tool.torchlane.eval]"
 
@@ -133,11 +135,14 @@ def run_harness(config: EvalConfig, ctx: EvalContext, importer: ProjectImporter)
     outputs, targets, ids = run_loop(model, _make_loader(data_factory, ctx.batch_size), ctx)
 
     metrics: dict[str, float] = {}
+    means: dict[str, Any] = {}  # built-in metrics that are means of per-example values
     if config.task == "classification":
         correct = (outputs.argmax(dim=-1) == targets).float()
         if not metric_functions:
             metrics["accuracy"] = float(correct.mean())
-            metrics["loss"] = float(F.cross_entropy(outputs, targets))
+            per_example_loss = F.cross_entropy(outputs, targets, reduction="none")
+            metrics["loss"] = float(per_example_loss.mean())
+            means = {"accuracy": correct.double(), "loss": per_example_loss.double()}
         examples = ExampleResults("correct", correct.tolist(), ids)
     else:
         losses = (
@@ -148,7 +153,35 @@ def run_harness(config: EvalConfig, ctx: EvalContext, importer: ProjectImporter)
         losses = torch.as_tensor(losses).reshape(len(outputs), -1).float().mean(dim=1)
         if not metric_functions:
             metrics["loss"] = float(losses.mean())
+            means = {"loss": losses.double()}
         examples = ExampleResults("score", losses.tolist(), ids, higher_is_better=False)
     for name, function in metric_functions.items():
         metrics[name] = _as_float(function(outputs, targets), name)
-    return EvalResult(metrics, examples)
+    replicates = _replicates(config, metrics=metrics, means=means, functions=metric_functions,
+                             outputs=outputs, targets=targets, examples=examples)  # fmt: skip
+    return EvalResult(metrics, examples, replicates)
+
+
+def _replicates(
+    config: EvalConfig,
+    *,
+    metrics: dict[str, float],
+    means: dict[str, Any],
+    functions: dict[str, Callable[..., Any]],
+    outputs: Any,
+    targets: Any,
+    examples: ExampleResults,
+) -> Replicates | None:
+    """Every metric on the shared resamples, so the gate can pair it (evaluate/resample.py)."""
+    if config.resamples == 0:
+        return None
+    fingerprint = examples.ids_fingerprint()
+    count = config.resamples
+    found = {name: replicates_of_mean(v.numpy(), count, fingerprint) for name, v in means.items()}
+    for name, function in functions.items():
+
+        def value(o: Any, t: Any, f: Callable[..., Any] = function, n: str = name) -> float:
+            return _as_float(f(o, t), n)
+
+        found[name] = replicates_of(value, outputs, targets, count, fingerprint)
+    return build_replicates(found, metrics, len(outputs), fingerprint)

@@ -15,7 +15,7 @@ from typing import Any
 
 from torchlane.errors import TorchlaneError
 from torchlane.evaluate.cache import EvalCache
-from torchlane.evaluate.checkpoint import find_checkpoint, run_checkpoint_command
+from torchlane.evaluate.checkpoint import find_checkpoint, run_checkpoint_command, weights_digest
 from torchlane.evaluate.device import device_name, resolve_device
 from torchlane.evaluate.harness import require_evaluation, run_harness
 from torchlane.evaluate.project_code import ProjectImporter, module_files
@@ -28,17 +28,18 @@ from torchlane.evaluate.types import (
     normalise_result,
 )
 from torchlane.fingerprint import environment_fingerprint, sha256_json, sha256_tree
-from torchlane.metrics.record import PerExample
+from torchlane.metrics.record import PerExample, Replicates
 
 # The settings that decide what is computed (not where the weights come from: their bytes count).
 _RESULT_SETTINGS = ("entry", "model", "data", "metrics", "task", "per_example_loss",
-                    "state_dict_key", "data_fingerprint")  # fmt: skip
+                    "state_dict_key", "data_fingerprint", "resamples")  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
 class CheckoutEvaluation:
     metrics: dict[str, float]
     per_example: PerExample | None
+    replicates: Replicates | None
     checkpoint: Path
     checkpoint_sha256: str
     data_fingerprint: str | None
@@ -213,12 +214,13 @@ def evaluate_checkout(
         else:
             run_checkpoint_command(config.checkpoint_command, root, config.command_timeout_s)
     checkpoint = find_checkpoint(root, config.checkpoint)
-    checkpoint_sha = cache.memo.sha256(checkpoint)
+    # The weights, not the file: torch.save embeds the file name, so a copy renamed is a hit.
+    checkpoint_sha = cache.memo.digest(checkpoint, weights_digest, "weights:")
     if config.checkpoint_command is not None and not command_skipped and use_cache and config.cache:
         inputs = _command_inputs(root, config, cache, environment)
         if inputs is not None:
             relative = checkpoint.resolve().relative_to(root.resolve()).as_posix()
-            cache.remember_command_output(inputs, relative, checkpoint_sha)
+            cache.remember_command_output(inputs, relative, cache.memo.sha256(checkpoint))
     settings = config.model_dump(include=set(_RESULT_SETTINGS), mode="json")
     settings_key = sha256_json(settings)
     importer = ProjectImporter(root)
@@ -255,6 +257,7 @@ def evaluate_checkout(
         return CheckoutEvaluation(
             metrics=hit.metrics,
             per_example=hit.per_example,
+            replicates=hit.replicates,
             checkpoint=checkpoint,
             checkpoint_sha256=checkpoint_sha,
             data_fingerprint=data_fp,
@@ -273,11 +276,12 @@ def evaluate_checkout(
     per_example = result.examples.to_per_example() if result.examples else None
     metrics = dict(result.metrics)
     if config.cache:
-        cache.put(key, parts, metrics, per_example, duration)
+        cache.put(key, parts, metrics, per_example, duration, replicates=result.replicates)
         cache.memo.save()
     return CheckoutEvaluation(
         metrics=metrics,
         per_example=per_example,
+        replicates=result.replicates,
         checkpoint=checkpoint,
         checkpoint_sha256=checkpoint_sha,
         data_fingerprint=data_fp,

@@ -50,6 +50,9 @@ class EvalConfig(Section):
     device: str = "auto"
     batch_size: int = Field(default=256, ge=1)
     seed: int = 0
+    # Bootstrap replicates kept per metric, so the gate can pair any metric (0: none; only the
+    # per-example results then pair, and other metrics are reported as unpaired).
+    resamples: int = Field(default=1000, ge=0, le=10_000)
     autocast: Autocast = "off"
     deterministic: bool = True
     cache: bool = True

@@ -9,7 +9,7 @@ from typing import Literal
 
 from torchlane.errors import TorchlaneError
 from torchlane.fingerprint import sha256_text
-from torchlane.metrics.record import PerExample
+from torchlane.metrics.record import PerExample, Replicates
 
 Progress = Callable[[int, "int | None"], None]  # (batches done, total batches or None)
 
@@ -75,6 +75,8 @@ class EvalResult:
 
     metrics: Mapping[str, float]
     examples: ExampleResults | None = None
+    # Each metric on shared bootstrap resamples (evaluate/resample.py), for the gate's pairing.
+    replicates: Replicates | None = None
 
 
 _RETURN_HINT = "Return torchlane.evaluate.types.EvalResult, or a dict of metric names to numbers."
@@ -98,4 +100,4 @@ def normalise_result(value: object, where: str) -> EvalResult:
             ) from None
     if not metrics:
         raise TorchlaneError(f"{where} returned no metrics.", _RETURN_HINT)
-    return EvalResult(metrics, result.examples)
+    return EvalResult(metrics, result.examples, result.replicates)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from torchlane.errors import TorchlaneError
 from torchlane.gate.baseline import BaselineChoice, candidate_branch, resolve_baseline
+from torchlane.gate.power import gate_power
 from torchlane.gate.rules import (
     GateDecision,
     GateOutcome,
     MetricVerdict,
+    adjust,
     default_rule,
     judge_metric,
 )
@@ -73,8 +75,20 @@ def _no_baseline_hint(git: Git, develop: str) -> str:
     )
 
 
+def _key(name: str) -> str:
+    """A metric name as a TOML key (quoted unless bare)."""
+    import re
+
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else '"' + name.replace('"', '\\"') + '"'
+
+
 def run_gate(
-    ctx: Project, rev: str, notes_ref: str, baseline_override: str | None = None
+    ctx: Project,
+    rev: str,
+    notes_ref: str,
+    baseline_override: str | None = None,
+    *,
+    power_table: bool = False,
 ) -> GateDecision:
     git, gate = ctx.git, ctx.config.gate
     candidate = git.rev(rev)
@@ -190,10 +204,26 @@ def run_gate(
             verdicts.append(
                 judge_metric(name, default_rule(name), base_record, record, gate, ruled=False)
             )
-    passed = all(v.verdict != "fail" for v in verdicts)
+    verdicts = adjust(verdicts, gate.confidence)
+    power = gate_power(verdicts, gate.confidence, table=power_table)
+    undirected = [v.metric for v in verdicts if v.verdict == "unknown direction"]
+    failed = any(v.verdict == "fail" for v in verdicts)
+    passed = not failed and not undirected
+    hint = None
+    if undirected:
+        first = undirected[0]
+        hint = (
+            f"Say which way is better: [tool.torchlane.gate.metrics.{_key(first)}] "
+            f'direction = "higher" (or "lower")'
+            + (f", and likewise for {', '.join(undirected[1:])}" if undirected[1:] else "")
+            + "."
+        )
     return GateDecision(
         passed=passed,
-        outcome="pass" if passed else "fail",
+        outcome="pass" if passed else ("fail" if failed else "unknown direction"),
+        hint=hint,
+        power=power,
+        warnings=[p.warning for p in power if p.warning],
         candidate=candidate,
         baseline=choice,
         confidence=gate.confidence,

@@ -20,12 +20,17 @@ RequireSigned = Literal["never", "in-ci", "always"]
 class MetricRule(Section):
     """How one metric is judged. A tolerated drop is written as a positive number."""
 
-    direction: Direction = "higher"
+    # Which way is better; unset: read from the name (gate/rules.py direction_from_name), and a
+    # name that says nothing is an explicit "unknown direction" outcome, never a guess.
+    direction: Direction | None = None
     max_drop: float | None = Field(default=None, ge=0)  # absolute tolerance, in metric units
     max_relative_drop: float | None = Field(default=None, ge=0, le=1)  # fraction of the baseline
     floor: float | None = None  # the candidate must be >= floor
     ceiling: float | None = None  # the candidate must be <= ceiling
     required: bool = True  # a missing value fails the gate (False: reported, not judged)
+    # A metric no paired test covers (no per-example results or replicates on both sides) is
+    # reported "unpaired", not judged; true: judge it on the point values anyway.
+    gate_unpaired: bool = False
 
     @model_validator(mode="after")
     def _finite(self) -> MetricRule:
@@ -34,10 +39,6 @@ class MetricRule(Section):
             if value is not None and not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number")
         return self
-
-    @property
-    def higher_is_better(self) -> bool:
-        return self.direction == "higher"
 
     def tolerance(self, baseline: float) -> float:
         """The drop allowed from `baseline`: within both limits when both are set; 0 if none."""

@@ -6,9 +6,12 @@ configured level. The gate fails only when the whole interval lies below −tole
 "upper confidence bound below the margin" rule of non-inferiority trials, i.e. a one-sided test
 at level (1 − confidence)/2.
 
-Exact binomial tails are written by hand (log-space sums with early stopping) rather than taken
-from scipy: scipy is not a torchlane dependency, and the sums are a few lines. The tests check
-them against scipy.stats.binomtest.
+Exact binomial tails: with scipy installed, the regularised incomplete beta function
+(`betainc`, and `betaincinv` for the Clopper-Pearson bounds), which is exact up to float rounding
+and constant-time in n. Without scipy, a hand-written sum that starts at the tail's largest term
+and walks outwards with the pmf ratio (one lgamma per tail, a few thousand multiplications at a
+million trials), stopping once the terms no longer change the sum. Both are tested against an
+exact rational reference and against each other.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from statistics import NormalDist
+from typing import Any, Literal
 
-_NEGLIGIBLE = math.log(1e-17)
+_EPSILON = 1e-17
 
 
 def _log_pmf(k: int, n: int, p: float) -> float:
@@ -35,33 +39,82 @@ def _log_pmf(k: int, n: int, p: float) -> float:
     )
 
 
-def _log_sum(terms: list[float]) -> float:
-    top = max(terms)
-    if top == -math.inf:
-        return -math.inf
-    return top + math.log(sum(math.exp(t - top) for t in terms))
+def _tail_up(k: int, n: int, p: float) -> float:
+    """sum_{i >= k} pmf(i), for k above the mode (the terms only shrink as i grows)."""
+    odds = p / (1.0 - p)
+    total = term = 1.0
+    for i in range(k, n):
+        term *= (n - i) / (i + 1) * odds
+        total += term
+        if term < _EPSILON * total:
+            break
+    return math.exp(_log_pmf(k, n, p)) * total
 
 
-def binom_sf(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p), exact up to float rounding, for any n."""
+def _tail_down(k: int, n: int, p: float) -> float:
+    """sum_{i <= k} pmf(i), for k below the mode (the terms only shrink as i falls)."""
+    odds = (1.0 - p) / p
+    total = term = 1.0
+    for i in range(k, 0, -1):
+        term *= i / (n - i + 1) * odds
+        total += term
+        if term < _EPSILON * total:
+            break
+    return math.exp(_log_pmf(k, n, p)) * total
+
+
+def _pure_sf(k: int, n: int, p: float) -> float:
     if k <= 0:
         return 1.0
     if k > n:
         return 0.0
+    if p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
     mode = math.floor((n + 1) * p)
-    terms: list[float] = []
-    for i in range(k, n + 1):
-        term = _log_pmf(i, n, p)
-        terms.append(term)
-        # Past the mode the terms only shrink: stop once they no longer change the sum.
-        if i > mode and term - max(terms) < _NEGLIGIBLE:
-            break
-    return min(1.0, math.exp(_log_sum(terms)))
+    if k > mode:
+        return min(1.0, _tail_up(k, n, p))
+    return max(0.0, 1.0 - _tail_down(k - 1, n, p))
 
 
-def binom_cdf(k: int, n: int, p: float) -> float:
-    """P(X <= k): the upper tail of the mirrored variable n − X."""
-    return binom_sf(n - k, n, 1.0 - p)
+def _pure_cdf(k: int, n: int, p: float) -> float:
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    if p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 0.0
+    mode = math.floor((n + 1) * p)
+    if k < mode:
+        return min(1.0, _tail_down(k, n, p))
+    return max(0.0, 1.0 - _tail_up(k + 1, n, p))
+
+
+def _scipy_special() -> Any:
+    try:
+        import scipy.special
+    except ImportError:  # an optional speed-up: the pure sums are exact too
+        return None
+    return scipy.special
+
+
+def binom_sf(k: int, n: int, p: float, *, pure: bool = False) -> float:
+    """P(X >= k) for X ~ Binomial(n, p), exact up to float rounding, for any n."""
+    special = None if pure else _scipy_special()
+    if special is None or k <= 0 or k > n or p <= 0.0 or p >= 1.0:
+        return _pure_sf(k, n, p)
+    return float(special.betainc(k, n - k + 1, p))  # I_p(k, n − k + 1) = P(X >= k)
+
+
+def binom_cdf(k: int, n: int, p: float, *, pure: bool = False) -> float:
+    """P(X <= k) for X ~ Binomial(n, p)."""
+    special = None if pure else _scipy_special()
+    if special is None or k < 0 or k >= n or p <= 0.0 or p >= 1.0:
+        return _pure_cdf(k, n, p)
+    return float(special.betainc(n - k, k + 1, 1.0 - p))  # I_{1−p}(n − k, k + 1) = P(X <= k)
 
 
 def _bisect(func: Callable[[float], float], target: float) -> float:
@@ -76,11 +129,18 @@ def _bisect(func: Callable[[float], float], target: float) -> float:
     return (lo + hi) / 2
 
 
-def clopper_pearson(k: int, n: int, confidence: float) -> tuple[float, float]:
+def clopper_pearson(
+    k: int, n: int, confidence: float, *, pure: bool = False
+) -> tuple[float, float]:
     """Exact two-sided interval for a binomial proportion (k successes in n)."""
     alpha = 1.0 - confidence
-    lower = 0.0 if k == 0 else _bisect(lambda p: binom_sf(k, n, p), alpha / 2)
-    upper = 1.0 if k == n else _bisect(lambda p: -binom_cdf(k, n, p), -alpha / 2)
+    special = None if pure else _scipy_special()
+    if special is not None:
+        lower = 0.0 if k == 0 else float(special.betaincinv(k, n - k + 1, alpha / 2))
+        upper = 1.0 if k == n else float(special.betaincinv(k + 1, n - k, 1 - alpha / 2))
+        return lower, upper
+    lower = 0.0 if k == 0 else _bisect(lambda p: _pure_sf(k, n, p), alpha / 2)
+    upper = 1.0 if k == n else _bisect(lambda p: -_pure_cdf(k, n, p), -alpha / 2)
     return lower, upper
 
 
@@ -122,6 +182,14 @@ def mcnemar(
             wins += 1
         elif d < 0:
             losses += 1
+    return mcnemar_counts(wins, losses, n, tolerance, confidence)
+
+
+def mcnemar_counts(
+    wins: int, losses: int, n: int, tolerance: float, confidence: float
+) -> PairedTest:
+    """`mcnemar` from its sufficient statistics: examples the candidate got right and the
+    baseline wrong (wins), the reverse (losses), and the number of examples n."""
     m = wins + losses
     mean = (wins - losses) / n if n else 0.0
     detail = f"{losses} worse and {wins} better of {n} examples"
@@ -187,3 +255,145 @@ def paired_bootstrap(
         credible_drop=interval[1] < -tolerance,
         detail=f"{resamples} paired resamples of {n} examples (seed {seed})",
     )
+
+
+def replicate_test(
+    baseline: Sequence[float],
+    candidate: Sequence[float],
+    observed: tuple[float, float],
+    tolerance: float,
+    confidence: float,
+    *,
+    higher_is_better: bool = True,
+    detail: str,
+) -> PairedTest:
+    """Paired bootstrap from replicates that both evaluations computed on the same resamples.
+
+    `baseline[b]` and `candidate[b]` are the metric on resample b (the same examples for both, by
+    construction), and `observed` the metric on the whole set (baseline, candidate). The interval
+    is the percentile interval of the replicate differences, the p-value the share of them that
+    lies within the tolerance.
+    """
+    import numpy as np
+
+    sign = 1.0 if higher_is_better else -1.0
+    base = np.asarray(baseline, dtype=np.float64)
+    cand = np.asarray(candidate, dtype=np.float64)
+    diffs = sign * (cand - base)
+    resamples = int(diffs.size)
+    alpha = 1.0 - confidence
+    bounds: list[float] = np.quantile(diffs, [alpha / 2, 1 - alpha / 2]).tolist()
+    p_value = (1 + int(np.count_nonzero(diffs >= -tolerance))) / (resamples + 1)
+    interval = (float(bounds[0]), float(bounds[1]))
+    return PairedTest(
+        test="paired-bootstrap",
+        n=resamples,
+        mean_improvement=sign * (observed[1] - observed[0]),
+        interval=interval,
+        p_value=p_value,
+        credible_drop=interval[1] < -tolerance,
+        detail=detail,
+    )
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjusted p-values: rejecting those below α controls the chance of any
+    false rejection among them at α, whatever their dependence."""
+    k = len(p_values)
+    order = sorted(range(k), key=lambda i: p_values[i])
+    adjusted = [1.0] * k
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (k - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+# --- power ----------------------------------------------------------------------------------
+
+
+def mcnemar_power(n: int, discordance: float, tolerance: float, drop: float, alpha: float) -> float:
+    """P(the exact McNemar test with margin rejects) when the true drop is `drop` (fractions)."""
+    m = max(1, round(discordance * n))
+    rate = m / n
+    q0 = (1 + tolerance / rate) / 2
+    q = min(1.0, (1 + drop / rate) / 2)  # at most: every disagreeing example goes wrong
+    if q0 >= 1:
+        return 0.0
+    lo, hi = 0, m + 1  # the smallest loss count whose p-value is below alpha
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if binom_sf(mid, m, q0) < alpha:
+            hi = mid
+        else:
+            lo = mid + 1
+    return binom_sf(lo, m, q) if lo <= m else 0.0
+
+
+def detectable_drop(
+    n: int,
+    tolerance: float,
+    alpha: float,
+    power: float,
+    *,
+    discordance: float | None = None,
+    spread: float | None = None,
+) -> float | None:
+    """The smallest true drop the test catches with probability `power`, at one-sided `alpha`.
+
+    Right/wrong outcomes (`discordance`: the share of examples on which two models disagree): the
+    exact McNemar power, with that many discordant pairs. Other metrics (`spread`: the standard
+    deviation of the per-example difference, i.e. the standard error times sqrt(n)): the normal
+    approximation δ + (z_{1−α} + z_power)·spread/√n. None: no drop the data can show is caught.
+    """
+    if discordance is not None:
+        rate = max(discordance, 1.0 / n)
+
+        def caught(drop: float) -> bool:
+            return mcnemar_power(n, rate, tolerance, drop, alpha) >= power
+
+        if tolerance >= rate or not caught(rate):
+            return None
+        lo, hi = tolerance, rate
+        for _ in range(50):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if caught(mid) else (mid, hi)
+        return hi
+    assert spread is not None
+    z = NormalDist().inv_cdf
+    return tolerance + (z(1 - alpha) + z(power)) * spread / math.sqrt(n)
+
+
+def examples_needed(
+    drop: float,
+    tolerance: float,
+    alpha: float,
+    power: float,
+    *,
+    discordance: float | None = None,
+    spread: float | None = None,
+) -> int | None:
+    """About how many examples make a true `drop` caught with probability `power`."""
+    if drop <= tolerance:
+        return None
+    if discordance is None:
+        assert spread is not None
+        z = NormalDist().inv_cdf
+        return max(1, math.ceil((spread * (z(1 - alpha) + z(power)) / (drop - tolerance)) ** 2))
+    if drop > discordance:
+        return None
+
+    def enough(n: int) -> bool:
+        found = detectable_drop(n, tolerance, alpha, power, discordance=discordance)
+        return found is not None and found <= drop
+
+    hi = 16
+    while not enough(hi):
+        hi *= 2
+        if hi > 1 << 34:
+            return None
+    lo = hi // 2
+    while hi - lo > max(1, hi // 200):  # "about": to half a percent
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if enough(mid) else (mid, hi)
+    return hi

@@ -4,6 +4,12 @@ JSON has no NaN or infinity, and a metric that came out NaN must stay visibly Na
 treats it as a failure, never as a pass), so non-finite values are written as the strings
 "nan", "inf" and "-inf". Per-example results are packed (bits for correct/incorrect, zlib'd
 float32 for scores) so a 10,000-example record stays a few kilobytes.
+
+Bootstrap replicates make any metric pairable: every evaluation computes each metric on the same
+B resamples of its examples (drawn by a counter-based generator from the ids fingerprint alone,
+see evaluate/resample.py), so two evaluations over the same examples can be compared resample by
+resample, without keeping logits. They are stored as float16 deviations from the metric's value
+(about 2 bytes per resample per metric), or float32 values when a deviation does not fit.
 """
 
 from __future__ import annotations
@@ -116,6 +122,78 @@ class PerExample:
         )
 
 
+def _pack_floats(values: tuple[float, ...], centre: float | None = None) -> dict[str, Any]:
+    if centre is not None and math.isfinite(centre):
+        deviations = [v - centre for v in values]
+        if all(math.isfinite(d) and abs(d) < 6e4 for d in deviations):
+            packed = struct.pack(f"<{len(deviations)}e", *deviations)
+            data = base64.b64encode(zlib.compress(packed, 9)).decode("ascii")
+            return {"encoding": "f16-deviation-zlib-b64", "centre": centre, "data": data}
+    packed = struct.pack(f"<{len(values)}f", *values)
+    return {"encoding": "f32-zlib-b64", "data": base64.b64encode(zlib.compress(packed, 9)).decode()}
+
+
+def _unpack_floats(data: dict[str, Any], count: int) -> tuple[float, ...]:
+    raw = zlib.decompress(base64.b64decode(data["data"], validate=True))
+    if data["encoding"] == "f16-deviation-zlib-b64":
+        if len(raw) != 2 * count:
+            raise ValueError(f"replicates hold {len(raw) // 2} values, not {count}")
+        centre = float(data["centre"])
+        return tuple(centre + d for d in struct.unpack(f"<{count}e", raw))
+    if data["encoding"] == "f32-zlib-b64":
+        if len(raw) != 4 * count:
+            raise ValueError(f"replicates hold {len(raw) // 4} values, not {count}")
+        return tuple(struct.unpack(f"<{count}f", raw))
+    raise ValueError(f"unknown replicate encoding {data['encoding']!r}")
+
+
+RESAMPLE_SCHEME = "splitmix64-v1"
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """Each metric recomputed on `count` bootstrap resamples of the evaluation's examples.
+
+    The resamples depend only on (scheme, count, n, ids_fingerprint): two evaluations with equal
+    values there used the very same resamples, so their replicates pair.
+    """
+
+    scheme: str
+    count: int
+    n: int
+    ids_fingerprint: str
+    metrics: dict[str, tuple[float, ...]]
+    centres: dict[str, float] = field(default_factory=dict)  # each metric's value (encoding)
+
+    def pairs_with(self, other: Replicates) -> bool:
+        return (self.scheme, self.count, self.n, self.ids_fingerprint) == (
+            other.scheme, other.count, other.n, other.ids_fingerprint,
+        )  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scheme": self.scheme,
+            "count": self.count,
+            "n": self.n,
+            "ids_fingerprint": self.ids_fingerprint,
+            "metrics": {
+                name: _pack_floats(values, self.centres.get(name))
+                for name, values in self.metrics.items()
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Replicates:
+        count = int(data["count"])
+        packed = dict(data["metrics"])
+        metrics = {str(k): _unpack_floats(v, count) for k, v in packed.items()}
+        centres = {str(k): float(v["centre"]) for k, v in packed.items() if "centre" in v}
+        return cls(
+            str(data["scheme"]), count, int(data["n"]), str(data["ids_fingerprint"]), metrics,
+            centres,
+        )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class EvaluationRecord:
     commit: str
@@ -136,18 +214,24 @@ class EvaluationRecord:
     schema: int = SCHEMA_VERSION
     # Who vouches for the record (metrics/signing.py); None: unsigned. Written only when set.
     signature: Signature | None = None
-    # The per-example data as stored, when it was read without decoding it (views that only
-    # show metrics): written back as it came.
+    replicates: Replicates | None = None
+    # The per-example data and replicates as stored, when they were read without decoding them
+    # (views that only show metrics): written back as they came.
     per_example_packed: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    replicates_packed: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for f in fields(self):
-            if f.name == "per_example_packed":
+            if f.name in ("per_example_packed", "replicates_packed"):
                 continue
             if f.name == "signature":
                 if self.signature is not None:
                     data["signature"] = self.signature.to_json()
+            elif f.name == "replicates":  # absent when none: older records stay byte-identical
+                packed = self.replicates.to_json() if self.replicates else None
+                if packed or self.replicates_packed:
+                    data["replicates"] = packed or self.replicates_packed
             elif f.name == "per_example":  # not asdict: it would copy every value once more
                 packed = self.per_example.to_json() if self.per_example else None
                 data["per_example"] = packed or self.per_example_packed
@@ -170,6 +254,7 @@ class EvaluationRecord:
                 f"record schema {data['schema']} is newer than this torchlane understands"
             )
         packed = data.get("per_example")
+        replicates = data.get("replicates")
         return cls(
             commit=str(data["commit"]),
             metrics={str(k): decode_number(v) for k, v in dict(data["metrics"]).items()},
@@ -186,6 +271,8 @@ class EvaluationRecord:
             extra=dict(data.get("extra") or {}),
             signature=signature_of(data),
             per_example_packed=None if per_example or not packed else dict(packed),
+            replicates=Replicates.from_json(replicates) if replicates and per_example else None,
+            replicates_packed=None if per_example or not replicates else dict(replicates),
         )
 
     @classmethod

@@ -58,7 +58,12 @@ def write_charts(
                 x, value, "*", color="#C44E52", ms=16, label=f"candidate {decision.candidate[:8]}"
             )
             ax.annotate(f"{value:.4g}", (x, value), textcoords="offset points", xytext=(10, 4))
-        if verdict is not None and verdict.baseline is not None and verdict.tolerance is not None:
+        if (
+            verdict is not None
+            and verdict.baseline is not None
+            and verdict.tolerance is not None
+            and verdict.direction is not None
+        ):
             sign = 1 if verdict.direction == "higher" else -1
             limit = verdict.baseline - sign * verdict.tolerance
             ax.axhline(limit, color="#8C8C8C", ls="--", lw=1,

@@ -87,7 +87,8 @@ def _interval(v: MetricVerdict) -> str:
     return "—" if v.interval is None else f"[{v.interval[0]:+.4f}, {v.interval[1]:+.4f}]"
 
 
-_ICON = {"pass": "✅ pass", "fail": "❌ fail", "not judged": "➖ not judged"}
+_ICON = {"pass": "✅ pass", "fail": "❌ fail", "not judged": "➖ not judged",
+         "unpaired": "➖ unpaired", "unknown direction": "❓ unknown direction"}  # fmt: skip
 
 
 def to_markdown(report: Report) -> str:
@@ -105,6 +106,8 @@ def to_markdown(report: Report) -> str:
         lines.append(f"\n**Outcome: {d.outcome}.**")
     for message in d.messages:
         lines.append(f"\n> {_said(message)}")
+    for warning in d.warnings:
+        lines.append(f"\n> ⚠️ power: {_said(warning)}")
     if d.hint:
         lines.append(f"\n> hint: {_said(d.hint)}")
     if d.metrics:
@@ -115,7 +118,7 @@ def to_markdown(report: Report) -> str:
             "|---|---|---|---|---|---|",
         ]
         for v in d.metrics:
-            arrow = "↑" if v.direction == "higher" else "↓"
+            arrow = {"higher": "↑", "lower": "↓"}.get(v.direction or "", "?")
             lines.append(
                 f"| {_cell(v.metric)} {arrow} | {_num(v.baseline)} | {_num(v.candidate)} | "
                 f"{_change(v)} | {_interval(v)} | {_ICON.get(v.verdict, v.verdict)} |"
@@ -126,12 +129,14 @@ def to_markdown(report: Report) -> str:
             lines.append(f"- **{_cell(v.metric)}** ({v.test}{p}): {_said(v.reason)}")
         lines += [
             "",
-            f"A metric fails only when its drop beyond the tolerance is credible: with per-example "
-            f"results on both sides, when the whole two-sided {level} confidence interval of "
-            "(candidate − baseline) lies beyond the allowed drop, i.e. a one-sided test at "
-            f"{(1 - d.confidence) / 2:.1%} (exact McNemar for right/wrong outcomes, paired "
-            "bootstrap otherwise); without them, when the observed drop exceeds the allowed drop. "
-            "Floors, ceilings, missing and non-finite values fail outright.",
+            "A metric fails only when its drop beyond the tolerance is credible: a paired test "
+            "(exact McNemar for right/wrong outcomes, paired bootstrap of per-example scores or of "
+            f"replicates on shared resamples; {level} intervals shown) with one-sided p-values "
+            "adjusted together (Holm), so the whole gate blocks a same-quality model at most "
+            f"{(1 - d.confidence) / 2:.1%} of the time. A metric that cannot be paired is "
+            "reported as unpaired and judged on its point values only if its rule sets "
+            "gate_unpaired. Floors, ceilings, missing and non-finite values (NaN anywhere in the "
+            "evidence) fail outright; a metric whose direction is unknown stops the gate.",
         ]
     if report.environment:
         sides = list(report.environment)

@@ -10,13 +10,14 @@ def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
 
 
 def macro_f1(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """The mean F1 over the classes present in `targets` (sklearn's average="macro")."""
     predictions = outputs.argmax(dim=1)
-    scores = []
-    for label in torch.unique(targets):
-        true_positive = ((predictions == label) & (targets == label)).sum().item()
-        predicted = (predictions == label).sum().item()
-        actual = (targets == label).sum().item()
-        precision = true_positive / predicted if predicted else 0.0
-        recall = true_positive / actual
-        scores.append(2 * precision * recall / (precision + recall) if true_positive else 0.0)
-    return sum(scores) / len(scores)
+    classes = outputs.shape[1]
+    true_positive = torch.bincount(targets[predictions == targets], minlength=classes)
+    predicted = torch.bincount(predictions, minlength=classes)
+    actual = torch.bincount(targets, minlength=classes)
+    # F1 = 2PR / (P + R) = 2 TP / (predicted + actual); 0 for a class never predicted right
+    f1 = torch.where(
+        true_positive > 0, 2 * true_positive.double() / (predicted + actual).clamp(min=1), 0.0
+    )
+    return float(f1[actual > 0].mean())
