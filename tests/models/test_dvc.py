@@ -133,6 +133,10 @@ def test_a_dvc_project_releases_with_a_dvc_repro_checkpoint_and_dvc_data_hashes(
     model_project: Project, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _dvc_program()
+    # The stage's `python` is this interpreter (the one with torch), as in an activated venv.
+    monkeypatch.setenv(
+        "PATH", os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    )
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
     root, git = model_project.root, model_project.git
     dvc_init(root, tmp_path / "dvc-remote")

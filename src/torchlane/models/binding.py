@@ -49,7 +49,7 @@ class ModelBinding:
     evaluated_commit: str  # the release branch tip the evaluation record describes
     no_model: bool = False  # released explicitly without a model (`finish --no-model`)
     digest: str | None = None  # sha256 of the checkpoint file: its name in the store
-    weights_digest: str | None = None  # sha256 of the state_dict's tensors (weights.py)
+    weights_digest: str | None = None  # evaluate/checkpoint.py: the weights the gate saw
     size: int | None = None
     checkpoint_path: str | None = None  # where the evaluation found it, relative to the root
     metrics: dict[str, float] = field(default_factory=dict)
@@ -155,30 +155,34 @@ def _evaluated_record(project: Project, branch: str, tip: str) -> EvaluationReco
     return usable[-1]
 
 
-def _cache_copy(source: Path, expected: str, cache: Path) -> int:
-    """Copy the checkpoint into this clone's cache under its digest, checking the digest of the
-    copy (not of the source, which a training run could be rewriting). Returns its size."""
-    target = cache / expected
-    if target.is_file() and sha256_file(target) == expected:
-        return target.stat().st_size
+def _cache_copy(source: Path, evaluated_weights: str, cache: Path) -> tuple[str, int]:
+    """Copy the checkpoint into this clone's cache under the sha256 of its bytes, checking that
+    the copy (not the source, which a training run could be rewriting) holds the weights the
+    evaluation saw. Returns the file's sha256 and size."""
+    from torchlane.evaluate.checkpoint import weights_digest
+
     cache.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=cache, prefix=".incoming-")
     temporary = Path(name)
     try:
         with open(handle, "wb") as out, source.open("rb") as given:
             shutil.copyfileobj(given, out, 1 << 20)
-        found = sha256_file(temporary)
-        if found != expected:
+        found = weights_digest(temporary)
+        if found != evaluated_weights:
             raise TorchlaneError(
-                f"The checkpoint {source} changed since it was evaluated (sha256 {found[:12]}, "
-                f"the evaluation saw {expected[:12]}).",
+                f"The checkpoint {source} changed since it was evaluated (weights digest "
+                f"{found[:12]}, the evaluation saw {evaluated_weights[:12]}).",
                 "Put back the evaluated weights, or evaluate the release branch again "
                 "(`torchlane eval`), then finish again.",
             )
+        digest = sha256_file(temporary)
+        target = cache / digest
+        if target.is_file() and sha256_file(target) == digest:
+            return digest, target.stat().st_size
         temporary.replace(target)
     finally:
         temporary.unlink(missing_ok=True)
-    return target.stat().st_size
+    return digest, target.stat().st_size
 
 
 def find_training_run(project: Project, digest: str) -> TrainingRun | None:
@@ -227,20 +231,20 @@ def plan_binding(
             "([tool.torchlane.eval] checkpoint_command) and evaluate; `--no-model` releases "
             "without one.",
         )
-    size = _cache_copy(path, record.checkpoint_sha256, cache_dir(project))
+    # The record holds the weights digest (evaluate/checkpoint.py); the store is addressed by
+    # the sha256 of the file's bytes, which is what a puller verifies.
+    digest, size = _cache_copy(path, record.checkpoint_sha256, cache_dir(project))
     from torchlane.models.export import check_release_exports
-    from torchlane.models.weights import state_dict_digest
 
-    exports = check_release_exports(project, tip, branch, record.checkpoint_sha256)
-
-    weights = state_dict_digest(path, project.config.eval.state_dict_key)
+    exports = check_release_exports(project, tip, branch, digest)
     evaluation = record.to_json()
     evaluation.pop("per_example", None)
-    run = find_training_run(project, record.checkpoint_sha256)
+    evaluation.pop("replicates", None)
+    run = find_training_run(project, digest)
     return {
         "evaluated_commit": tip,
-        "digest": record.checkpoint_sha256,
-        "weights_digest": weights,
+        "digest": digest,
+        "weights_digest": record.checkpoint_sha256,
         "size": size,
         "checkpoint_path": record.checkpoint_path,
         "metrics": evaluation["metrics"],
