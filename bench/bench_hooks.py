@@ -116,7 +116,10 @@ def run() -> list[BenchResult]:
         _git(root, "add", "requirements.txt")
         env_commit_time = cpu_time(commit_hook, 7, cwd=root, env=env)
         # The notebook filter's start-up: git's handshake, then nothing to filter.
-        filter_argv = [sys.executable, "-m", "torchlane.notebooks.filter_process"]
+        # The command `nb install-filter` configures (`-c` with the filter's ENTRY).
+        from torchlane.notebooks.filter_process import ENTRY
+
+        filter_argv = [sys.executable, "-c", ENTRY]
         filter_time = cpu_time(filter_argv, 15, HANDSHAKE, cwd=root, env=env)
     return [
         BenchResult("pre-push branch-name check (CPU)", names_time, anchor, "python -c pass", 1.3),

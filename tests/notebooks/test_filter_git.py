@@ -12,6 +12,7 @@ import pytest
 
 from tests.notebooks import samples
 from torchlane.git import Git
+from torchlane.notebooks.filter_process import ENTRY
 from torchlane.notebooks.install import ATTRIBUTES_LINE, DRIVER
 from torchlane.notebooks.options import StripOptions
 from torchlane.notebooks.strip import strip_text
@@ -75,6 +76,28 @@ def test_one_filter_process_serves_every_notebook(repo: Git, tmp_path: Path) -> 
     assert repo.run("show", ":big.ipynb").stdout == strip_text(big_text, StripOptions())
 
 
+def test_a_configuration_from_an_older_install_keeps_working_and_install_updates_it(
+    repo: Git, cli
+) -> None:
+    """Installs before the `-c` entry configured `python -m torchlane.notebooks.filter_process`:
+    git still strips through it, and installing again writes the leaner command."""
+    old = f"{sys.executable} -m torchlane.notebooks.filter_process"
+    repo.run("config", f"filter.{DRIVER}.process", old)
+    repo.run("config", f"diff.{DRIVER}.textconv", f"{old} --textconv")
+    text = samples.dump(samples.session_notebook())
+    _write(repo, "old.ipynb", text)
+    repo.run("add", "old.ipynb")
+    assert repo.run("show", ":old.ipynb").stdout == strip_text(text, StripOptions())
+    result = cli(["nb", "install-filter", "--repo", str(repo.cwd)])
+    assert result.code == 0, result.err
+    process = repo.out("config", f"filter.{DRIVER}.process")
+    assert " -c " in process and ENTRY in process and "-m torchlane" not in process
+    assert repo.out("config", f"diff.{DRIVER}.textconv") == f"{process} --textconv"
+    _write(repo, "new.ipynb", text)
+    repo.run("add", "new.ipynb")
+    assert repo.run("show", ":new.ipynb").stdout == strip_text(text, StripOptions())
+
+
 def test_broken_notebook_is_stored_unchanged_with_a_reason(repo: Git) -> None:
     broken = '{"cells": [ {"cell_type": "code", \n'
     _write(repo, "broken.ipynb", broken)
@@ -136,7 +159,7 @@ def test_install_is_idempotent_and_uninstall_restores(tmp_path: Path, cli) -> No
     attributes = (root / ".gitattributes").read_text(encoding="utf-8")
     assert attributes == f"{before}\n{ATTRIBUTES_LINE}\n"
     process = git.out("config", f"filter.{DRIVER}.process")
-    assert process.endswith("-m torchlane.notebooks.filter_process --keep-count")
+    assert process.endswith(f"-c '{ENTRY}' --keep-count")  # no runpy: see install.py
     assert git.out("config", f"filter.{DRIVER}.required") == "true"
     assert git.out("config", f"diff.{DRIVER}.textconv") == f"{process} --textconv"
     assert git.out("check-attr", "filter", "--", "x.ipynb") == f"x.ipynb: filter: {DRIVER}"

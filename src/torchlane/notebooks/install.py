@@ -1,9 +1,12 @@
 """Install and remove the notebook filter: git config for the driver, and one attributes line.
 
 Config written (scope --local or --global):
-    filter.torchlane-nb.process  = "<python>" -m torchlane.notebooks.filter_process [options]
+    filter.torchlane-nb.process  = "<python>" -c "<ENTRY>" [options]
     filter.torchlane-nb.required = true
-    diff.torchlane-nb.textconv   = "<python>" -m torchlane.notebooks.filter_process [options] --textconv
+    diff.torchlane-nb.textconv   = "<python>" -c "<ENTRY>" [options] --textconv
+where ENTRY (filter_process.ENTRY) imports the filter and runs it: `-c` rather than `-m`, whose
+runpy costs ~20% of a start-up that every git command pays. Configurations that an older install
+wrote (`-m torchlane.notebooks.filter_process`) keep working; installing again rewrites them.
 and `*.ipynb filter=torchlane-nb diff=torchlane-nb` in .gitattributes (local) or git's global
 attributes file. What install changed in the attributes file is remembered in the driver's own
 config section, so that uninstall puts the file back byte for byte.
@@ -47,7 +50,9 @@ class FilterChange:
 
 
 def filter_command(options: StripOptions, python: str | None = None) -> str:
-    argv = [python or sys.executable, "-m", "torchlane.notebooks.filter_process"]
+    from torchlane.notebooks.filter_process import ENTRY
+
+    argv = [python or sys.executable, "-c", ENTRY]
     return shlex.join([*argv, *options.to_argv()])
 
 
