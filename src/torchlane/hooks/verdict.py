@@ -26,8 +26,10 @@ from torchlane.leanfs import RACY_NS, find_repo, stat_signature, write_atomic
 
 CACHE_NAME = "precommit.cache"
 _FORMAT = 1
-# The code the verdict comes from: an edited checkout (editable install) must not replay.
-_CODE_DIRS = ("hooks", "secrets", "notebooks", "env")
+# The code the verdict comes from: an edited checkout (editable install) must not replay. Of
+# env/, only which files count as environment files (the check itself keeps its own cache).
+_CODE_DIRS = ("hooks", "secrets", "notebooks")
+_CODE_FILES = (os.path.join("env", "files.py"),)
 
 
 def _code_stamp() -> list[object]:
@@ -40,6 +42,7 @@ def _code_stamp() -> list[object]:
         except OSError:
             names = []
         stamp.extend(stat_signature(os.path.join(folder, n)) for n in names)
+    stamp.extend(stat_signature(os.path.join(package, name)) for name in _CODE_FILES)
     return stamp
 
 
