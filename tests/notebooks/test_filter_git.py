@@ -98,6 +98,24 @@ def test_a_configuration_from_an_older_install_keeps_working_and_install_updates
     assert repo.run("show", ":new.ipynb").stdout == strip_text(text, StripOptions())
 
 
+def test_hooks_install_moves_an_older_filter_command_to_the_lean_entry(repo: Git, cli) -> None:
+    old = f"{sys.executable} -m torchlane.notebooks.filter_process --keep-count"
+    repo.run("config", f"filter.{DRIVER}.process", old)
+    repo.run("config", f"diff.{DRIVER}.textconv", f"{old} --textconv")
+    result = cli(["hooks", "install", "--repo", str(repo.cwd)])
+    assert result.code == 0, result.err
+    assert "notebook filter: updated filter.torchlane-nb.process" in result.out
+    process = repo.out("config", f"filter.{DRIVER}.process")
+    assert process == f"{sys.executable} -c '{ENTRY}' --keep-count"
+    assert repo.out("config", f"diff.{DRIVER}.textconv") == f"{process} --textconv"
+    text = samples.dump(samples.session_notebook())
+    _write(repo, "a.ipynb", text)
+    repo.run("add", "a.ipynb")
+    assert repo.run("show", ":a.ipynb").stdout == strip_text(text, StripOptions(keep_count=True))
+    again = cli(["hooks", "install", "--repo", str(repo.cwd)])
+    assert "notebook filter" not in again.out  # nothing left to update
+
+
 def test_broken_notebook_is_stored_unchanged_with_a_reason(repo: Git) -> None:
     broken = '{"cells": [ {"cell_type": "code", \n'
     _write(repo, "broken.ipynb", broken)
