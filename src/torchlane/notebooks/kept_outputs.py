@@ -27,8 +27,9 @@ and only when stripping that answer gives back the blob byte for byte; otherwise
 itself. So git never sees a difference (the work tree still cleans to the index), and a wrong
 guess can only leave outputs out, never change a source.
 
-Local to this clone (never shared, never pushed). When a process starts a pack, the oldest packs
-are removed while the others hold more than MAX_ENTRIES records. Imports only os at first (this
+Local to this clone (never shared, never pushed). A pack holds at most MAX_ENTRIES records (a
+process with more starts another); when a pack is started, the oldest packs are removed while
+the others hold more than MAX_ENTRIES records. Imports only os at first (this
 starts inside git commands); hashlib and the strip modules when a notebook comes.
 """
 
@@ -168,12 +169,14 @@ class _Writer:
 
         self.index = _index(folder)
         os.makedirs(folder, exist_ok=True)
-        self.name = f"{PACK_PREFIX}{time.time_ns():020d}-{os.getpid()}"
+        self.name = f"{PACK_PREFIX}{time.time_ns():020d}-{os.getpid()}-{len(_WRITERS_MADE)}"
+        _WRITERS_MADE.append(self.name)
         self.path = os.path.join(folder, self.name)
         self.descriptor = os.open(
             self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o666
         )
         self.size = 0
+        self.records = 0
         _prune(self.index, keep=self.name)
 
     def append(self, key: str, path_key: str, original_key: str, original: bytes) -> None:
@@ -189,12 +192,26 @@ class _Writer:
             view = view[os.write(self.descriptor, view) :]
         record = _Record(self.path, self.size + len(header), len(original), original_key)
         self.size += len(header) + len(original)
+        self.records += 1
         self.index.read_to[self.name] = self.size
         self.index.counts[self.name] = self.index.counts.get(self.name, 0) + 1
         self.index.add(key, path_key, record)
 
 
 _WRITERS: dict[str, _Writer] = {}
+_WRITERS_MADE: list[str] = []  # this process's packs, numbered in their names
+
+
+def _writer(folder: str) -> _Writer:
+    """This process's pack for `folder`; a full one (MAX_ENTRIES records) is closed and a new
+    one started, which prunes: one `git add` of thousands of notebooks keeps a bounded store."""
+    writer = _WRITERS.get(folder)
+    if writer is not None and writer.records >= MAX_ENTRIES:
+        os.close(writer.descriptor)
+        writer = None
+    if writer is None:
+        writer = _WRITERS[folder] = _Writer(folder)
+    return writer
 
 
 def remember(folder: str, pathname: str, original: bytes, stripped: bytes) -> None:
@@ -215,9 +232,7 @@ def remember(folder: str, pathname: str, original: bytes, stripped: bytes) -> No
             and index.paths.get(path_key) == key
         ):
             return  # `git add` of a notebook already kept: nothing new to write
-        if writer is None:
-            writer = _WRITERS[folder] = _Writer(folder)
-        writer.append(key, path_key, original_key, original)
+        _writer(folder).append(key, path_key, original_key, original)
     except OSError:
         pass  # a read-only git directory: the filter still strips, outputs are just not kept
 
