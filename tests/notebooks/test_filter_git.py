@@ -12,6 +12,7 @@ import pytest
 
 from tests.notebooks import samples
 from torchlane.git import Git
+from torchlane.notebooks.filter_process import ENTRY
 from torchlane.notebooks.install import ATTRIBUTES_LINE, DRIVER
 from torchlane.notebooks.options import StripOptions
 from torchlane.notebooks.strip import strip_text
@@ -75,6 +76,46 @@ def test_one_filter_process_serves_every_notebook(repo: Git, tmp_path: Path) -> 
     assert repo.run("show", ":big.ipynb").stdout == strip_text(big_text, StripOptions())
 
 
+def test_a_configuration_from_an_older_install_keeps_working_and_install_updates_it(
+    repo: Git, cli
+) -> None:
+    """Installs before the `-c` entry configured `python -m torchlane.notebooks.filter_process`:
+    git still strips through it, and installing again writes the leaner command."""
+    old = f"{sys.executable} -m torchlane.notebooks.filter_process"
+    repo.run("config", f"filter.{DRIVER}.process", old)
+    repo.run("config", f"diff.{DRIVER}.textconv", f"{old} --textconv")
+    text = samples.dump(samples.session_notebook())
+    _write(repo, "old.ipynb", text)
+    repo.run("add", "old.ipynb")
+    assert repo.run("show", ":old.ipynb").stdout == strip_text(text, StripOptions())
+    result = cli(["nb", "install-filter", "--repo", str(repo.cwd)])
+    assert result.code == 0, result.err
+    process = repo.out("config", f"filter.{DRIVER}.process")
+    assert process.endswith(f"-c '{ENTRY}'")
+    assert repo.out("config", f"diff.{DRIVER}.textconv") == f"{process} --textconv"
+    _write(repo, "new.ipynb", text)
+    repo.run("add", "new.ipynb")
+    assert repo.run("show", ":new.ipynb").stdout == strip_text(text, StripOptions())
+
+
+def test_hooks_install_moves_an_older_filter_command_to_the_lean_entry(repo: Git, cli) -> None:
+    old = f"{sys.executable} -m torchlane.notebooks.filter_process --keep-count"
+    repo.run("config", f"filter.{DRIVER}.process", old)
+    repo.run("config", f"diff.{DRIVER}.textconv", f"{old} --textconv")
+    result = cli(["hooks", "install", "--repo", str(repo.cwd)])
+    assert result.code == 0, result.err
+    assert "notebook filter: updated filter.torchlane-nb.process" in result.out
+    process = repo.out("config", f"filter.{DRIVER}.process")
+    assert process == f"{sys.executable} -c '{ENTRY}' --keep-count"
+    assert repo.out("config", f"diff.{DRIVER}.textconv") == f"{process} --textconv"
+    text = samples.dump(samples.session_notebook())
+    _write(repo, "a.ipynb", text)
+    repo.run("add", "a.ipynb")
+    assert repo.run("show", ":a.ipynb").stdout == strip_text(text, StripOptions(keep_count=True))
+    again = cli(["hooks", "install", "--repo", str(repo.cwd)])
+    assert "notebook filter" not in again.out  # nothing left to update
+
+
 def test_broken_notebook_is_stored_unchanged_with_a_reason(repo: Git) -> None:
     broken = '{"cells": [ {"cell_type": "code", \n'
     _write(repo, "broken.ipynb", broken)
@@ -136,7 +177,7 @@ def test_install_is_idempotent_and_uninstall_restores(tmp_path: Path, cli) -> No
     attributes = (root / ".gitattributes").read_text(encoding="utf-8")
     assert attributes == f"{before}\n{ATTRIBUTES_LINE}\n"
     process = git.out("config", f"filter.{DRIVER}.process")
-    assert process.endswith("-m torchlane.notebooks.filter_process --keep-count")
+    assert process.endswith(f"-c '{ENTRY}' --keep-count")  # no runpy: see install.py
     assert git.out("config", f"filter.{DRIVER}.required") == "true"
     assert git.out("config", f"diff.{DRIVER}.textconv") == f"{process} --textconv"
     assert git.out("check-attr", "filter", "--", "x.ipynb") == f"x.ipynb: filter: {DRIVER}"

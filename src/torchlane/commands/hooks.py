@@ -35,6 +35,8 @@ def _show(result: object, as_json: bool) -> None:
     for change in result.changes:
         suffix = f" {change.chained.name}" if change.chained and change.action != "updated" else ""
         render.say(f"{change.hook}: {_SAY[change.action]}{suffix}")
+    for update in result.updated:
+        render.say(f"notebook filter: {update}")
     render.say(f"Hooks directory: {result.hooks_dir}")
 
 

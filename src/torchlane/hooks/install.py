@@ -11,7 +11,7 @@ import os
 import shlex
 import site
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -42,6 +42,8 @@ class HooksResult:
     hooks_dir: Path
     python: str
     changes: list[HookChange]
+    # Other hook-path configuration brought up to date (the notebook filter's command).
+    updated: list[str] = field(default_factory=list)
 
 
 def hooks_dir(git: Git) -> Path:
@@ -122,7 +124,9 @@ def install_hooks(git: Git, python: str | None = None) -> HooksResult:
         changes.append(
             HookChange(hook, path, action, chained if os.path.lexists(chained) else None)
         )
-    return HooksResult(directory, python, changes)
+    from torchlane.notebooks.install import upgrade_filter_commands
+
+    return HooksResult(directory, python, changes, upgrade_filter_commands(git))
 
 
 def uninstall_hooks(git: Git) -> HooksResult:

@@ -3,26 +3,32 @@
 Run as `python -m torchlane.hooks.precommit --hook "$0"`. The environment check is `env check`'s
 lean entry, called in this process (a subprocess only when it hands over to the full CLI, or in
 a torchlane without it, where a missing command is reported and skipped).
+
+A pass is remembered (verdict.py) and replayed while the index, HEAD, the settings, the secrets
+baseline and torchlane's code are unchanged: the notebook and secret checks then cost nothing,
+and the module imports only what that replay needs (the scanner, the git wrapper, dataclasses
+and pathlib come on a miss).
 """
 
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 
-from torchlane import proc
 from torchlane.config.snapshot import load_snapshot
-from torchlane.env.files import is_environment_file
 from torchlane.hooks.chain import run_chained, split_hook_argument
+from torchlane.hooks.verdict import Verdict, now_ns
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from torchlane.config.snapshot import Snapshot
     from torchlane.git import Git
 
 
 def run_torchlane(args: list[str]) -> int | None:
     """Run `torchlane ARGS` with this interpreter; None if this torchlane lacks the command."""
+    from torchlane import proc  # here: the hook's usual paths start no Python subprocess
+
     result = proc.run([sys.executable, "-m", "torchlane", *args], check=False)
     if result.returncode == 2 and "No such command" in result.stderr:
         print(
@@ -83,6 +89,8 @@ def check_staged_notebooks(git: Git, paths: list[str], settings: dict[str, objec
     if len(unstripped) > _LISTED:
         problems.append(f"… and {len(unstripped) - _LISTED} more notebooks staged the same way")
     # A pathspec rather than thousands of names: that command line must fit (E2BIG).
+    import shlex  # here: it imports re, which a replayed pass never needs
+
     named = shlex.join(unstripped) if len(unstripped) <= _LISTED else "'*.ipynb'"
     if filtered == set(unstripped):
         problems.append(
@@ -106,24 +114,50 @@ def main(argv: list[str] | None = None) -> int:
     if status != 0:
         return status
     from torchlane.errors import TorchlaneError
+
+    try:
+        snapshot = load_snapshot(".")
+    except TorchlaneError as error:
+        print(f"torchlane: {error}", file=sys.stderr)
+        return 1
+    options = snapshot.section("hooks")
+    # `git commit -a` and `git commit PATH` stage into a temporary index named by GIT_INDEX_FILE.
+    index = os.environ.get("GIT_INDEX_FILE")
+    verdict = Verdict(".", index, str(snapshot.section("secrets")["baseline"]))
+    environment = verdict.replay()
+    if environment is None:
+        started_ns = now_ns()
+        checked = check_staged(snapshot, options, index)
+        if isinstance(checked, int):
+            return checked
+        environment = checked
+        verdict.keep(environment, started_ns)
+    if options["check_environment"] and environment and check_environment():
+        return refuse(["environment"])
+    return 0
+
+
+def check_staged(
+    snapshot: Snapshot, options: dict[str, object], index: str | None
+) -> list[str] | int:
+    """The staged notebooks and secrets: the environment files staged if both pass, else the
+    hook's exit code (the problems printed)."""
+    from torchlane.env.files import is_environment_file
+    from torchlane.errors import TorchlaneError
     from torchlane.git import Git
     from torchlane.secrets import sources
     from torchlane.secrets.report import run_scan
     from torchlane.secrets.scan import ScanSettings
 
     try:
-        snapshot = load_snapshot(".")
-        # `git commit -a` and `git commit PATH` stage into a temporary index named by
-        # GIT_INDEX_FILE; Git() drops that variable by default, so pass it on explicitly.
-        index = os.environ.get("GIT_INDEX_FILE")
+        # Git() drops GIT_INDEX_FILE by default, so pass it on explicitly.
         git = Git(os.getcwd(), env={"GIT_INDEX_FILE": os.path.abspath(index)} if index else None)
         staged = sources.staged_paths(git)
     except TorchlaneError as error:
         print(f"torchlane: {error}", file=sys.stderr)
         return 1
     if not staged:
-        return 0
-    options = snapshot.section("hooks")
+        return []
     failed: list[str] = []
     notebooks = [p for p in staged if p.endswith(".ipynb")]
     if options["check_notebooks"] and notebooks:
@@ -147,19 +181,23 @@ def main(argv: list[str] | None = None) -> int:
         if report.findings:
             failed.append("secrets")
     environment = [p for p in staged if is_environment_file(p)]
-    if options["check_environment"] and environment and check_environment():
-        failed.append("environment")
     if failed:
-        print(
-            f"torchlane: commit refused ({', '.join(failed)}).\n"
-            "  hint: fix what is listed above and commit again; for a secret that is a false "
-            "positive add `# torchlane: allow-secret` on its line or run "
-            "`torchlane secrets scan --update-baseline`. `git commit --no-verify` skips "
-            "every hook (and is visible in review).",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+        if options["check_environment"] and environment and check_environment():
+            failed.append("environment")
+        return refuse(failed)
+    return environment
+
+
+def refuse(failed: list[str]) -> int:
+    print(
+        f"torchlane: commit refused ({', '.join(failed)}).\n"
+        "  hint: fix what is listed above and commit again; for a secret that is a false "
+        "positive add `# torchlane: allow-secret` on its line or run "
+        "`torchlane secrets scan --update-baseline`. `git commit --no-verify` skips "
+        "every hook (and is visible in review).",
+        file=sys.stderr,
+    )
+    return 1
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """git's long-running filter process for notebooks: one process strips every notebook that a
 `git add`, `git status` or `git checkout` touches.
 
-    python -m torchlane.notebooks.filter_process [STRIP OPTIONS]            (filter.<driver>.process)
-    python -m torchlane.notebooks.filter_process --textconv [OPTIONS] PATH  (diff.<driver>.textconv)
+    python -c "<ENTRY>" [STRIP OPTIONS]             (filter.<driver>.process)
+    python -c "<ENTRY>" --textconv [OPTIONS] PATH   (diff.<driver>.textconv)
+
+ENTRY imports this module and calls run(); `python -m torchlane.notebooks.filter_process`
+(what older installs configured) works too, but runpy costs ~20% of the process's start-up.
 
 Protocol (gitattributes(5), "Long Running Filter Process"): pkt-lines on stdin/stdout, each a
 4-hex-digit length (counting itself) then data; "0000" is a flush packet that ends a list. The
@@ -32,6 +35,9 @@ from torchlane.notebooks.options import OptionError, StripOptions, options_from_
 TYPE_CHECKING = False  # see strip.py: typing stays out of the filter's start-up
 if TYPE_CHECKING:
     from typing import BinaryIO
+
+# What git's configured command runs with `python -c`: no runpy, no importlib.util.
+ENTRY = "from torchlane.notebooks.filter_process import run; run()"
 
 MAX_PACKET_DATA = 65516  # LARGE_PACKET_MAX (65520) minus the 4-byte length header
 FLUSH = b"0000"
@@ -249,7 +255,8 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The process's entry point: what git's configured command calls (see install.py)."""
     # os is imported so that a broken pipe at exit does not print a traceback over git's output.
     try:
         sys.exit(main(sys.argv[1:]))
@@ -257,3 +264,7 @@ if __name__ == "__main__":
         os._exit(1)
     except KeyboardInterrupt:  # Ctrl-C during `git add` reaches us too; git reports it
         os._exit(130)
+
+
+if __name__ == "__main__":  # `python -m`, as configurations written before ENTRY still say
+    run()

@@ -3,12 +3,22 @@
 git stores only what the clean filter returns, so every command that rewrites a notebook in the
 work tree from a blob (`git stash` and `stash pop`, `checkout`, `rebase`, `merge`, `reset
 --hard`) would write the stripped notebook over the one with outputs. The filter therefore
-remembers, for each notebook it strips, the original it was given:
+remembers, for each notebook it strips, the original it was given, in
 
-    <git dir>/torchlane/nb-outputs/<sha1 of the stripped bytes>   the original notebook
-    <git dir>/torchlane/nb-outputs/path-<sha1 of the path>        the key of that path's latest
+    <git dir>/torchlane/nb-outputs/pack-<time ns>-<pid>
 
-and on smudge answers with
+one append-only file per filter process (one `git add` of 200 notebooks writes one file, not
+two files and two renames per notebook): a sequence of records, each a header line
+
+    TLNB1 <sha1 of the stripped bytes> <sha1 of the path> <sha1 of the original> <length>\n
+
+then the original's bytes. A reader takes the packs in name order (oldest first) and the records
+in file order, so the latest record for a stripped form or for a path wins; a record cut short
+(a writer still running, or killed) ends that pack's list. Stores written before packs (one
+file per stripped form, `<sha1>`, and one pointer per path, `path-<sha1 of the path>`) are
+still read when no pack knows the answer.
+
+On smudge the filter answers with
 - the original whose stripped form is exactly the blob (stash, checkout, rebase of an unchanged
   notebook), or else
 - the blob with the outputs of the path's latest original put back into every cell that is
@@ -17,27 +27,27 @@ and only when stripping that answer gives back the blob byte for byte; otherwise
 itself. So git never sees a difference (the work tree still cleans to the index), and a wrong
 guess can only leave outputs out, never change a source.
 
-Local to this clone (never shared, never pushed); the oldest entries are pruned beyond
-MAX_ENTRIES (checked every PRUNE_EVERY writes). Imports only os at first (this starts inside git commands); hashlib and the strip modules
-when a notebook comes.
+Local to this clone (never shared, never pushed). A pack holds at most MAX_ENTRIES records (a
+process with more starts another); when a pack is started, the oldest packs are removed while
+the others hold more than MAX_ENTRIES records. Imports only os at first (this
+starts inside git commands); hashlib and the strip modules when a notebook comes.
 """
 
 from __future__ import annotations
 
 import os
 
-from torchlane.leanfs import find_repo, write_atomic
+from torchlane.leanfs import find_repo
 
 TYPE_CHECKING = False  # see strip.py: typing stays out of the filter's start-up
 if TYPE_CHECKING:
     from torchlane.notebooks.options import StripOptions
 
 MAX_ENTRIES = 400
-# Listing the store after every write cost a `git add` of many notebooks more than the writes:
-# a process prunes on its first write and then every PRUNE_EVERY writes.
-PRUNE_EVERY = 50
-_WRITTEN = 0
 FOLDER = os.path.join("torchlane", "nb-outputs")
+PACK_PREFIX = "pack-"
+MAGIC = b"TLNB1"
+_HEADER_MAX = 200  # the magic, three sha1s and a length, with room to spare
 
 
 def store_folder(start: str = ".") -> str | None:
@@ -52,22 +62,177 @@ def _digest(data: bytes) -> str:
     return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
 
+class _Record:
+    __slots__ = ("length", "offset", "original", "pack")
+
+    def __init__(self, pack: str, offset: int, length: int, original: str) -> None:
+        self.pack, self.offset, self.length, self.original = pack, offset, length, original
+
+
+def _scan(path: str, start: int = 0) -> tuple[list[tuple[str, str, _Record]], int]:
+    """(stripped key, path key, record) of each whole record from `start`, and where they end."""
+    found: list[tuple[str, str, _Record]] = []
+    try:
+        handle = open(path, "rb")  # noqa: SIM115  (closed below; contextlib costs an import)
+    except OSError:
+        return found, start
+    try:
+        size = os.fstat(handle.fileno()).st_size
+        position = start
+        handle.seek(position)
+        while position < size:
+            header = handle.readline(_HEADER_MAX)
+            fields = header.split()
+            if not header.endswith(b"\n") or len(fields) != 5 or fields[0] != MAGIC:
+                break
+            try:
+                length = int(fields[4])
+            except ValueError:
+                break
+            data_at = position + len(header)
+            if data_at + length > size:
+                break  # cut short: a writer is still at it, or was killed
+            key, path_key, original = (f.decode("ascii", "replace") for f in fields[1:4])
+            found.append((key, path_key, _Record(path, data_at, length, original)))
+            position = data_at + length
+            handle.seek(position)
+    finally:
+        handle.close()
+    return found, position
+
+
+class _Index:
+    """Every pack's records of one store folder, read incrementally (packs only grow)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.entries: dict[str, _Record] = {}  # stripped key -> latest record
+        self.paths: dict[str, str] = {}  # path key -> stripped key of its latest record
+        self.read_to: dict[str, int] = {}  # pack name -> bytes read so far
+        self.counts: dict[str, int] = {}  # pack name -> records
+
+    def refresh(self) -> None:
+        try:
+            names = sorted(n for n in os.listdir(self.folder) if n.startswith(PACK_PREFIX))
+        except OSError:
+            names = []
+        for gone in set(self.read_to) - set(names):  # pruned by another process
+            self.read_to.pop(gone)
+            self.counts.pop(gone)
+            self.entries = {k: r for k, r in self.entries.items() if r.pack != gone}
+        for name in names:
+            path = os.path.join(self.folder, name)
+            done = self.read_to.get(name, 0)
+            try:
+                if os.stat(path).st_size <= done:
+                    continue
+            except OSError:
+                continue
+            records, self.read_to[name] = _scan(path, done)
+            self.counts[name] = self.counts.get(name, 0) + len(records)
+            for key, path_key, record in records:
+                self.add(key, path_key, record)
+
+    def add(self, key: str, path_key: str, record: _Record) -> None:
+        self.entries[key] = record
+        self.paths[path_key] = key
+
+    def read(self, key: str) -> bytes | None:
+        record = self.entries.get(key)
+        if record is None:
+            return None
+        try:
+            with open(record.pack, "rb") as handle:
+                handle.seek(record.offset)
+                data = handle.read(record.length)
+        except OSError:
+            return None
+        return data if len(data) == record.length else None
+
+
+_INDEXES: dict[str, _Index] = {}
+
+
+def _index(folder: str) -> _Index:
+    index = _INDEXES.get(folder)
+    if index is None:
+        index = _INDEXES[folder] = _Index(folder)
+    index.refresh()
+    return index
+
+
+class _Writer:
+    """This process's pack: created at its first record, appended to with one write a record."""
+
+    def __init__(self, folder: str) -> None:
+        import time
+
+        self.index = _index(folder)
+        os.makedirs(folder, exist_ok=True)
+        self.name = f"{PACK_PREFIX}{time.time_ns():020d}-{os.getpid()}-{len(_WRITERS_MADE)}"
+        _WRITERS_MADE.append(self.name)
+        self.path = os.path.join(folder, self.name)
+        self.descriptor = os.open(
+            self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o666
+        )
+        self.size = 0
+        self.records = 0
+        _prune(self.index, keep=self.name)
+
+    def append(self, key: str, path_key: str, original_key: str, original: bytes) -> None:
+        header = b"%s %s %s %s %d\n" % (
+            MAGIC,
+            key.encode(),
+            path_key.encode(),
+            original_key.encode(),
+            len(original),
+        )
+        view = memoryview(header + original)
+        while view:
+            view = view[os.write(self.descriptor, view) :]
+        record = _Record(self.path, self.size + len(header), len(original), original_key)
+        self.size += len(header) + len(original)
+        self.records += 1
+        self.index.read_to[self.name] = self.size
+        self.index.counts[self.name] = self.index.counts.get(self.name, 0) + 1
+        self.index.add(key, path_key, record)
+
+
+_WRITERS: dict[str, _Writer] = {}
+_WRITERS_MADE: list[str] = []  # this process's packs, numbered in their names
+
+
+def _writer(folder: str) -> _Writer:
+    """This process's pack for `folder`; a full one (MAX_ENTRIES records) is closed and a new
+    one started, which prunes: one `git add` of thousands of notebooks keeps a bounded store."""
+    writer = _WRITERS.get(folder)
+    if writer is not None and writer.records >= MAX_ENTRIES:
+        os.close(writer.descriptor)
+        writer = None
+    if writer is None:
+        writer = _WRITERS[folder] = _Writer(folder)
+    return writer
+
+
 def remember(folder: str, pathname: str, original: bytes, stripped: bytes) -> None:
     """Keep `original` (what the user has on disk) under its stripped form and its path."""
     if original == stripped:
         return
     key = _digest(stripped)
-    entry = os.path.join(folder, key)
-    pointer = os.path.join(folder, "path-" + _digest(pathname.encode("utf-8")))
+    path_key = _digest(pathname.encode("utf-8"))
+    original_key = _digest(original)
     try:
-        if _read(entry) != original:  # the latest outputs for this content win
-            write_atomic(entry, original)
-            global _WRITTEN  # noqa: PLW0603  (one filter process, one counter)
-            if _WRITTEN % PRUNE_EVERY == 0:
-                _prune(folder)
-            _WRITTEN += 1
-        if _read(pointer) != key.encode("ascii"):
-            write_atomic(pointer, key)
+        writer = _WRITERS.get(folder)
+        # The store as this process found it, read once (the writer's index is kept current).
+        index = writer.index if writer is not None else _INDEXES.get(folder) or _index(folder)
+        known = index.entries.get(key)
+        if (
+            known is not None
+            and known.original == original_key
+            and index.paths.get(path_key) == key
+        ):
+            return  # `git add` of a notebook already kept: nothing new to write
+        _writer(folder).append(key, path_key, original_key, original)
     except OSError:
         pass  # a read-only git directory: the filter still strips, outputs are just not kept
 
@@ -76,11 +241,21 @@ def restore(folder: str, pathname: str, blob: bytes, options: StripOptions) -> b
     """The notebook to write for `blob` at `pathname`: with outputs where they are known."""
     from torchlane.notebooks.strip import NotebookError
 
-    exact = _read(os.path.join(folder, _digest(blob)))
+    index = _index(folder)
+    key = _digest(blob)
+    exact = index.read(key)
+    if exact is None:
+        exact = _read(os.path.join(folder, key))  # a store from before packs
     if exact is not None and _strips_to(exact, blob, options):
         return exact
-    pointer = _read(os.path.join(folder, "path-" + _digest(pathname.encode("utf-8"))))
-    latest = _read(os.path.join(folder, pointer.decode("ascii", "replace"))) if pointer else None
+    path_key = _digest(pathname.encode("utf-8"))
+    latest_key = index.paths.get(path_key)
+    latest = index.read(latest_key) if latest_key else None
+    if latest is None:
+        pointer = _read(os.path.join(folder, "path-" + path_key))
+        latest = (
+            _read(os.path.join(folder, pointer.decode("ascii", "replace"))) if pointer else None
+        )
     if latest is None:
         return blob
     try:
@@ -140,13 +315,16 @@ def _read(path: str) -> bytes | None:
         return None
 
 
-def _prune(folder: str) -> None:
-    names = [n for n in os.listdir(folder) if not n.startswith((".", "path-"))]
-    if len(names) <= MAX_ENTRIES:
-        return
-    aged = sorted(names, key=lambda n: os.stat(os.path.join(folder, n)).st_mtime_ns)
-    for name in aged[: len(names) - MAX_ENTRIES * 3 // 4]:
+def _prune(index: _Index, keep: str) -> None:
+    """Remove the oldest packs while the others hold more than MAX_ENTRIES records."""
+    names = sorted(index.counts)
+    total = sum(index.counts.values())
+    for name in names:
+        if name == keep or total <= MAX_ENTRIES:
+            break
+        total -= index.counts[name]
         try:  # noqa: SIM105  (contextlib would cost the filter's start-up an import)
-            os.remove(os.path.join(folder, name))
+            os.remove(os.path.join(index.folder, name))
         except OSError:
             pass
+    index.refresh()
