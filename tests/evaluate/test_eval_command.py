@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from tests.evaluate.conftest import SampleRepo
 from tests.evaluate.helpers import write_eval_config
 from torchlane.errors import EXIT_FAILURE, EXIT_USAGE
 from torchlane.evaluate.checkpoint import weights_digest
+from torchlane.metrics.signing import KEY_VARIABLE, generate_key, ssh_keygen
 from torchlane.metrics.store import read_records
 
 
@@ -64,6 +66,35 @@ def test_cache_hit_records_once_per_commit(cli, sample_repo: SampleRepo) -> None
     records = read_records(sample_repo.git, "HEAD").records
     assert len(records) == 1
     assert records[0].commit == sample_repo.git.out("rev-parse", "HEAD")
+
+
+def test_in_ci_the_job_records_its_own_evaluation_after_a_pushed_one(
+    cli, sample_repo: SampleRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A record already in the notes ref for this commit (anyone's, possibly forged) must not
+    # stand in for the CI job's own: the gate reads the last record as the candidate.
+    _eval(cli, sample_repo)
+    monkeypatch.setenv("CI", "true")
+    again = _eval(cli, sample_repo)
+    assert again["recorded"] is True
+    records = read_records(sample_repo.git, "HEAD").records
+    assert len(records) == 2
+    assert records[-1].metrics == again["record"]["metrics"]
+
+
+def test_a_signing_key_records_a_signed_evaluation_beside_an_unsigned_one(
+    cli, sample_repo: SampleRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    if ssh_keygen() is None:
+        pytest.skip("ssh-keygen is not installed: signing cannot be tested")
+    _eval(cli, sample_repo)  # a developer's unsigned record of the same evaluation
+    key = generate_key(tmp_path / "ci_key", "ci@example.com")
+    monkeypatch.setenv(KEY_VARIABLE, str(key.private_key))
+    again = _eval(cli, sample_repo)
+    assert again["recorded"] is True
+    records = read_records(sample_repo.git, "HEAD").records
+    assert [r.signature is not None for r in records] == [False, True]
+    assert _eval(cli, sample_repo)["recorded"] is False  # the signed one is there now
 
 
 def test_no_record_and_no_cache(cli, sample_repo: SampleRepo) -> None:

@@ -3,6 +3,7 @@ record the result in git notes for that commit."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,8 +28,25 @@ class EvalOutcome:
 
 
 def _has_same_evaluation(git: Git, commit: str, key: str, dirty: bool, notes_ref: str) -> bool:
+    """Whether recording would only repeat a record already there.
+
+    In CI the job always records its own evaluation: a record someone pushed to the notes ref
+    for this commit must not stand in for it (the gate reads the last record as the candidate,
+    and a CI signing key must get its signed record written even when an unsigned one with the
+    same key exists)."""
+    from torchlane.gate.trust import in_ci
+    from torchlane.metrics.signing import KEY_VARIABLE
+
+    if in_ci():
+        return False
+    signing = bool(os.environ.get(KEY_VARIABLE, "").strip())
     existing = read_records(git, commit, notes_ref).records
-    return any(r.extra.get("eval_key") == key and r.dirty == dirty for r in existing)
+    return any(
+        r.extra.get("eval_key") == key
+        and r.dirty == dirty
+        and (r.signature is not None or not signing)
+        for r in existing
+    )
 
 
 def _record(
