@@ -112,8 +112,17 @@ BASE: dict[str, Any] = {
     },
 }
 
+
 # (path to the value, its benign value); a path ending in a key marker replaces a table's key.
-KEY = object()
+class _TableKey:
+    """Marks a path that replaces a table's key; its repr is stable, so pytest-xdist workers
+    collect the same test ids."""
+
+    def __repr__(self) -> str:
+        return "<key>"
+
+
+KEY = _TableKey()
 FIELDS: list[tuple[tuple[Any, ...], str]] = [
     (("branches", "main"), "qqmain"),
     (("branches", "develop"), "qqdevelop"),
