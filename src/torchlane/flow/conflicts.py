@@ -82,7 +82,9 @@ def _parse_batch(out: str) -> list[MergePrediction]:
     i = 0
     while i + 2 < len(tokens) and tokens[i] in ("0", "1"):
         try:
-            end = tokens.index("", i + 2)
+            # The record's closing NUL is an empty token with text after it: the last token
+            # (what follows the final NUL) being empty only means the output was cut there.
+            end = tokens.index("", i + 2, len(tokens) - 1)
         except ValueError:
             break
         if tokens[i] == "1":
