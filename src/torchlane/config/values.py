@@ -116,7 +116,16 @@ def check_remote(value: str) -> str:
 
 
 def check_notes_ref(value: str) -> str:
-    """A notes ref, full (refs/notes/x) or short (x, meaning refs/notes/x)."""
+    """A notes ref, full (refs/notes/x) or short (x, meaning refs/notes/x): under refs/notes/
+    (notes.notes_ref_problem, which `--notes-ref` options use too) and in the CI-safe alphabet."""
+    from torchlane.notes import notes_ref_problem
+
+    under_notes = notes_ref_problem(value)
+    if under_notes is not None:
+        raise _refuse(
+            under_notes,
+            "Use a ref under refs/notes/, e.g. 'refs/notes/torchlane' or just 'torchlane'.",
+        )
     full = value if value.startswith("refs/") else f"refs/notes/{value}"
     problem = branch_name_problem(full)
     if problem is not None:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from torchlane.config.section import Section
+from torchlane.config.values import NotesRef
 
 
 class ModelsConfig(Section):
@@ -16,7 +17,7 @@ class ModelsConfig(Section):
     # Keyword arguments for the fsspec filesystem of a URL store (e.g. an S3 endpoint_url).
     store_options: dict[str, Any] = Field(default_factory=dict)
     # Notes ref holding one binding per release tag's commit; short names mean refs/notes/<name>.
-    notes_ref: str = "refs/notes/torchlane-models"
+    notes_ref: NotesRef = "refs/notes/torchlane-models"
     # Deployment formats a release must export to, matching the eager model (checked by finish).
     exports: tuple[Literal["torchscript", "export", "onnx"], ...] = ()
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from torchlane.config.section import Section
 from torchlane.config.values import NotesRef
-from torchlane.notes import notes_ref_problem
 
 DEFAULT_CONFIG_FILES = (
     "pyproject.toml",
@@ -28,11 +27,3 @@ class ReproConfig(Section):
     deterministic: bool = Field(
         default=True, description="runs want deterministic algorithms (CUBLAS_WORKSPACE_CONFIG)"
     )
-
-    @field_validator("notes_ref")
-    @classmethod
-    def _notes_ref(cls, value: str) -> str:
-        problem = notes_ref_problem(value)
-        if problem is not None:
-            raise ValueError(problem)
-        return value
