@@ -4,6 +4,8 @@ merge-tree per branch would."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +17,7 @@ from torchlane.flow.conflicts import (
     merge_tree,
     merge_tree_batch,
 )
+from torchlane.git import Git
 
 _paths = st.text(
     alphabet=st.characters(exclude_characters="\0", exclude_categories=["Cs"]), min_size=1
@@ -74,3 +77,41 @@ def test_a_batch_git_stops_answers_every_branch_like_single_merges(project: Proj
     assert [expected[n].conflict for n in names] == [False, True] * 3
     assert merge_tree_batch(git, "develop", mixed) == expected
     assert merge_in_parallel(git, "develop", mixed * 20, cores=3) == expected
+
+
+def _loose_objects(git: Git) -> set[str]:
+    objects = git.cwd / git.out("rev-parse", "--git-path", "objects")
+    return {f"{d.name}{f.name}" for d in objects.glob("[0-9a-f][0-9a-f]") for f in d.iterdir()}
+
+
+def test_merges_write_nothing_into_the_repository_and_read_its_alternates(
+    project: Project, tmp_path: Path
+) -> None:
+    """The trees and conflicted files merge-tree builds go to a scratch object directory that
+    is gone afterwards, and a clone that borrows its objects (`clone --shared`) merges alike."""
+    git = project.git
+    git.run("switch", "--quiet", "develop")
+    commit_file(git, "a.txt", "base\n")
+    names = []
+    for n in range(4):
+        name = f"feature/w{n}"
+        git.run("switch", "--quiet", "-c", name, "develop")
+        commit_file(git, "a.txt" if n % 2 else f"own{n}.txt", f"branch {n}\n")
+        names.append(name)
+    git.run("switch", "--quiet", "develop")
+    commit_file(git, "a.txt", "develop\n")
+    before = _loose_objects(git)
+    found = merge_in_parallel(git, "develop", names, cores=2)
+    assert _loose_objects(git) == before
+    assert [found[n].conflict for n in names] == [False, True] * 2
+    assert found["feature/w1"].files == ("a.txt",)
+    shared = tmp_path / "shared"
+    git.run("clone", "--quiet", "--shared", "--no-checkout", str(git.cwd), str(shared))
+    borrower = Git(shared)
+    for name in names:
+        borrower.run("branch", "--quiet", name, f"origin/{name}")
+    assert merge_in_parallel(borrower, "origin/develop", names, cores=2) == found
+    assert _loose_objects(borrower) == set()
+    assert merge_in_parallel(git, "develop", names, cores=2) == {
+        name: merge_tree(git, "develop", name) for name in names
+    }

@@ -7,13 +7,22 @@ so the merges go through `git merge-tree --stdin` (one process merging many pair
 one process per core. A merge git refuses (unrelated histories, a vanished ref) stops that
 process; the merges after it go on in a new one, and the refused one is asked alone, for its
 error. A git whose merge-tree lacks --stdin gets one process per merge.
+
+merge-tree writes every tree (and every conflicted file) it builds into the object store: ~5,000
+loose objects, ~29 MB, for 900 merges, new ones whenever the base moves, which nothing ever
+uses. The merges therefore write into a scratch object directory (on /dev/shm where there is
+one) that reads the repository's objects as an alternate and is removed afterwards; loose
+objects there are stored uncompressed. On a repository that does not hold them yet this about
+halves merge-tree's CPU (1.6 s -> 0.9 s for 1,000 merges), and the repository gains nothing.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +60,29 @@ class Candidate:
     merged: bool = False  # already in the target's history: merging it changes nothing
 
 
-def merge_tree(git: Git, target: str, tip: str) -> MergePrediction:
+_SCRATCH_PARENT = Path("/dev/shm")  # a private mkdtemp directory is made inside
+_UNCOMPRESSED = ("-c", "core.looseCompression=0")
+
+
+@contextmanager
+def scratch_objects(git: Git) -> Iterator[dict[str, str]]:
+    """The environment that sends the objects git writes to a temporary object directory,
+    reading the repository's own (and its alternates) as an alternate; removed on exit."""
+    objects = (git.cwd / git.out("rev-parse", "--git-path", "objects")).resolve()
+    parent = _SCRATCH_PARENT if os.access(_SCRATCH_PARENT, os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="torchlane-merge-", dir=parent) as scratch:
+        yield {
+            "GIT_OBJECT_DIRECTORY": scratch,
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(objects),
+        }
+
+
+def merge_tree(
+    git: Git, target: str, tip: str, env: Mapping[str, str] | None = None
+) -> MergePrediction:
     result = git.run(
-        "merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", target, tip,
-        check=False,
+        *_UNCOMPRESSED, "merge-tree", "--write-tree", "--name-only", "--no-messages", "-z",
+        target, tip, check=False, env=env,
     )  # fmt: skip
     # A name git cannot merge (a ref that vanished) also exits 1, with no tree on stdout.
     if result.returncode not in (0, 1) or not result.stdout:
@@ -95,24 +123,26 @@ def _parse_batch(out: str) -> list[MergePrediction]:
     return results
 
 
-def merge_tree_batch(git: Git, target: str, names: Sequence[str]) -> dict[str, MergePrediction]:
+def merge_tree_batch(
+    git: Git, target: str, names: Sequence[str], env: Mapping[str, str] | None = None
+) -> dict[str, MergePrediction]:
     """merge_tree(git, target, name) for every name, from as few git processes as git allows."""
     results: dict[str, MergePrediction] = {}
     pending = list(names)
     while pending:
         done = git.run(
-            "merge-tree", "--stdin", "--name-only", "--no-messages", "-z",
-            input="".join(f"{target} {name}\n" for name in pending), check=False,
+            *_UNCOMPRESSED, "merge-tree", "--stdin", "--name-only", "--no-messages", "-z",
+            input="".join(f"{target} {name}\n" for name in pending), check=False, env=env,
         )  # fmt: skip
         answers = _parse_batch(done.stdout)[: len(pending)]
         results.update(zip(pending, answers, strict=False))
         if len(answers) == len(pending):
             break
         if done.returncode == _UNSUPPORTED and not answers:
-            results.update((name, merge_tree(git, target, name)) for name in pending)
+            results.update((name, merge_tree(git, target, name, env)) for name in pending)
             break
         refused = pending[len(answers)]
-        results[refused] = merge_tree(git, target, refused)
+        results[refused] = merge_tree(git, target, refused, env)
         pending = pending[len(answers) + 1 :]
     return results
 
@@ -259,11 +289,13 @@ def merge_in_parallel(
     git: Git, target: str, names: Sequence[str], cores: int
 ) -> dict[str, MergePrediction]:
     """merge_tree_batch split into one process per core (at least _PER_PROCESS merges each)."""
+    if not names:
+        return {}
     pieces = max(1, min(cores, len(names) // _PER_PROCESS))
     chunks = [names[i::pieces] for i in range(pieces)]
     results: dict[str, MergePrediction] = {}
     # Threads suffice: each waits on a git process; the GIL is free meanwhile.
-    with ThreadPoolExecutor(max_workers=pieces) as pool:
-        for answers in pool.map(lambda chunk: merge_tree_batch(git, target, chunk), chunks):
+    with scratch_objects(git) as env, ThreadPoolExecutor(max_workers=pieces) as pool:
+        for answers in pool.map(lambda chunk: merge_tree_batch(git, target, chunk, env), chunks):
             results.update(answers)
     return results
