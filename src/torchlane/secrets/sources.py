@@ -36,32 +36,43 @@ def repo_files(git: Git, paths: Iterable[str] = ()) -> list[str]:
     return sorted({p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p})
 
 
+def _tally(
+    outcomes: Iterable[list[Finding] | Skipped],
+) -> tuple[list[Finding], int, list[Skipped]]:
+    """The findings, how many inputs were scanned, and those skipped, from one outcome each."""
+    findings: list[Finding] = []
+    skipped: list[Skipped] = []
+    scanned = 0
+    for found in outcomes:
+        if isinstance(found, Skipped):
+            skipped.append(found)
+        else:
+            scanned += 1
+            findings += found
+    return findings, scanned, skipped
+
+
 def scan_files(
     root: Path, relpaths: Iterable[str], settings: ScanSettings
 ) -> tuple[list[Finding], int, list[Skipped]]:
     """Scan files on disk; returns the findings, how many files were read, and those skipped."""
-    findings: list[Finding] = []
-    skipped: list[Skipped] = []
-    scanned = 0
-    for rel in relpaths:
-        path = root / rel
-        if rel == settings.baseline:
-            continue  # hashes of accepted findings, by design: not a file to report as skipped
-        try:
-            if path.is_symlink() or not path.is_file():
-                continue  # a link's target is scanned where it lives in the repository
-            reason = skip_reason(rel, path.stat().st_size, settings)
-            data = b"" if reason else path.read_bytes()
-        except OSError as error:
-            skipped.append(Skipped(path=rel, reason=f"unreadable: {error.strerror}"))
-            continue
-        found = Skipped(path=rel, reason=reason) if reason else scan_content(rel, data, settings)
-        if isinstance(found, Skipped):
-            skipped.append(found)
-            continue
-        scanned += 1
-        findings += found
-    return findings, scanned, skipped
+
+    def outcomes() -> Iterator[list[Finding] | Skipped]:
+        for rel in relpaths:
+            path = root / rel
+            if rel == settings.baseline:
+                continue  # hashes of accepted findings, by design: not a file to report as skipped
+            try:
+                if path.is_symlink() or not path.is_file():
+                    continue  # a link's target is scanned where it lives in the repository
+                reason = skip_reason(rel, path.stat().st_size, settings)
+                data = b"" if reason else path.read_bytes()
+            except OSError as error:
+                yield Skipped(path=rel, reason=f"unreadable: {error.strerror}")
+                continue
+            yield Skipped(path=rel, reason=reason) if reason else scan_content(rel, data, settings)
+
+    return _tally(outcomes())
 
 
 def staged_paths(git: Git) -> list[str]:
@@ -160,29 +171,22 @@ def _index_blobs_within(
 
 
 def scan_staged(git: Git, settings: ScanSettings) -> tuple[list[Finding], int, list[Skipped]]:
-    findings: list[Finding] = []
-    skipped: list[Skipped] = []
-    scanned = 0
+    excluded: list[Skipped] = []
     wanted = []
     for path in staged_paths(git):
         if path == settings.baseline:
             continue
         if settings.excludes(path):
-            skipped.append(Skipped(path=path, reason="excluded"))
+            excluded.append(Skipped(path=path, reason="excluded"))
         else:
             wanted.append(path)
-    for path, content in _index_blobs_within(git, wanted, settings.max_file_bytes):
-        found = (
-            Skipped(path=path, reason="too large")
-            if content is None
-            else scan_content(path, content, settings)
-        )
-        if isinstance(found, Skipped):
-            skipped.append(found)
-            continue
-        scanned += 1
-        findings += found
-    return findings, scanned, skipped
+    findings, scanned, skipped = _tally(
+        Skipped(path=path, reason="too large")
+        if content is None
+        else scan_content(path, content, settings)
+        for path, content in _index_blobs_within(git, wanted, settings.max_file_bytes)
+    )
+    return findings, scanned, excluded + skipped
 
 
 def _notebook_line(line: str) -> str:
