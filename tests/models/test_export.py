@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import CliResult, Project, commit_file
-from tests.models.conftest import release
+from tests.models.conftest import DATA, release
 from torchlane.fingerprint import sha256_file
 
 pytestmark = pytest.mark.slow
@@ -33,24 +33,13 @@ def build_model():
     return Flip()
 """
 
-SHIFTED_DATA = """\
-import torch
-from torch.utils.data import DataLoader, TensorDataset
-
-
-def examples(seed, count):
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(count, 4, generator=generator)
-    y = (x[:, 0] > 0).long() + (x[:, 1] > 0.5).long()
-    return x, y
-
-
-def validation_loader(batch_size=64):
-    x, y = examples(1, 96)
-    x[:64] += 3.0  # the first batch lies on one side of the model's branch, the rest on the other
-    x[64:] -= 3.0
-    return DataLoader(TensorDataset(x, y), batch_size=batch_size)
-"""
+# The models' shared validation data, shifted so the first batch lies on one side of the model's
+# branch and the rest on the other.
+SHIFTED_DATA = DATA.replace(
+    "    x, y = examples(1, 96)\n",
+    "    x, y = examples(1, 96)\n    x[:64] += 3.0\n    x[64:] -= 3.0\n",
+)
+assert SHIFTED_DATA != DATA
 
 
 def _released(cli, project: Project) -> dict[str, Any]:
