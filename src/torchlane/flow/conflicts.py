@@ -1,6 +1,8 @@
 """Would merging each branch into the base conflict now? `git merge-tree --write-tree` (git >=
 2.38, no work-tree changes), run only where a conflict is possible (see flow/prefilter.py).
 Branches whose merge base is not on the base's first-parent chain always get it.
+A branch whose only possible conflicts are files both sides edited is answered instead by one
+synthetic merge of those files' versions for all such branches (flow/content_merge.py).
 
 One git process per merge spends most of its time starting up and loading the same trees again,
 so the merges go through `git merge-tree --stdin` (one process merging many pairs), split into
@@ -8,29 +10,30 @@ one process per core. A merge git refuses (unrelated histories, a vanished ref) 
 process; the merges after it go on in a new one, and the refused one is asked alone, for its
 error. A git whose merge-tree lacks --stdin gets one process per merge.
 
-merge-tree writes every tree (and every conflicted file) it builds into the object store: ~5,000
-loose objects, ~29 MB, for 900 merges, new ones whenever the base moves, which nothing ever
-uses. The merges therefore write into a scratch object directory (on /dev/shm where there is
-one) that reads the repository's objects as an alternate and is removed afterwards; loose
-objects there are stored uncompressed. On a repository that does not hold them yet this about
-halves merge-tree's CPU (1.6 s -> 0.9 s for 1,000 merges), and the repository gains nothing.
+merge-tree writes every tree (and every conflicted file) it builds: the merges write into a
+scratch object directory (flow/scratch.py), so the repository gains nothing.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from torchlane.flow import merge_cache
+from torchlane.flow.content_merge import (
+    ContentCase,
+    content_case,
+    edited_on_both_sides,
+    merge_contents,
+)
 from torchlane.flow.graph import BaseLine
 from torchlane.flow.prefilter import (
     Changes,
     Objects,
+    Sides,
     TipTree,
     changed_keys,
     changed_since,
@@ -39,8 +42,11 @@ from torchlane.flow.prefilter import (
     lookup_keys,
     lookup_objects,
     may_conflict,
+    modes_at,
+    old_side_objects,
     tree_of,
 )
+from torchlane.flow.scratch import UNCOMPRESSED, scratch_objects
 from torchlane.git import Git, failure_detail
 
 
@@ -60,28 +66,11 @@ class Candidate:
     merged: bool = False  # already in the target's history: merging it changes nothing
 
 
-_SCRATCH_PARENT = Path("/dev/shm")  # a private mkdtemp directory is made inside
-_UNCOMPRESSED = ("-c", "core.looseCompression=0")
-
-
-@contextmanager
-def scratch_objects(git: Git) -> Iterator[dict[str, str]]:
-    """The environment that sends the objects git writes to a temporary object directory,
-    reading the repository's own (and its alternates) as an alternate; removed on exit."""
-    objects = (git.cwd / git.out("rev-parse", "--git-path", "objects")).resolve()
-    parent = _SCRATCH_PARENT if os.access(_SCRATCH_PARENT, os.W_OK) else None
-    with tempfile.TemporaryDirectory(prefix="torchlane-merge-", dir=parent) as scratch:
-        yield {
-            "GIT_OBJECT_DIRECTORY": scratch,
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(objects),
-        }
-
-
 def merge_tree(
     git: Git, target: str, tip: str, env: Mapping[str, str] | None = None
 ) -> MergePrediction:
     result = git.run(
-        *_UNCOMPRESSED, "merge-tree", "--write-tree", "--name-only", "--no-messages", "-z",
+        *UNCOMPRESSED, "merge-tree", "--write-tree", "--name-only", "--no-messages", "-z",
         target, tip, check=False, env=env,
     )  # fmt: skip
     # A name git cannot merge (a ref that vanished) also exits 1, with no tree on stdout.
@@ -131,7 +120,7 @@ def merge_tree_batch(
     pending = list(names)
     while pending:
         done = git.run(
-            *_UNCOMPRESSED, "merge-tree", "--stdin", "--name-only", "--no-messages", "-z",
+            *UNCOMPRESSED, "merge-tree", "--stdin", "--name-only", "--no-messages", "-z",
             input="".join(f"{target} {name}\n" for name in pending), check=False, env=env,
         )  # fmt: skip
         answers = _parse_batch(done.stdout)[: len(pending)]
@@ -152,24 +141,89 @@ class PredictionRun:
     predictions: dict[str, MergePrediction]  # by candidate name
     merge_tree_runs: int
     reused: int = 0  # predictions taken from the cache of an earlier run (flow/merge_cache.py)
+    content_merged: int = 0  # answered by the one merge of edited files (flow/content_merge.py)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What a run has read about the base tip and the candidates' changes."""
+
+    base_tip: str
+    diffs: dict[str, Changes]  # by candidate tip: what it changed since its merge base
+    sides: Sides  # modes and object ids of those changes (fresh candidates only)
+    tip: TipTree
+    objects: Objects
 
 
 def _possible_conflicts(
-    base_tip: str,
-    fresh: Sequence[Candidate],
-    diffs: dict[str, Changes],
-    tip: TipTree,
-    objects: Objects,
-) -> list[Candidate]:
-    """The candidates that may conflict (see flow/prefilter.py), given `objects` at every key
-    of their changes, at their merge bases and at the base's tip."""
-    queries = [(c.merge_base or "", lookup_keys(diffs.get(c.tip, ()), tip)) for c in fresh]
-    changed = changed_since(base_tip, queries, objects)
+    git: Git, facts: _Facts, examine: Sequence[Candidate]
+) -> tuple[list[tuple[Candidate, set[str]]], dict[str, str]]:
+    """The candidates that may conflict (see flow/prefilter.py), each with the keys the base
+    side changed since its merge base, given `facts.objects` at every key of their changes, at
+    their merge bases and at the base's tip; and the base tip's modes at the paths they
+    changed."""
+    tip = facts.tip
+    queries = [(c.merge_base or "", lookup_keys(facts.diffs.get(c.tip, ()), tip)) for c in examine]
+    changed = changed_since(facts.base_tip, queries, facts.objects)
+    paths = {p for c in examine for status, p in facts.diffs.get(c.tip, ()) if status != "A"}
+    modes = modes_at(git, facts.base_tip, paths)
     return [
-        c
-        for c, since in zip(fresh, changed, strict=True)
-        if may_conflict(diffs.get(c.tip, ()), tip, since)
-    ]
+        (c, since)
+        for c, since in zip(examine, changed, strict=True)
+        if may_conflict(facts.diffs.get(c.tip, ()), tip, since)
+        or _mode_changed_alone(c.tip, facts, since, modes)
+    ], modes
+
+
+def _mode_changed_alone(tip: str, facts: _Facts, changed: set[str], modes: dict[str, str]) -> bool:
+    """Whether the base side changed only the mode of a path the branch changed (a chmod, or a
+    type change that kept the bytes): the object ids the prefilter compares are equal, yet git
+    sees a change there, which conflicts with the branch deleting the path or changing its
+    type. Unknown modes (an answer from the cache carries none) count as changed."""
+    for status, path in facts.diffs.get(tip, ()):
+        if status == "A" or path in changed:
+            continue
+        ends = facts.sides.get((tip, path))
+        if ends is None or modes.get(path) != ends[0][0]:
+            return True
+    return False
+
+
+def _content_cases(
+    facts: _Facts, doubtful: list[tuple[Candidate, set[str]]], modes: dict[str, str]
+) -> tuple[list[ContentCase], list[str]]:
+    """The doubtful candidates whose only doubt is files both sides edited (as content merge
+    cases), and the names of the rest, which need a real merge."""
+    cases: list[ContentCase] = []
+    rest: list[str] = []
+    for c, since in doubtful:
+        paths = edited_on_both_sides(facts.diffs.get(c.tip, []), facts.tip, since)
+        case = None
+        if paths:
+            case = content_case(
+                c.name, c.tip, paths, sides=facts.sides, target_tip=facts.base_tip,
+                objects=facts.objects, modes=modes,
+            )  # fmt: skip
+        if case is None:
+            rest.append(c.name)
+        else:
+            cases.append(case)
+    return cases, rest
+
+
+def _merge(
+    git: Git, target: str, cases: list[ContentCase], names: list[str], cores: int
+) -> tuple[dict[str, MergePrediction], int, int]:
+    """The predictions of the content cases (one synthetic merge) and of the named candidates
+    (real merges), with how many of each were made."""
+    if not cases and not names:
+        return {}, 0, 0
+    with scratch_objects(git) as scratch:
+        answers, fallback = merge_contents(git, cases, scratch, cores)
+        found = {name: MergePrediction(bool(files), files) for name, files in answers.items()}
+        names = names + fallback
+        found.update(merge_in_parallel(git, target, names, cores, scratch))
+    return found, len(names), len(answers)
 
 
 def _existing_directories(
@@ -227,7 +281,9 @@ def predict_merges(
     }
     fresh = [c for c in on_chain if c.name not in kept]
     diffs = {c.tip: kept[c.name].changes for c in on_chain if c.name in kept}
-    diffs.update(diff_batch(git, sorted({(c.tip, c.merge_base or "") for c in fresh})))
+    sides: Sides = {}  # modes and object ids at the paths the fresh candidates changed
+    pairs = sorted({(c.tip, c.merge_base or "") for c in fresh})
+    diffs.update(diff_batch(git, pairs, sides))
     keys = {c.name: changed_keys(diffs.get(c.tip, ())) for c in on_chain}
     new_keys = changed_keys(target_diff)
     # What the tip has at each key: kept entries know most of it from the last run.
@@ -237,10 +293,21 @@ def predict_merges(
             known.update(merge_cache.known_at_new_tip(kept[c.name], new_keys))
     at_tip = {k for c in on_chain if c.name in kept for k in keys[c.name] if k not in known}
     at_tip.update(k for c in fresh for k in keys[c.name])  # their oids are compared, too
-    objects = lookup_objects(
-        git,
-        [f"{base.tip}:{k}" for k in sorted(at_tip)]
-        + [f"{c.merge_base}:{k}" for c in fresh for k in keys[c.name]],
+    # The fresh candidates' merge-base side is in their diffs; git is asked for the rest.
+    objects: Objects = {}
+    for c in fresh:
+        objects.update(old_side_objects(sides, c.tip, c.merge_base or "", keys[c.name]))
+    objects.update(
+        lookup_objects(
+            git,
+            [f"{base.tip}:{k}" for k in sorted(at_tip)]
+            + [
+                n
+                for c in fresh
+                for k in keys[c.name]
+                if (n := f"{c.merge_base}:{k}") not in objects
+            ],
+        )
     )
     tip = tree_of(base.tip, objects)
     tip.directories.update(k for k, kind in known.items() if kind == "d")
@@ -260,9 +327,11 @@ def predict_merges(
         names = [f"{commit}:{k}" for c in recheck for k in keys[c.name]
                  for commit in (c.merge_base, base.tip)]  # fmt: skip
         objects.update(lookup_objects(git, names))
-    examine = fresh + recheck
-    must_merge += [c.name for c in _possible_conflicts(base.tip, examine, diffs, tip, objects)]
-    predictions.update(merge_in_parallel(git, target, must_merge, cores))
+    facts = _Facts(base.tip, diffs, sides, tip, objects)
+    doubtful, modes = _possible_conflicts(git, facts, fresh + recheck)
+    cases, rest = _content_cases(facts, doubtful, modes)
+    merged, runs, content_merged = _merge(git, target, cases, must_merge + rest, cores)
+    predictions.update(merged)
     if cache is not None:
         above = {c.name: kept[c.name].base_directories for c in on_chain if c.name in kept}
         above.update(
@@ -282,20 +351,30 @@ def predict_merges(
             if (p := predictions[c.name]).conflict is not None and c.tip in diffs
         }
         merge_cache.save(cache, base.tip, entries)
-    return PredictionRun(predictions, len(must_merge), reused)
+    return PredictionRun(predictions, runs, reused, content_merged)
 
 
 def merge_in_parallel(
-    git: Git, target: str, names: Sequence[str], cores: int
+    git: Git,
+    target: str,
+    names: Sequence[str],
+    cores: int,
+    scratch: Mapping[str, str] | None = None,
 ) -> dict[str, MergePrediction]:
-    """merge_tree_batch split into one process per core (at least _PER_PROCESS merges each)."""
+    """merge_tree_batch split into one process per core (at least _PER_PROCESS merges each),
+    writing into `scratch` (see scratch_objects), or a scratch directory of its own."""
     if not names:
         return {}
+    if scratch is None:
+        with scratch_objects(git) as own:
+            return merge_in_parallel(git, target, names, cores, own)
     pieces = max(1, min(cores, len(names) // _PER_PROCESS))
     chunks = [names[i::pieces] for i in range(pieces)]
     results: dict[str, MergePrediction] = {}
     # Threads suffice: each waits on a git process; the GIL is free meanwhile.
-    with scratch_objects(git) as env, ThreadPoolExecutor(max_workers=pieces) as pool:
-        for answers in pool.map(lambda chunk: merge_tree_batch(git, target, chunk, env), chunks):
+    with ThreadPoolExecutor(max_workers=pieces) as pool:
+        for answers in pool.map(
+            lambda chunk: merge_tree_batch(git, target, chunk, scratch), chunks
+        ):
             results.update(answers)
     return results

@@ -35,7 +35,7 @@ from torchlane.git import Git, git_version
 from torchlane.leanfs import write_atomic
 
 CACHE_NAME = "merge-predictions.json"
-_FORMAT = 3
+_FORMAT = 4  # 4: answers before it missed base-side mode-only changes
 _CONFIG_SECTIONS = ("merge.", "diff.")
 _CONFIG_KEYS = ("core.attributesfile",)
 

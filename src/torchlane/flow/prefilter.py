@@ -36,30 +36,72 @@ def directories(path: str) -> list[str]:
     return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
-def diff_batch(git: Git, pairs: Sequence[tuple[str, str]]) -> dict[str, Changes]:
-    """Name-status diffs `old..new` for many (new, old) commit pairs in one diff-tree process."""
+Blob = tuple[str, str]  # (mode, object id) of one path in one tree
+# (new commit, path) -> the path's (mode, object id) in the old and the new commit, for every
+# changed path and every directory above one
+Sides = dict[tuple[str, str], tuple[Blob, Blob]]
+_TREE_MODE = "040000"
+_KIND_OF_MODE = {_TREE_MODE: "tree", "160000": "commit", "000000": ""}  # else "blob"
+
+
+def diff_batch(
+    git: Git, pairs: Sequence[tuple[str, str]], sides: Sides | None = None
+) -> dict[str, Changes]:
+    """Name-status diffs `old..new` (files only) for many (new, old) commit pairs in one
+    diff-tree process. With `sides`, the mode and object id on both sides of each changed path
+    and of each directory above one (`-t`) are added to it."""
     if not pairs:
         return {}
     out = git.run(
-        "diff-tree", "--stdin", "-r", "--name-status", "--no-renames", "-z",
+        "diff-tree", "--stdin", "-r", "-t", "--raw", "--no-renames", "-z",
         input="".join(f"{new} {old}\n" for new, old in pairs),
     ).stdout  # fmt: skip
     diffs: dict[str, Changes] = {new: [] for new, _ in pairs}
     tokens = out.split("\0")
     current: Changes | None = None
+    commit = ""
     i = 0
     while i < len(tokens):
         token = tokens[i]
-        # A header is the commit id; a status is one letter, so a path never sits here.
+        # A header is the commit id; a change is ":<mode> <mode> <id> <id> <status>", then
+        # its path: a path never sits where either is expected.
         if _OBJECT_ID.fullmatch(token):
-            current = diffs.setdefault(token, [])
+            commit, current = token, diffs.setdefault(token, [])
             i += 1
-        elif token and current is not None and i + 1 < len(tokens):
-            current.append((token, tokens[i + 1]))
+        elif token.startswith(":") and current is not None and i + 1 < len(tokens):
+            old_mode, new_mode, old_id, new_id, status = token[1:].split(" ")
+            path = tokens[i + 1]
+            if _TREE_MODE not in (old_mode, new_mode):
+                current.append((status, path))
+            if sides is not None:
+                _record_sides(sides, (commit, path), (old_mode, old_id), (new_mode, new_id))
             i += 2
         else:
             i += 1
     return diffs
+
+
+def _record_sides(sides: Sides, key: tuple[str, str], old: Blob, new: Blob) -> None:
+    """A path that changed between a file and a directory has two records (a deletion and an
+    addition): each side comes from the record where that side exists."""
+    earlier = sides.get(key)
+    if earlier is not None:
+        old = earlier[0] if earlier[0][0] != "000000" else old
+        new = earlier[1] if earlier[1][0] != "000000" else new
+    sides[key] = (old, new)
+
+
+def old_side_objects(sides: Sides, tip: str, old: str, keys: Iterable[str]) -> Objects:
+    """`lookup_objects` of `<old>:<key>` for the keys `sides` knows (diff_batch of (tip, old)):
+    the object at each changed path and directory in the old commit, without asking git."""
+    objects: Objects = {}
+    for key in keys:
+        ends = sides.get((tip, key))
+        if ends is not None:
+            mode, oid = ends[0]
+            kind = _KIND_OF_MODE.get(mode, "blob")
+            objects[f"{old}:{key}"] = (oid, kind) if kind else ("", "")
+    return objects
 
 
 @dataclass
@@ -124,6 +166,48 @@ def lookup_objects(git: Git, names: Iterable[str]) -> Objects:
         found = _OBJECT_ID.fullmatch(oid) and kind in _KINDS
         objects[name] = (oid, kind) if found else ("", "")  # else "<name> missing"
     return objects
+
+
+def modes_at(git: Git, commit: str, paths: Iterable[str]) -> dict[str, str]:
+    """The mode of each of `paths` present in `commit`, read from the trees that hold them in
+    one `git cat-file --batch` process (`--batch-check` gives a type, "blob", but not whether the
+    blob is a file, an executable or a symlink)."""
+    wanted = {p for p in paths if "\ufffd" not in p and "\n" not in p}
+    folders = sorted({p.rpartition("/")[0] for p in wanted})
+    if not folders:
+        return {}
+    out = git.run_bytes(
+        "cat-file", "--batch=%(objectname) %(objecttype) %(objectsize)",
+        input="".join(f"{commit}:{folder}\n" for folder in folders).encode(),
+    )  # fmt: skip
+    modes: dict[str, str] = {}
+    position = 0
+    for folder in folders:
+        end = out.index(b"\n", position)
+        header = out[position:end].decode("ascii", "replace").rsplit(" ", 2)
+        position = end + 1
+        if len(header) != 3 or not _OBJECT_ID.fullmatch(header[0]):
+            continue  # "<name> missing": no such directory at `commit`
+        body = out[position : position + int(header[2])]
+        position += len(body) + 1
+        if header[1] == "tree":
+            prefix = f"{folder}/" if folder else ""
+            _tree_modes(body, prefix, len(header[0]) // 2, wanted, modes)
+    return modes
+
+
+def _tree_modes(
+    body: bytes, prefix: str, id_size: int, wanted: set[str], modes: dict[str, str]
+) -> None:
+    """Add the modes of the wanted entries of one tree object's body (`<mode> <name>\\0<id>`)."""
+    i = 0
+    while i < len(body):
+        space = body.index(b" ", i)
+        end = body.index(b"\0", space)
+        path = prefix + body[space + 1 : end].decode("utf-8", "replace")
+        if path in wanted:
+            modes[path] = body[i:space].decode("ascii")
+        i = end + 1 + id_size
 
 
 def changed_since(

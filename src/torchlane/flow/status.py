@@ -93,6 +93,8 @@ class StatusReport:
         int  # how many branches needed a real merge-tree (the rest were provably clean)
     )
     merge_predictions_reused: int  # answers an earlier run left that provably still hold
+    # branches answered by one merge of only the files both sides edited (flow/content_merge.py)
+    content_merged: int = 0
     branches: list[BranchStatus]
 
 
@@ -202,7 +204,7 @@ def collect(
             _use_git_counts(ctx, base, list(divergence[base]), divergence[base])
 
     predictions: dict[str, MergePrediction] = {}
-    runs = reused = 0
+    runs = reused = content_merged = 0
     if predict_conflicts:
         into_develop = divergence[ctx.develop]
         # Short names, as a user would type them, label conflict paths the same way; a name
@@ -231,6 +233,7 @@ def collect(
         }
         runs = run.merge_tree_runs
         reused = run.reused
+        content_merged = run.content_merged
 
     report = [
         _branch_status(
@@ -252,6 +255,7 @@ def collect(
         conflicts_predicted=predict_conflicts,
         merge_tree_runs=runs,
         merge_predictions_reused=reused,
+        content_merged=content_merged,
         branches=report,
     )
 
