@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 import os
 import re
 import sys
@@ -27,6 +28,8 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 def _to_jsonable(value: Any) -> Any:
     kind = type(value)
     if kind in _PLAIN:
+        if kind is float and not math.isfinite(value):
+            raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
         return value
     names = _FIELD_NAMES.get(kind)
     if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -49,7 +52,28 @@ def _to_jsonable(value: Any) -> Any:
 
 
 def to_json(value: Any) -> str:
-    return json.dumps(_to_jsonable(value), indent=2, sort_keys=False, allow_nan=False)
+    data = _to_jsonable(value)
+    fast = _orjson_text(data)
+    if fast is not None:
+        return fast
+    return json.dumps(data, indent=2, sort_keys=False, allow_nan=False)
+
+
+def _orjson_text(data: Any) -> str | None:
+    """The same document through orjson when it is installed (`torchlane[fast]`): json.dumps
+    with an indent runs CPython's pure-Python encoder, ~40 ms for `status --json` of 1,000
+    branches. None where the two would differ beyond number spelling: non-ASCII text (json
+    escapes it, so the output stays ASCII), integers beyond 64 bits (orjson refuses them).
+    Non-finite floats never get here (_to_jsonable refuses them, as json would)."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    try:
+        out: bytes = orjson.dumps(data, option=orjson.OPT_INDENT_2)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    return out.decode("ascii") if out.isascii() else None
 
 
 def print_json(value: Any) -> None:

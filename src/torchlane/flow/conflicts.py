@@ -238,14 +238,14 @@ def _existing_directories(
 
 
 def _last_run(
-    git: Git, cache_dir: Path | None, target: str, base: BaseLine
+    git: Git, cache_dir: Path | None, target: str, base: BaseLine, history: list[bytes] | None
 ) -> tuple[merge_cache.MergeCache | None, dict[str, merge_cache.Entry], Changes]:
     """The cache, the entries of the last run that may be reused, and what changed between
     the target tip they answered against and this one."""
     if cache_dir is None:
         return None, {}, []
     cache = merge_cache.load(
-        cache_dir / merge_cache.CACHE_NAME, merge_cache.environment_key(git, target)
+        cache_dir / merge_cache.CACHE_NAME, merge_cache.environment_key(git, target, history)
     )
     if cache.target_tip is not None:
         found = merge_cache.target_changes(git, cache.target_tip, base.tip)
@@ -262,17 +262,21 @@ def predict_merges(
     *,
     workers: int | None = None,
     cache_dir: Path | None = None,
+    history: list[bytes] | None = None,
 ) -> PredictionRun:
     """Predict, for every candidate, whether merging it into `target` (at `base.tip`) conflicts.
 
     With `cache_dir`, answers from the last run that provably still hold are reused and this
-    run's answers are kept for the next (flow/merge_cache.py)."""
+    run's answers are kept for the next (flow/merge_cache.py); `history`:
+    graph_cache.history_parts(git), when the caller has it."""
     cores = workers or os.cpu_count() or 1
     predictions = {c.name: MergePrediction(False) for c in candidates}
     unmerged = [c for c in candidates if not c.merged]
     on_chain = [c for c in unmerged if c.merge_base_position is not None]
     must_merge = [c.name for c in unmerged if c.merge_base_position is None]
-    cache, previous, target_diff = _last_run(git, cache_dir if on_chain else None, target, base)
+    cache, previous, target_diff = _last_run(
+        git, cache_dir if on_chain else None, target, base, history
+    )
     kept = {
         c.name: entry
         for c in on_chain

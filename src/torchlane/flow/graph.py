@@ -36,6 +36,11 @@ def load_graph(git: Git, tips: Iterable[str]) -> CommitGraph:
     out = git.run(
         "rev-list", "--parents", "--timestamp", "--stdin", input="\n".join(tips) + "\n"
     ).stdout
+    return parse_rev_list(out)
+
+
+def parse_rev_list(out: str) -> CommitGraph:
+    """The graph in `rev-list --parents --timestamp` output."""
     parents: dict[str, tuple[str, ...]] = {}
     timestamps: dict[str, int] = {}
     for line in out.splitlines():
@@ -72,17 +77,24 @@ class BaseLine:
         chain.reverse()
         self.chain = chain
         self.position = {c: k for k, c in enumerate(chain)}
-        self.enter: dict[str, int] = {}
-        self.count: list[int] = []
+        enter: dict[str, int] = {}
+        count: list[int] = []
+        parents = graph.parents
+        # The hot loop of every status run (20,000 commits: ~50 ms before the locals and the
+        # plain loop): most chain commits bring only themselves.
         for k, chain_commit in enumerate(chain):
             stack = [chain_commit]
             while stack:
                 current = stack.pop()
-                if current in self.enter:
+                if current in enter:
                     continue
-                self.enter[current] = k
-                stack.extend(p for p in graph.parents.get(current, ()) if p not in self.enter)
-            self.count.append(len(self.enter))
+                enter[current] = k
+                for parent in parents.get(current, ()):
+                    if parent not in enter:
+                        stack.append(parent)
+            count.append(len(enter))
+        self.enter = enter
+        self.count = count
 
     def contains(self, commit: str) -> bool:
         return commit in self.enter

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from torchlane.flow.graph_cache import history_parts
 from torchlane.flow.prefilter import Changes, TipTree, may_conflict
 from torchlane.git import Git, git_version
 from torchlane.leanfs import write_atomic
@@ -83,32 +84,26 @@ def _user_attributes(configured: str | None) -> str:
     return os.path.join(xdg, "git", "attributes")
 
 
-def environment_key(git: Git, target: str) -> str:
-    """Everything besides the three trees that could change a merge-tree answer."""
+def environment_key(git: Git, target: str, history: list[bytes] | None = None) -> str:
+    """Everything besides the three trees that could change a merge-tree answer (`history`:
+    graph_cache.history_parts(git), when the caller has it)."""
     config: dict[str, str] = {}
     for item in git.run("config", "--list", "-z", check=False).stdout.split("\0"):
         key, _, value = item.partition("\n")
         if key.startswith(_CONFIG_SECTIONS) or key in _CONFIG_KEYS:
             config[key] = value  # the last one wins, as in git
-    replace_base = os.environ.get("GIT_REPLACE_REF_BASE", "refs/replace/")
-    replaced = git.run(
-        "for-each-ref", "--format=%(refname) %(objectname)", replace_base, check=False
-    ).stdout
     attributes = git.run(
         "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
         ":(glob)**/.gitattributes", check=False,
     ).stdout  # fmt: skip
     worktree_files = sorted({p for p in attributes.split("\0") if p} | {".gitattributes"})
-    grafts, shallow, info_attributes = git.git_paths("info/grafts", "shallow", "info/attributes")
+    info_attributes = git.git_path("info/attributes")
     parts: list[bytes] = [
         str(_FORMAT).encode(),
         ".".join(map(str, git_version())).encode(),
         target.encode(),
         json.dumps(sorted(config.items())).encode(),
-        replaced.encode(),
-        os.environ.get("GIT_NO_REPLACE_OBJECTS", "").encode(),
-        _read(grafts),
-        _read(shallow),
+        *(history_parts(git) if history is None else history),
         _read(info_attributes),
         _read(_user_attributes(config.get("core.attributesfile"))),
     ]

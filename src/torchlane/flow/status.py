@@ -18,6 +18,7 @@ from torchlane.flow.graph import (
     has_ahead_behind_atom,
     load_graph,
 )
+from torchlane.flow.graph_cache import history_parts, load_graph_cached
 from torchlane.git import Git
 from torchlane.naming import BranchType, check_name, is_long_lived, naming_rules, parse_branch
 from torchlane.naming_rules import NamingRules, typed_name
@@ -188,7 +189,13 @@ def collect(
             merge_predictions_reused=0,
             branches=[],
         )
-    graph = load_graph(ctx.git, {tips[ctx.main], tips[ctx.develop], *branches.values()})
+    wanted = {tips[ctx.main], tips[ctx.develop], *branches.values()}
+    history = None
+    if ctx.state_dir is None:
+        graph = load_graph(ctx.git, wanted)
+    else:
+        history = history_parts(ctx.git)
+        graph = load_graph_cached(ctx.git, wanted, ctx.state_dir, history)
     # Conflicts are predicted into develop for every branch; main is a base for hotfixes only.
     lines = {base: BaseLine(graph, tips[base]) for base in {ctx.develop, *base_of.values()}}
     divergence: dict[str, dict[str, Divergence]] = {}
@@ -227,6 +234,7 @@ def collect(
             lines[ctx.develop],
             candidates,
             cache_dir=ctx.state_dir,
+            history=history,
         )
         predictions = {
             n: run.predictions[c.name] for n, c in zip(branches, candidates, strict=True)
