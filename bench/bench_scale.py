@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench.bench_metrics import build_history
 from bench.bench_nbfilter import _env, torchlane_add_time, write_corpus
-from bench.bench_status import check_sample, status_json
+from bench.bench_status import CACHE, GRAPH_CACHE, check_sample, status_json
 from bench.common import BenchResult, best_time
 from bench.status_repo import generated_repository
 from torchlane.metrics.store import read_many
@@ -61,13 +61,15 @@ def _curve(subject: str, unit: str, sizes: list[int], timed: Callable[[int], flo
 
 def _status_time(branches: int) -> float:
     repo = generated_repository(ROOT / "bench-output", 20 * branches, branches, kind="conflicts")
-    cache = repo / ".git" / "torchlane" / "merge-predictions.json"
+    caches = [repo / CACHE, repo / GRAPH_CACHE]  # a cold run: nothing kept from an earlier one
 
     def cold() -> None:
-        cache.unlink(missing_ok=True)
+        for cache in caches:
+            cache.unlink(missing_ok=True)
         _python("-m", "torchlane", "status", "--json", "-C", str(repo), cwd=repo)
 
-    cache.unlink(missing_ok=True)
+    for cache in caches:
+        cache.unlink(missing_ok=True)
     check_sample(repo, status_json(repo))  # a fast wrong answer fails the benchmark
     return best_time(cold, repeat=2)
 

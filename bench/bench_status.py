@@ -8,8 +8,9 @@ conflict-heavy one (branches forked from the last 3,000 develop commits, each ed
 500 files develop keeps editing), where nearly every branch needs a real merge.
 
 Targets, each against the loop measured in the same run:
-  - a cold run (no merge-prediction cache) at most 0.1x, on both histories;
-  - a re-run after one new develop commit (editing one file), with the cache the previous run
+  - a cold run (no merge-prediction cache, no stored commit graph) at most 0.1x, on both
+    histories;
+  - a re-run after one new develop commit (editing one file), with the caches the previous run
     left, at most 0.05x.
 Before timing, a sample of branches is checked against git's own answers, after the new commit
 too: a fast wrong answer fails the benchmark. The new commit is made with plumbing and undone
@@ -43,6 +44,7 @@ ANCHOR_LOOP = (
     "done >/dev/null 2>&1; true"
 )
 CACHE = Path(".git") / "torchlane" / "merge-predictions.json"
+GRAPH_CACHE = Path(".git") / "torchlane" / "commit-graph.marshal"
 # The file the new develop commit edits: one develop itself keeps editing.
 EDITED = {"default": "src/core/m003.py", "conflicts": "src/shared/s123.py"}
 
@@ -63,7 +65,9 @@ def status_json(repo: Path) -> dict[str, object]:
 
 
 def _cold_status(repo: Path) -> dict[str, object]:
+    """A run with nothing kept from an earlier one: no merge predictions, no commit graph."""
     (repo / CACHE).unlink(missing_ok=True)
+    (repo / GRAPH_CACHE).unlink(missing_ok=True)
     return status_json(repo)
 
 
@@ -167,15 +171,18 @@ def _one_history(kind: str, commits: int, branches: int) -> list[BenchResult]:
           f"{first_cpu:.2f} s, anchor loop {first_anchor_cpu:.2f} s "
           f"({first_cpu / first_anchor_cpu:.3f}x)")  # fmt: skip
 
-    # The re-run: the cache of a run at develop's tip, then one new commit on develop.
+    # The re-run: the caches of a run at develop's tip, then one new commit on develop.
     old_tip = _git(repo, "rev-parse", "develop")
-    status_json(repo)
+    _cold_status(repo)
     kept = repo / ".git" / "bench-merge-predictions.json"
+    kept_graph = repo / ".git" / "bench-commit-graph.marshal"
     shutil.copyfile(repo / CACHE, kept)
+    shutil.copyfile(repo / GRAPH_CACHE, kept_graph)
     new_tip = _new_develop_commit(repo, EDITED[kind])
 
     def rerun() -> dict[str, object]:
         shutil.copyfile(kept, repo / CACHE)
+        shutil.copyfile(kept_graph, repo / GRAPH_CACHE)
         return status_json(repo)
 
     try:
@@ -189,8 +196,8 @@ def _one_history(kind: str, commits: int, branches: int) -> list[BenchResult]:
         print(f"  cpu time: re-run {rerun_cpu:.2f} s ({rerun_cpu / anchor_cpu:.3f}x)")
     finally:
         _git(repo, "update-ref", "refs/heads/develop", old_tip)
-        kept.unlink(missing_ok=True)
-        (repo / CACHE).unlink(missing_ok=True)
+        for path in (kept, kept_graph, repo / CACHE, repo / GRAPH_CACHE):
+            path.unlink(missing_ok=True)
     label = f"{commits} commits, {branches} branches, {kind} history"
     loop = "per-branch rev-list --count + merge-tree loop"
     return [
