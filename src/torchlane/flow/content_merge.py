@@ -85,7 +85,8 @@ def content_case(
         ends = sides.get((tip, path))
         oid, kind = objects.get(f"{target_tip}:{path}", ("", ""))
         mode = modes.get(path, "")
-        if ends is None or kind != "blob" or mode not in _REGULAR:
+        # A name that is not UTF-8 reaches us with U+FFFD in it: its attributes cannot be asked.
+        if ends is None or kind != "blob" or mode not in _REGULAR or "\ufffd" in path:
             return None
         (base_mode, base_id), (branch_mode, branch_id) = ends
         if base_mode not in _REGULAR or branch_mode not in _REGULAR:
@@ -96,10 +97,14 @@ def content_case(
 
 def _attributed(git: Git, paths: Iterable[str]) -> set[str]:
     """The paths for which a merge-related attribute is set, unset or given a value."""
-    order = [p for p in dict.fromkeys(paths) if "\0" not in p]
-    out = git.run(
-        "check-attr", "-z", "--stdin", *_ATTRIBUTES, input="".join(f"{p}\0" for p in order)
-    ).stdout.split("\0")
+    order = list(dict.fromkeys(paths))
+    asked = git.run(
+        "check-attr", "-z", "--stdin", *_ATTRIBUTES, input="".join(f"{p}\0" for p in order),
+        check=False,
+    )  # fmt: skip
+    if not asked.ok:
+        return set(order)  # unknown: every path keeps its real merge
+    out = asked.stdout.split("\0")
     return {out[i] for i in range(0, len(out) - 2, 3) if out[i + 2] != "unspecified"}
 
 
