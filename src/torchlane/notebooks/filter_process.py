@@ -21,8 +21,9 @@ smudge (checkout, stash, rebase, merge) answers with the remembered notebook who
 is the blob, or the blob itself. Without that, `git stash` and `stash pop` would write the
 stripped notebook over the user's outputs.
 
-Imports only sys/os (and json, through the strip module, at the first notebook): this starts
-inside every git command.
+Imports only sys/os (and json's C scanner, through the strip module, at the first notebook;
+never json itself, nor re, unless a notebook is not valid JSON): this starts inside every git
+command.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def handshake(stdin: BinaryIO, stdout: BinaryIO) -> None:
 def clean(content: bytes, pathname: str, options: StripOptions) -> bytes:
     """The stripped notebook, or the content unchanged (with a note on stderr) if we cannot."""
     # Imported at the first notebook: git starts this process for `git status` and `git
-    # checkout` too, most of which never send one (json, re and the stripper stay unloaded).
+    # checkout` too, most of which never send one (the stripper stays unloaded).
     from torchlane.notebooks.strip import NotebookError, strip_bytes
 
     try:
