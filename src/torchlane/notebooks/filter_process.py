@@ -218,6 +218,12 @@ def main(argv: list[str]) -> int:
 def run() -> None:
     """The process's entry point: what git's configured command calls (see install.py)."""
     # os is imported so that a broken pipe at exit does not print a traceback over git's output.
+    import gc
+
+    # Parsing a notebook allocates thousands of dicts and lists, and with the default threshold
+    # (700) the collector ran dozens of times per notebook, finding nothing: the trees are freed
+    # by reference counting. Cycles are still collected, just less often.
+    gc.set_threshold(20_000)
     try:
         sys.exit(main(sys.argv[1:]))
     except BrokenPipeError:

@@ -77,19 +77,27 @@ def _write_dict(value: dict[str, Any], newline: str, add: Any) -> None:
             first = False
         else:
             prefix = separator + prefix
-        # Strings and nulls, most of a stripped notebook's values, without a call.
+        # Strings, nulls and empty lists and objects (most of a stripped notebook's values:
+        # outputs, metadata) without a call.
         if isinstance(item, str):
             add(prefix + _encode_string(item))
         elif item is None:
             add(prefix + "null")
-        else:
-            add(prefix)
-            if isinstance(item, list):
+        elif isinstance(item, list):
+            if item:
+                add(prefix)
                 _write_list(item, inner, add)
-            elif isinstance(item, dict):
+            else:
+                add(prefix + "[]")
+        elif isinstance(item, dict):
+            if item:
+                add(prefix)
                 _write_dict(item, inner, add)
             else:
-                _write(item, inner, add)
+                add(prefix + "{}")
+        else:
+            add(prefix)
+            _write(item, inner, add)
     add(newline + "}")
 
 
