@@ -228,7 +228,8 @@ def _keeps_output(cell: dict[str, Any], default: bool | None, strip_init_cells: 
     metadata = cell["metadata"]
     if "init_cell" in metadata:
         return bool(metadata["init_cell"]) and not strip_init_cells
-    tagged = "keep_output" in _tags(cell)
+    tags = metadata.get("tags")  # what _tags(cell) gives, without the call: once per cell
+    tagged = isinstance(tags, (list, str)) and "keep_output" in tags
     if "keep_output" in metadata:
         if tagged and not metadata["keep_output"]:
             raise NotebookError(
