@@ -166,8 +166,20 @@ def strip_notebook(notebook: Notebook, options: StripOptions) -> Notebook:
     ids_required = notebook.get("nbformat_minor", 0) >= 5
     renumber = not options.keep_id
     keep_count = options.keep_count
-    # _pop_dotted's first two steps, unrolled: this loop runs for every key of every cell.
+    # The cell keys to remove, sorted for the loop below (it runs for every cell): a cell that has
+    # a key spelled like one of them (dots included) takes each path in turn, as _pop_dotted
+    # does; any other cell only loses keys inside its objects, matched against all the names
+    # at once (a set intersection, in C). Removals at different places commute.
     paths = [(key, *key.partition(".")[::2]) for key in cell_keys]
+    own_keys = frozenset(cell_keys)
+    inner_keys: dict[str, tuple[set[str], list[str]]] = {}
+    for _key, head, rest in paths:
+        if rest:
+            plain, dotted = inner_keys.setdefault(head, (set(), []))
+            if "." in rest:
+                dotted.append(rest)
+            else:
+                plain.add(rest)
     for index, cell in enumerate(cells):
         if "outputs" in cell:
             cell["outputs"] = _strip_outputs(cell, options, keep_output)
@@ -178,15 +190,16 @@ def strip_notebook(notebook: Notebook, options: StripOptions) -> Notebook:
                 cell["prompt_number"] = None
         if renumber and (ids_required or "id" in cell):
             cell["id"] = str(index)
-        for key, head, rest in paths:
-            if key in cell:
-                del cell[key]
-            elif rest and head in cell:
-                inner = cell[head]
-                if isinstance(inner, dict):
-                    if rest in inner:
-                        del inner[rest]
-                    elif "." in rest:
+        if not own_keys.isdisjoint(cell):
+            for key, _head, _rest in paths:
+                _pop_dotted(cell, key)
+        else:
+            for head, (plain, dotted) in inner_keys.items():
+                inner = cell.get(head)
+                if isinstance(inner, dict) and inner:
+                    for name in plain.intersection(inner):
+                        del inner[name]
+                    for rest in dotted:
                         _pop_dotted(inner, rest)
         _normalize_cell(cell)
     return notebook
