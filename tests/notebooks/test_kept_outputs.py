@@ -145,3 +145,28 @@ def test_one_process_keeping_many_notebooks_keeps_a_bounded_store(
     for number in range(4, 10):
         original, stripped = kept[number]
         assert kept_outputs.restore(folder, f"nb{number}.ipynb", stripped, OPTIONS) == original
+
+
+def test_another_original_of_the_same_length_in_the_same_process_is_kept(folder: str) -> None:
+    first, stripped = _original()
+    later = first.replace(b"warning: slow", b"warning: fast")  # same length, same stripped form
+    kept_outputs.remember(folder, "a.ipynb", first, stripped)
+    kept_outputs.remember(folder, "a.ipynb", later, stripped)
+    _new_process()
+    assert kept_outputs.restore(folder, "a.ipynb", stripped, OPTIONS) == later
+
+
+def test_a_pack_written_with_the_original_s_sha1_is_read_and_not_written_again(
+    folder: str,
+) -> None:
+    """Records written before the `-` field held the original's sha1 there."""
+    original, stripped = _original()
+    key = kept_outputs._digest(stripped)
+    header = f"TLNB1 {key} {kept_outputs._digest(b'a.ipynb')} {kept_outputs._digest(original)} "
+    os.makedirs(folder)
+    old_pack = os.path.join(folder, kept_outputs.PACK_PREFIX + "0" * 20 + "-1-0")
+    Path(old_pack).write_bytes(f"{header}{len(original)}\n".encode() + original)
+    assert kept_outputs.restore(folder, "a.ipynb", stripped, OPTIONS) == original
+    _new_process()
+    kept_outputs.remember(folder, "a.ipynb", original, stripped)
+    assert _packs(folder) == [os.path.basename(old_pack)]  # already kept: nothing written

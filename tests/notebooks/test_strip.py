@@ -71,6 +71,25 @@ def test_options_change_what_is_kept() -> None:
     assert [o["name"] for o in small[1]["outputs"]] == ["stdout"]
 
 
+def test_dotted_keys_remove_a_key_spelled_with_its_dots_first_as_nbstripout_does() -> None:
+    """`cell.metadata.collapsed` removes a cell's own key "metadata.collapsed" when it has one
+    (and then leaves metadata.collapsed alone), else metadata's "collapsed"; a key with more
+    dots goes as deep as it must."""
+    nb = samples.session_notebook()
+    spelled, plain, deep = nb["cells"][1], nb["cells"][2], nb["cells"][3]
+    spelled["metadata.collapsed"] = True
+    spelled["metadata"]["collapsed"] = True
+    plain["metadata"]["collapsed"] = True
+    deep["metadata"]["a"] = {"b": {"c": 1, "d": 2}, "b.c": 3}
+    plain["metadata"]["a"] = {"b": {"c": 1, "d": 2}}
+    cells = _stripped(nb, extra_keys=("cell.metadata.a.b.c",))["cells"]
+    assert "metadata.collapsed" not in cells[1]
+    assert cells[1]["metadata"]["collapsed"] is True
+    assert "collapsed" not in cells[2]["metadata"]
+    assert cells[3]["metadata"]["a"] == {"b": {"c": 1, "d": 2}}  # the key "b.c" went first
+    assert cells[2]["metadata"]["a"] == {"b": {"d": 2}}
+
+
 def test_argv_round_trip_and_bad_options() -> None:
     options = StripOptions(
         keep_count=True,

@@ -21,8 +21,9 @@ smudge (checkout, stash, rebase, merge) answers with the remembered notebook who
 is the blob, or the blob itself. Without that, `git stash` and `stash pop` would write the
 stripped notebook over the user's outputs.
 
-Imports only sys/os (and json, through the strip module, at the first notebook): this starts
-inside every git command.
+Imports only sys/os (and json's C scanner, through the strip module, at the first notebook;
+never json itself, nor re, unless a notebook is not valid JSON): this starts inside every git
+command.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def handshake(stdin: BinaryIO, stdout: BinaryIO) -> None:
 def clean(content: bytes, pathname: str, options: StripOptions) -> bytes:
     """The stripped notebook, or the content unchanged (with a note on stderr) if we cannot."""
     # Imported at the first notebook: git starts this process for `git status` and `git
-    # checkout` too, most of which never send one (json, re and the stripper stay unloaded).
+    # checkout` too, most of which never send one (the stripper stays unloaded).
     from torchlane.notebooks.strip import NotebookError, strip_bytes
 
     try:
@@ -149,76 +150,35 @@ def remember(original: bytes, stripped: bytes, pathname: str, folder: str | None
         sys.stderr.write(f"torchlane nb filter: {pathname}: outputs not kept ({exc})\n")
 
 
-class _Keeper:
-    """Keeps originals' outputs (remember) on a thread of its own: creating and renaming two
-    files per notebook is most of the filter's own cost, and file-system calls release the GIL,
-    so they overlap with stripping the next notebook and with git storing the last one."""
-
-    def __init__(self, folder: str) -> None:
-        import queue
-        import threading
-
-        self.folder = folder
-        self.pending: queue.Queue[tuple[bytes, bytes, str] | None] = queue.Queue()
-        self.thread = threading.Thread(target=self._work, daemon=True)
-        self.thread.start()
-
-    def _work(self) -> None:
-        while (job := self.pending.get()) is not None:
-            original, stripped, pathname = job
-            remember(original, stripped, pathname, self.folder)
-            self.pending.task_done()
-        self.pending.task_done()
-
-    def put(self, original: bytes, stripped: bytes, pathname: str) -> None:
-        self.pending.put((original, stripped, pathname))
-
-    def drain(self) -> None:
-        """Wait until everything handed over is kept (before a smudge reads the store)."""
-        self.pending.join()
-
-    def close(self) -> None:
-        self.pending.put(None)
-        self.thread.join()
-
-
 def serve(
     stdin: BinaryIO, stdout: BinaryIO, options: StripOptions, folder: str | None = None
 ) -> None:
     """Answer git's requests; `folder` is the outputs store (None: keep no outputs)."""
     handshake(stdin, stdout)
-    keeper: _Keeper | None = None  # started at the first notebook whose outputs are kept
-    try:
-        while True:
-            try:
-                header = read_text_list(stdin)
-            except EOFError:
-                return  # git closed the pipe: every file has been served
-            fields = dict(item.partition("=")[::2] for item in header)
-            content = read_content(stdin)
-            command = fields.get("command")
-            pathname = fields.get("pathname", "?")
-            if command == "clean":
-                answer = clean(content, pathname, options)
-            elif command == "smudge":
-                if keeper is not None:
-                    keeper.drain()
-                answer = smudge(content, pathname, options, folder)
-            else:
-                stdout.write(text_list("status=error"))
-                stdout.flush()
-                continue
-            # status, content, then an empty list: "keep the status given before the content".
-            stdout.write(text_list("status=success") + content_packets(answer) + FLUSH)
+    while True:
+        try:
+            header = read_text_list(stdin)
+        except EOFError:
+            return  # git closed the pipe: every file has been served
+        fields = dict(item.partition("=")[::2] for item in header)
+        content = read_content(stdin)
+        command = fields.get("command")
+        pathname = fields.get("pathname", "?")
+        if command == "clean":
+            answer = clean(content, pathname, options)
+        elif command == "smudge":
+            answer = smudge(content, pathname, options, folder)
+        else:
+            stdout.write(text_list("status=error"))
             stdout.flush()
-            if command == "clean" and folder is not None and answer != content:
-                # After answering, and on the keeper's thread: git stores the blob meanwhile.
-                if keeper is None:
-                    keeper = _Keeper(folder)
-                keeper.put(content, answer, pathname)
-    finally:
-        if keeper is not None:
-            keeper.close()
+            continue
+        # status, content, then an empty list: "keep the status given before the content".
+        stdout.write(text_list("status=success") + content_packets(answer) + FLUSH)
+        stdout.flush()
+        if command == "clean" and folder is not None and answer != content:
+            # After answering: git stores the blob and reads the next file meanwhile (one
+            # append to a pack file; a thread for it cost more in imports and GIL hand-offs).
+            remember(content, answer, pathname, folder)
 
 
 def textconv(path: str, options: StripOptions) -> int:
@@ -258,6 +218,12 @@ def main(argv: list[str]) -> int:
 def run() -> None:
     """The process's entry point: what git's configured command calls (see install.py)."""
     # os is imported so that a broken pipe at exit does not print a traceback over git's output.
+    import gc
+
+    # Parsing a notebook allocates thousands of dicts and lists, and with the default threshold
+    # (700) the collector ran dozens of times per notebook, finding nothing: the trees are freed
+    # by reference counting. Cycles are still collected, just less often.
+    gc.set_threshold(20_000)
     try:
         sys.exit(main(sys.argv[1:]))
     except BrokenPipeError:

@@ -10,9 +10,11 @@ remembers, for each notebook it strips, the original it was given, in
 one append-only file per filter process (one `git add` of 200 notebooks writes one file, not
 two files and two renames per notebook): a sequence of records, each a header line
 
-    TLNB1 <sha1 of the stripped bytes> <sha1 of the path> <sha1 of the original> <length>\n
+    TLNB1 <sha1 of the stripped bytes> <sha1 of the path> - <length>\n
 
-then the original's bytes. A reader takes the packs in name order (oldest first) and the records
+then the original's bytes (records written before this version hold the original's sha1 where
+the `-` is; nothing reads it: hashing every original cost more than comparing the rare repeat
+byte for byte). A reader takes the packs in name order (oldest first) and the records
 in file order, so the latest record for a stripped form or for a path wins; a record cut short
 (a writer still running, or killed) ends that pack's list. Stores written before packs (one
 file per stripped form, `<sha1>`, and one pointer per path, `path-<sha1 of the path>`) are
@@ -63,10 +65,10 @@ def _digest(data: bytes) -> str:
 
 
 class _Record:
-    __slots__ = ("length", "offset", "original", "pack")
+    __slots__ = ("length", "offset", "pack")
 
-    def __init__(self, pack: str, offset: int, length: int, original: str) -> None:
-        self.pack, self.offset, self.length, self.original = pack, offset, length, original
+    def __init__(self, pack: str, offset: int, length: int) -> None:
+        self.pack, self.offset, self.length = pack, offset, length
 
 
 def _scan(path: str, start: int = 0) -> tuple[list[tuple[str, str, _Record]], int]:
@@ -92,8 +94,8 @@ def _scan(path: str, start: int = 0) -> tuple[list[tuple[str, str, _Record]], in
             data_at = position + len(header)
             if data_at + length > size:
                 break  # cut short: a writer is still at it, or was killed
-            key, path_key, original = (f.decode("ascii", "replace") for f in fields[1:4])
-            found.append((key, path_key, _Record(path, data_at, length, original)))
+            key, path_key = (f.decode("ascii", "replace") for f in fields[1:3])
+            found.append((key, path_key, _Record(path, data_at, length)))
             position = data_at + length
             handle.seek(position)
     finally:
@@ -179,18 +181,14 @@ class _Writer:
         self.records = 0
         _prune(self.index, keep=self.name)
 
-    def append(self, key: str, path_key: str, original_key: str, original: bytes) -> None:
-        header = b"%s %s %s %s %d\n" % (
-            MAGIC,
-            key.encode(),
-            path_key.encode(),
-            original_key.encode(),
-            len(original),
-        )
-        view = memoryview(header + original)
-        while view:
-            view = view[os.write(self.descriptor, view) :]
-        record = _Record(self.path, self.size + len(header), len(original), original_key)
+    def append(self, key: str, path_key: str, original: bytes) -> None:
+        header = b"%s %s %s - %d\n" % (MAGIC, key.encode(), path_key.encode(), len(original))
+        written = os.writev(self.descriptor, (header, original))  # no copy of the original
+        if written < len(header) + len(original):  # a short write: the rest, piece by piece
+            view = memoryview(header + original)[written:]
+            while view:
+                view = view[os.write(self.descriptor, view) :]
+        record = _Record(self.path, self.size + len(header), len(original))
         self.size += len(header) + len(original)
         self.records += 1
         self.index.read_to[self.name] = self.size
@@ -220,7 +218,6 @@ def remember(folder: str, pathname: str, original: bytes, stripped: bytes) -> No
         return
     key = _digest(stripped)
     path_key = _digest(pathname.encode("utf-8"))
-    original_key = _digest(original)
     try:
         writer = _WRITERS.get(folder)
         # The store as this process found it, read once (the writer's index is kept current).
@@ -228,11 +225,12 @@ def remember(folder: str, pathname: str, original: bytes, stripped: bytes) -> No
         known = index.entries.get(key)
         if (
             known is not None
-            and known.original == original_key
+            and known.length == len(original)
             and index.paths.get(path_key) == key
+            and index.read(key) == original
         ):
             return  # `git add` of a notebook already kept: nothing new to write
-        _writer(folder).append(key, path_key, original_key, original)
+        _writer(folder).append(key, path_key, original)
     except OSError:
         pass  # a read-only git directory: the filter still strips, outputs are just not kept
 

@@ -6,13 +6,12 @@ nbformat does to a notebook between reading and writing (rejoining and re-splitt
 strings, dropping transient keys, giving cells of nbformat >= 4.5 an id) is reproduced below, so
 that the bytes we write are the bytes `nbstripout` writes for the same options.
 
-Imports: json, orjson when installed, and the options module only (the filter process must
-start fast, and imports this module at its first notebook).
+Imports: the options and serialize modules and json's C scanner (`_json`) only: the filter
+process starts inside git commands and imports this module at its first notebook; json (and re,
+which json imports) load only when a text is not valid JSON.
 """
 
 from __future__ import annotations
-
-import json
 
 from torchlane.notebooks.options import StripOptions
 from torchlane.notebooks.serialize import serialize
@@ -29,40 +28,56 @@ if TYPE_CHECKING:
 _RICH_OUTPUTS = ("execute_result", "display_data")
 # Besides text/*, the mime types nbformat writes as a list of lines.
 _SPLIT_MIMES = ("application/javascript", "image/svg+xml")
+_NO_OUTPUTS: list[Any] = []  # what a cell without outputs is checked as (never changed)
 
 
-_fast_loads: Callable[[str], Any] | None
-try:  # the `fast` extra: parses notebooks ~2.4x faster than json (the filter's largest cost)
-    from orjson import loads as _orjson_loads
+class _ScanContext:
+    """The settings json.loads hands json's C scanner (a default json.JSONDecoder's)."""
 
-    _fast_loads = _orjson_loads
-except ImportError:  # pragma: no cover - installed in the test environment
-    _fast_loads = None
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    array_hook = None  # read from Python 3.15 on
+    parse_float = float
+    parse_int = int
+    parse_constant = {
+        "-Infinity": float("-inf"),
+        "Infinity": float("inf"),
+        "NaN": float("nan"),
+    }.__getitem__
 
-# orjson turns integers beyond 64 bits into floats where json keeps them exact: any run of 19 or
-# more digits (in a number or, conservatively, in a string) sends the notebook to json. Found by
-# mapping every digit to "1" and everything else to "0", then one substring search: a regular
-# expression took longer than the parse it guards.
-_DIGITS = bytes(0x31 if 0x30 <= byte <= 0x39 else 0x30 for byte in range(256))
-_LONG_RUN = b"1" * 19
 
+_scan: Callable[[str, int], tuple[Any, int]] | None
+try:  # json's C scanner, which json.loads runs, without json's module (it imports re)
+    from _json import make_scanner
 
-def _has_long_digit_run(text: str) -> bool:
-    return text.encode("utf-8", "surrogatepass").translate(_DIGITS).find(_LONG_RUN) >= 0
+    # The C scanner reads its settings from any object with these attributes.
+    _scan = make_scanner(_ScanContext())  # type: ignore[arg-type]
+except (ImportError, AttributeError, TypeError):  # pragma: no cover - another Python's _json
+    _scan = None
+
+_WHITESPACE = " \t\n\r"  # JSON's whitespace: what json.loads skips around the value
 
 
 def loads(text: str) -> Any:
-    """json.loads, through orjson where that gives the same value.
+    """json.loads(text), through the same C scanner but without importing json.
 
-    orjson refuses what json accepts beyond the JSON standard (NaN, Infinity, numbers that
-    overflow to infinity, lone surrogates) and those go to json; the one input orjson accepts
-    differently, a big integer, is found by the digit check above. tests/notebooks/test_loads.py
-    compares both on generated JSON."""
-    if _fast_loads is not None and not _has_long_digit_run(text):
+    What json.loads adds around the scanner is reproduced: refuse a byte-order mark, skip JSON
+    whitespace before and after the value, refuse anything else after it. Every text the scanner
+    does not accept as a whole goes to json.loads itself, so errors (and any case missed here)
+    get json's own answer; tests/notebooks/test_loads.py compares the two on generated JSON."""
+    if _scan is not None and not text.startswith("\ufeff"):
         try:
-            return _fast_loads(text)
-        except (ValueError, TypeError):  # orjson.JSONDecodeError is a ValueError
+            value, end = _scan(text, len(text) - len(text.lstrip(_WHITESPACE)))
+        except Exception:  # json.loads gives (and words) every refusal
+            # StopIteration where no value starts; and without json.decoder imported, the
+            # scanner cannot make its JSONDecodeError and raises SystemError instead.
             pass
+        else:
+            if end == len(text) or not text[end:].strip(_WHITESPACE):
+                return value
+    import json
+
     return json.loads(text)
 
 
@@ -89,11 +104,12 @@ def parse_notebook(text: str) -> Notebook:
     for index, cell in enumerate(notebook["cells"]):
         if not isinstance(cell, dict) or not isinstance(cell.get("metadata", {}), dict):
             raise NotebookError(f"cell {index} is not an object with object metadata")
-        source = cell.get("source", "")
-        if not isinstance(source, str) and not _is_text_list(source):
-            raise NotebookError(f"cell {index}: source is neither text nor a list of text")
-        outputs = cell.get("outputs", [])
-        if not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs):
+        if "source" in cell:
+            source = cell["source"]
+            if not isinstance(source, str) and not _is_text_list(source):
+                raise NotebookError(f"cell {index}: source is neither text nor a list of text")
+        outputs = cell.get("outputs", _NO_OUTPUTS)
+        if not isinstance(outputs, list) or not _all_dicts(outputs):
             raise NotebookError(f"cell {index}: outputs is not a list of objects")
     return notebook
 
@@ -119,7 +135,10 @@ def strip_bytes(data: bytes, options: StripOptions) -> bytes:
 
 
 def strip_notebook(notebook: Notebook, options: StripOptions) -> Notebook:
-    """Strip a parsed notebook (see parse_notebook) in place and return it."""
+    """Strip a parsed notebook (see parse_notebook) in place and return it.
+
+    One pass over the cells strips each one, removes its extra keys and then does to it what
+    nbformat's read + write round trip does (each of those steps reads only its own cell)."""
     metadata: dict[str, Any] = notebook.setdefault("metadata", {})
     keep_output = options.keep_output
     if keep_output is None and "keep_output" in metadata:
@@ -131,6 +150,8 @@ def strip_notebook(notebook: Notebook, options: StripOptions) -> Notebook:
             _pop_dotted(metadata, subkey)
         else:
             cell_keys.append(subkey)
+    for transient in ("orig_nbformat", "orig_nbformat_minor", "signature"):
+        metadata.pop(transient, None)
 
     cells: list[dict[str, Any]] = notebook["cells"]
     if options.drop_empty_cells:
@@ -143,56 +164,74 @@ def strip_notebook(notebook: Notebook, options: StripOptions) -> Notebook:
     # nbformat gives every cell of a 4.5+ notebook an id when it reads one; nbstripout then
     # renumbers them. Ids present in older notebooks are renumbered too.
     ids_required = notebook.get("nbformat_minor", 0) >= 5
-    # _pop_dotted's first two steps, unrolled: this loop runs for every key of every cell.
+    renumber = not options.keep_id
+    keep_count = options.keep_count
+    # The cell keys to remove, sorted for the loop below (it runs for every cell): a cell that has
+    # a key spelled like one of them (dots included) takes each path in turn, as _pop_dotted
+    # does; any other cell only loses keys inside its objects, matched against all the names
+    # at once (a set intersection, in C). Removals at different places commute.
     paths = [(key, *key.partition(".")[::2]) for key in cell_keys]
+    own_keys = frozenset(cell_keys)
+    inner_keys: dict[str, tuple[set[str], list[str]]] = {}
+    for _key, head, rest in paths:
+        if rest:
+            plain, dotted = inner_keys.setdefault(head, (set(), []))
+            if "." in rest:
+                dotted.append(rest)
+            else:
+                plain.add(rest)
     for index, cell in enumerate(cells):
-        _strip_cell(cell, index, options, keep_output, ids_required)
-        for key, head, rest in paths:
-            if key in cell:
-                del cell[key]
-            elif rest and head in cell:
-                inner = cell[head]
-                if isinstance(inner, dict):
-                    if rest in inner:
-                        del inner[rest]
-                    elif "." in rest:
+        if "outputs" in cell:
+            cell["outputs"] = _strip_outputs(cell, options, keep_output)
+        if not keep_count:
+            if "execution_count" in cell:
+                cell["execution_count"] = None
+            if "prompt_number" in cell:
+                cell["prompt_number"] = None
+        if renumber and (ids_required or "id" in cell):
+            cell["id"] = str(index)
+        if not own_keys.isdisjoint(cell):
+            for key, _head, _rest in paths:
+                _pop_dotted(cell, key)
+        else:
+            for head, (plain, dotted) in inner_keys.items():
+                inner = cell.get(head)
+                if isinstance(inner, dict) and inner:
+                    for name in plain.intersection(inner):
+                        del inner[name]
+                    for rest in dotted:
                         _pop_dotted(inner, rest)
-    _normalize_like_nbformat(notebook)
+        _normalize_cell(cell)
     return notebook
 
 
-def _strip_cell(
-    cell: dict[str, Any],
-    index: int,
-    options: StripOptions,
-    keep_output: bool | None,
-    ids_required: bool,
-) -> None:
-    if "outputs" in cell:
-        outputs: list[dict[str, Any]] = cell["outputs"]
-        keep_types = options.keep_output_types
-        if not _keeps_output(cell, keep_output, options.strip_init_cells) or keep_types:
-            limit = options.max_size
-            outputs = [
-                output
-                for output in outputs
-                if _size_within(output, limit) or any(_matches(output, kind) for kind in keep_types)
-            ]
-        if not options.keep_count:
-            for output in outputs:
-                if "execution_count" in output:
-                    output["execution_count"] = None
-        if options.drop_output_types:
-            drop_types = options.drop_output_types
-            outputs = [o for o in outputs if not any(_matches(o, kind) for kind in drop_types)]
-        cell["outputs"] = outputs
+def _strip_outputs(
+    cell: dict[str, Any], options: StripOptions, keep_output: bool | None
+) -> list[dict[str, Any]]:
+    """The outputs a cell keeps, with their execution counts cleared unless asked not to."""
+    outputs: list[dict[str, Any]] = cell["outputs"]
+    keep_types = options.keep_output_types
+    # _keeps_output first: it raises on contradicting metadata whatever the options say.
+    if (not _keeps_output(cell, keep_output, options.strip_init_cells) or keep_types) and outputs:
+        limit = options.max_size
+        kept = []
+        for output in outputs:
+            # Within the size limit? With the default limit 0 the output type decides at once.
+            kind = output.get("output_type")
+            if (
+                not (isinstance(kind, str) and len(kind) > limit)
+                and _size_until(output, limit) <= limit
+            ) or (keep_types and any(_matches(output, wanted) for wanted in keep_types)):
+                kept.append(output)
+        outputs = kept
     if not options.keep_count:
-        if "execution_count" in cell:
-            cell["execution_count"] = None
-        if "prompt_number" in cell:
-            cell["prompt_number"] = None
-    if not options.keep_id and ("id" in cell or ids_required):
-        cell["id"] = str(index)
+        for output in outputs:
+            if "execution_count" in output:
+                output["execution_count"] = None
+    if options.drop_output_types:
+        drop_types = options.drop_output_types
+        outputs = [o for o in outputs if not any(_matches(o, kind) for kind in drop_types)]
+    return outputs
 
 
 def _keeps_output(cell: dict[str, Any], default: bool | None, strip_init_cells: bool) -> bool:
@@ -202,7 +241,8 @@ def _keeps_output(cell: dict[str, Any], default: bool | None, strip_init_cells: 
     metadata = cell["metadata"]
     if "init_cell" in metadata:
         return bool(metadata["init_cell"]) and not strip_init_cells
-    tagged = "keep_output" in _tags(cell)
+    tags = metadata.get("tags")  # what _tags(cell) gives, without the call: once per cell
+    tagged = isinstance(tags, (list, str)) and "keep_output" in tags
     if "keep_output" in metadata:
         if tagged and not metadata["keep_output"]:
             raise NotebookError(
@@ -213,8 +253,8 @@ def _keeps_output(cell: dict[str, Any], default: bool | None, strip_init_cells: 
 
 
 def _tags(cell: dict[str, Any]) -> Any:
-    tags = cell.get("metadata", {}).get("tags", [])
-    return tags if isinstance(tags, (list, str)) else []
+    tags = cell.get("metadata", {}).get("tags", _NO_OUTPUTS)
+    return tags if isinstance(tags, (list, str)) else _NO_OUTPUTS
 
 
 def _matches(output: dict[str, Any], kind: str) -> bool:
@@ -223,16 +263,9 @@ def _matches(output: dict[str, Any], kind: str) -> bool:
     return output.get("output_type") == output_type and (not name or output.get("name") == name)
 
 
-def _size_within(output: dict[str, Any], limit: int) -> bool:
-    """Whether an output has at most `limit` characters, counted as nbstripout's --max-size
-    counts them (strings by length, other scalars by their str())."""
-    kind = output.get("output_type")
-    if isinstance(kind, str) and len(kind) > limit:  # decides at once with the default limit 0
-        return False
-    return _size_until(output, limit) <= limit
-
-
 def _size_until(item: Any, limit: int) -> int:
+    """An output's size as nbstripout's --max-size counts it (strings by length, other scalars
+    by their str()), counted only until it is over `limit`."""
     if isinstance(item, str):
         return len(item)
     if isinstance(item, (list, dict)):
@@ -252,7 +285,21 @@ def _has_text(source: Any) -> bool:
 
 
 def _is_text_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    """A list of strings; "".join checks every item in C and refuses exactly what is not one."""
+    if not isinstance(value, list):
+        return False
+    try:
+        "".join(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _all_dicts(items: list[Any]) -> bool:
+    for item in items:  # noqa: SIM110  (a loop: all() over a generator costs twice as much)
+        if not isinstance(item, dict):
+            return False
+    return True
 
 
 def _pop_dotted(mapping: Any, key: str) -> None:
@@ -271,8 +318,11 @@ def _split_text(value: Any) -> Any:
     """nbformat stores multi-line text as a list of lines, split the way str.splitlines splits."""
     if isinstance(value, str):
         return value.splitlines(True)
-    if _is_text_list(value):
-        return "".join(value).splitlines(True)
+    if isinstance(value, list):
+        try:
+            return "".join(value).splitlines(True)
+        except TypeError:  # not a list of text: left as it is
+            return value
     return value
 
 
@@ -290,26 +340,24 @@ def _normalize_bundle(bundle: Any) -> None:
             bundle[mime] = value.splitlines(True)
 
 
-def _normalize_like_nbformat(notebook: Notebook) -> None:
-    """What nbformat's read + write round trip does to the notebook's JSON."""
-    metadata = notebook["metadata"]
-    for transient in ("orig_nbformat", "orig_nbformat_minor", "signature"):
-        metadata.pop(transient, None)
-    for cell in notebook["cells"]:
-        cell.get("metadata", {}).pop("trusted", None)
-        if "source" in cell:
-            cell["source"] = _split_text(cell["source"])
-        attachments = cell.get("attachments")
+def _normalize_cell(cell: dict[str, Any]) -> None:
+    """What nbformat's read + write round trip does to one cell."""
+    if "metadata" in cell:
+        cell["metadata"].pop("trusted", None)
+    if "source" in cell:
+        cell["source"] = _split_text(cell["source"])
+    if "attachments" in cell:
+        attachments = cell["attachments"]
         if isinstance(attachments, dict):
             for bundle in attachments.values():
                 _normalize_bundle(bundle)
-        if cell.get("cell_type") != "code":
-            continue
-        for output in cell.get("outputs", []):
-            output_type = output.get("output_type")
-            if output_type in _RICH_OUTPUTS:
-                _normalize_bundle(output.get("data"))
-            elif output_type == "stream" and "text" in output:
-                output["text"] = _split_text(output["text"])
-            elif output_type and _is_text_list(output.get("text")):
-                output["text"] = "".join(output["text"])
+    if cell.get("cell_type") != "code" or "outputs" not in cell:
+        return
+    for output in cell["outputs"]:
+        output_type = output.get("output_type")
+        if output_type in _RICH_OUTPUTS:
+            _normalize_bundle(output.get("data"))
+        elif output_type == "stream" and "text" in output:
+            output["text"] = _split_text(output["text"])
+        elif output_type and _is_text_list(output.get("text")):
+            output["text"] = "".join(output["text"])
