@@ -231,3 +231,26 @@ def test_a_pyproject_commit_with_nothing_to_check_prints_nothing_about_environme
     done = commit(git, "pyproject.toml", text + "\n# a comment\n")
     assert done.ok, done.stderr
     assert "file(s) checked" not in done.stdout + done.stderr
+
+
+def test_hooks_start_without_site_and_still_reach_pydantic(hooked: Project) -> None:
+    """Installed by this interpreter, the hooks run `python -S` with torchlane's root and the
+    site-packages on PYTHONPATH: a settings-snapshot miss, which validates with pydantic, works."""
+    git = hooked.git
+    hook = (git.git_path("hooks") / "pre-commit").read_text(encoding="utf-8")
+    assert '"$python" -S -c' in hook
+    for cached in (git.git_dir() / "torchlane").glob("*settings.marshal"):
+        cached.unlink()
+    settings = git.cwd / ".torchlane.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    done = commit(git, "requirements.txt", "numpy==1.26.4\n")
+    assert done.returncode == 0, done.stderr
+    assert list((git.git_dir() / "torchlane").glob("*settings.marshal"))
+
+
+def test_hooks_for_another_interpreter_keep_site(project: Project, tmp_path: Path) -> None:
+    other = tmp_path / "other" / "bin" / "python"
+    install_hooks(project.git, python=str(other))
+    hook = (project.git.git_path("hooks") / "pre-commit").read_text(encoding="utf-8")
+    assert '"$python" -c' in hook
+    assert " -S " not in hook
