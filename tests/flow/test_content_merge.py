@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.flow.git_answers import merge_tree_answer
 from torchlane.flow.status import StatusReport, collect_status
 from torchlane.git import Git
 from torchlane.project import open_project
@@ -107,16 +108,8 @@ def _history(root: Path, seed: int, base_extra: dict[str, str], object_format: s
 
 def _assert_matches_git(git: Git, report: StatusReport) -> None:
     for status in report.branches:
-        merged = git.run(
-            "merge-tree", "--write-tree", "--name-only", "--no-messages", "develop", status.name,
-            check=False,
-        )  # fmt: skip
-        assert merged.returncode in (0, 1), merged.stderr
-        files = sorted({f for f in merged.stdout.splitlines()[1:] if f})
-        assert (status.conflict, sorted(status.conflict_files)) == (
-            merged.returncode == 1,
-            files,
-        ), status.name
+        answer = merge_tree_answer(git, status.name)
+        assert (status.conflict, sorted(status.conflict_files)) == answer, status.name
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Project, commit_file
+from tests.flow.git_answers import merge_tree_answer
 from torchlane.flow.status import StatusReport, collect_status
 from torchlane.git import Git
 from torchlane.project import open_project
@@ -29,14 +30,9 @@ def _status(project: Project) -> StatusReport:
 
 def _agrees_with_git(git: Git, report: StatusReport) -> dict[str, bool | None]:
     for branch in report.branches:
-        merged = git.run(
-            "merge-tree", "--write-tree", "--name-only", "--no-messages", "develop", branch.name,
-            check=False,
-        )  # fmt: skip
-        assert merged.returncode in (0, 1), merged.stderr
-        files = {f for f in merged.stdout.splitlines()[1:] if f}
-        assert branch.conflict is (merged.returncode == 1), branch.name
-        assert set(branch.conflict_files) == files, branch.name
+        conflict, files = merge_tree_answer(git, branch.name)
+        assert branch.conflict is conflict, branch.name
+        assert sorted(branch.conflict_files) == files, branch.name
     return {b.name: b.conflict for b in report.branches}
 
 

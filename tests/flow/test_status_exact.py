@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.flow.git_answers import merge_tree_answer
 from torchlane.flow.status import collect_status
 from torchlane.git import Git
 from torchlane.project import open_project
@@ -125,13 +126,8 @@ def test_prediction_matches_merge_tree_on_random_histories(tmp_path: Path, seed:
     git = _random_repository(tmp_path / "repo", seed)
     report = collect_status(open_project(git.cwd))
     for status in report.branches:
-        merged = git.run(
-            "merge-tree", "--write-tree", "--name-only", "--no-messages", "develop", status.name,
-            check=False,
-        )  # fmt: skip
-        assert merged.returncode in (0, 1), merged.stderr
-        files = sorted({f for f in merged.stdout.splitlines()[1:] if f})
-        assert status.conflict is (merged.returncode == 1), (seed, status.name)
+        conflict, files = merge_tree_answer(git, status.name)
+        assert status.conflict is conflict, (seed, status.name)
         assert sorted(status.conflict_files) == files, (seed, status.name)
         behind, ahead = git.out(
             "rev-list", "--left-right", "--count", f"develop...{status.name}"
