@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from torchlane.flow.content_merge import (
     merge_contents,
 )
 from torchlane.flow.graph import BaseLine
+from torchlane.flow.parallel import in_pieces
 from torchlane.flow.prefilter import (
     Changes,
     Objects,
@@ -372,13 +372,9 @@ def merge_in_parallel(
     if scratch is None:
         with scratch_objects(git) as own:
             return merge_in_parallel(git, target, names, cores, own)
-    pieces = max(1, min(cores, len(names) // _PER_PROCESS))
-    chunks = [names[i::pieces] for i in range(pieces)]
     results: dict[str, MergePrediction] = {}
-    # Threads suffice: each waits on a git process; the GIL is free meanwhile.
-    with ThreadPoolExecutor(max_workers=pieces) as pool:
-        for answers in pool.map(
-            lambda chunk: merge_tree_batch(git, target, chunk, scratch), chunks
-        ):
-            results.update(answers)
+    for answers in in_pieces(
+        names, cores, _PER_PROCESS, lambda piece: merge_tree_batch(git, target, piece, scratch)
+    ):
+        results.update(answers)
     return results

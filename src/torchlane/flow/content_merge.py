@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from torchlane.flow.parallel import in_pieces
 from torchlane.flow.prefilter import Blob, Changes, Objects, Sides, TipTree, directories
 from torchlane.flow.scratch import UNCOMPRESSED
 from torchlane.git import Git
@@ -156,7 +156,9 @@ class _ObjectWriter:
         return self.write(b"commit", b"\n".join(lines))
 
 
-def _merge_triples(git: Git, triples: list[Triple], env: Mapping[str, str]) -> set[Triple] | None:
+def _merge_triples(
+    git: Git, triples: Sequence[Triple], env: Mapping[str, str]
+) -> set[Triple] | None:
     """The triples whose three-way content merge conflicts, from one merge-tree; None when git
     refused the synthetic merge."""
     algorithm = "sha256" if len(triples[0][0][1]) == 64 else "sha1"
@@ -182,13 +184,7 @@ def _merge_in_pieces(
 ) -> set[Triple] | None:
     """_merge_triples split into one synthetic merge per core (each content merge costs git
     ~50 microseconds, so a few thousand are worth the second process)."""
-    pieces = max(1, min(cores, len(triples) // _PER_PROCESS))
-    if pieces == 1:
-        return _merge_triples(git, triples, env)
-    size = -(-len(triples) // pieces)
-    chunks = [triples[i : i + size] for i in range(0, len(triples), size)]
-    with ThreadPoolExecutor(max_workers=pieces) as pool:  # each thread waits on its git
-        found = list(pool.map(lambda chunk: _merge_triples(git, chunk, env), chunks))
+    found = in_pieces(triples, cores, _PER_PROCESS, lambda piece: _merge_triples(git, piece, env))
     if any(part is None for part in found):
         return None
     return {t for part in found if part is not None for t in part}
