@@ -51,10 +51,13 @@ def hooks_dir(git: Git) -> Path:
     return git.git_path("hooks")
 
 
+_TORCHLANE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding torchlane/
+
+
 def _import_root() -> str | None:
     """The directory torchlane is imported from, if the interpreter would not find it alone
     (a source checkout on PYTHONPATH rather than an installed package)."""
-    root = str(Path(__file__).resolve().parents[2])
+    root = _TORCHLANE_ROOT
     installed = {
         str(Path(p).resolve()) for p in [*site.getsitepackages(), site.getusersitepackages()]
     }
@@ -67,7 +70,7 @@ def _paths_without_site(python: str) -> list[str] | None:
     only for the interpreter running now; None for another one (its hooks keep `site`)."""
     if Path(python).resolve() != Path(sys.executable).resolve():
         return None
-    paths = [str(Path(__file__).resolve().parents[2]), *site.getsitepackages()]
+    paths = [_TORCHLANE_ROOT, *site.getsitepackages()]
     user = site.getusersitepackages()
     if site.ENABLE_USER_SITE and os.path.isdir(user):
         paths.append(user)
