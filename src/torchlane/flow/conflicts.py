@@ -167,26 +167,28 @@ def _possible_conflicts(
     changed = changed_since(facts.base_tip, queries, facts.objects)
     paths = {p for c in examine for status, p in facts.diffs.get(c.tip, ()) if status != "A"}
     modes = modes_at(git, facts.base_tip, paths)
+    for c, since in zip(examine, changed, strict=True):
+        since.update(_mode_changes(c.tip, facts, since, modes))
     return [
         (c, since)
         for c, since in zip(examine, changed, strict=True)
         if may_conflict(facts.diffs.get(c.tip, ()), tip, since)
-        or _mode_changed_alone(c.tip, facts, since, modes)
     ], modes
 
 
-def _mode_changed_alone(tip: str, facts: _Facts, changed: set[str], modes: dict[str, str]) -> bool:
-    """Whether the base side changed only the mode of a path the branch changed (a chmod, or a
-    type change that kept the bytes): the object ids the prefilter compares are equal, yet git
-    sees a change there, which conflicts with the branch deleting the path or changing its
-    type. Unknown modes (an answer from the cache carries none) count as changed."""
+def _mode_changes(tip: str, facts: _Facts, changed: set[str], modes: dict[str, str]) -> set[str]:
+    """The paths the branch changed whose object the base side kept but whose mode it changed
+    (a chmod, or a type change that kept the bytes). changed_since compares object ids only,
+    yet git sees a change there, which conflicts with the branch deleting the path or changing
+    its type. Unknown modes (an answer from the cache carries none) count as changed."""
+    found: set[str] = set()
     for status, path in facts.diffs.get(tip, ()):
         if status == "A" or path in changed:
             continue
         ends = facts.sides.get((tip, path))
         if ends is None or modes.get(path) != ends[0][0]:
-            return True
-    return False
+            found.add(path)
+    return found
 
 
 def _content_cases(
