@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Project, commit_file, commit_pyproject
+from tests.flow.lean_probe import heavy_modules_after
 from tests.flow.test_status import build_history
 from torchlane.git import Git
 
@@ -57,17 +58,9 @@ def test_fast_path_matches_the_full_cli(project: Project, cli) -> None:
 def test_fast_path_imports_neither_click_nor_pydantic_nor_rich(project: Project) -> None:
     project.git.run("switch", "--quiet", "-c", "feature/add-mixup")
     _fast(project.root, "--json")  # the first run fills the settings snapshot
-    probe = (
-        "import sys, runpy; sys.argv = ['torchlane', 'status', '--json']\n"
-        "try:\n    runpy.run_module('torchlane', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('click', 'pydantic', 'rich', 'torchlane.config.load') if m in sys.modules))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=project.root, capture_output=True, text=True, check=False
-    )
-    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
-    assert '"feature/add-mixup"' in result.stdout
+    loaded, output = heavy_modules_after(["status", "--json"], project.root)
+    assert loaded == [], output
+    assert '"feature/add-mixup"' in output
 
 
 def test_what_the_fast_path_cannot_answer_goes_to_the_cli(project: Project, tmp_path: Path) -> None:

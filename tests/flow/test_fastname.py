@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from tests.conftest import Project
+from tests.flow.lean_probe import heavy_modules_after
 
 NAMES = [
     "feature/add-mixup",
@@ -54,16 +55,8 @@ def test_fast_path_follows_configuration_changes(project: Project) -> None:
 def test_fast_path_imports_neither_click_nor_pydantic(project: Project) -> None:
     project.git.run("switch", "--quiet", "-c", "feature/add-mixup")
     _fast(project)  # first run fills the settings cache
-    probe = (
-        "import sys, runpy; sys.argv = ['torchlane', 'check-name']\n"
-        "try:\n    runpy.run_module('torchlane', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('click', 'pydantic', 'rich', 'torchlane.config.load') if m in sys.modules))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=project.root, capture_output=True, text=True, check=False
-    )
-    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+    loaded, output = heavy_modules_after(["check-name"], project.root)
+    assert loaded == [], output
 
 
 def test_options_and_detached_head_go_through_the_full_cli(project: Project) -> None:
