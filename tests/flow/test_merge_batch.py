@@ -55,16 +55,23 @@ def test_parse_batch_reads_whole_records_and_never_a_cut_one(
         assert len(parsed) < len(predictions) or not predictions
 
 
-def test_a_batch_git_stops_answers_every_branch_like_single_merges(project: Project) -> None:
-    git = project.git
+def _branches(git: Git, prefix: str, count: int) -> list[str]:
+    """develop with a.txt; `count` branches from it, every other one editing a.txt (those
+    conflict once develop edits it too), the rest adding a file of their own."""
     git.run("switch", "--quiet", "develop")
     commit_file(git, "a.txt", "base\n")
     names = []
-    for n in range(6):
-        name = f"feature/b{n}"
+    for n in range(count):
+        name = f"feature/{prefix}{n}"
         git.run("switch", "--quiet", "-c", name, "develop")
         commit_file(git, "a.txt" if n % 2 else f"own{n}.txt", f"branch {n}\n")
         names.append(name)
+    return names
+
+
+def test_a_batch_git_stops_answers_every_branch_like_single_merges(project: Project) -> None:
+    git = project.git
+    names = _branches(git, "b", 6)
     git.run("switch", "--quiet", "--orphan", "unrelated")
     commit_file(git, "u.txt", "unrelated\n")
     git.run("switch", "--quiet", "develop")
@@ -90,14 +97,7 @@ def test_merges_write_nothing_into_the_repository_and_read_its_alternates(
     """The trees and conflicted files merge-tree builds go to a scratch object directory that
     is gone afterwards, and a clone that borrows its objects (`clone --shared`) merges alike."""
     git = project.git
-    git.run("switch", "--quiet", "develop")
-    commit_file(git, "a.txt", "base\n")
-    names = []
-    for n in range(4):
-        name = f"feature/w{n}"
-        git.run("switch", "--quiet", "-c", name, "develop")
-        commit_file(git, "a.txt" if n % 2 else f"own{n}.txt", f"branch {n}\n")
-        names.append(name)
+    names = _branches(git, "w", 4)
     git.run("switch", "--quiet", "develop")
     commit_file(git, "a.txt", "develop\n")
     before = _loose_objects(git)
